@@ -2,7 +2,7 @@
  * Where a running `npm start` listens, written to the data dir so the command-line tools' `--local` find it
  * with nothing but the same PORT and LOCAL_DATA_DIR.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 export interface LocalEndpoints {
@@ -16,6 +16,8 @@ export interface LocalEndpoints {
   readonly bucketName: string;
   readonly tableName: string;
   readonly stateTableName: string;
+  /** The local Secrets Manager stand-in (GetSecretValue only; answers the pipeline's own handlers only). */
+  readonly secretsManagerEndpoint?: string;
   readonly pid: number;
 }
 
@@ -38,20 +40,21 @@ export function localPort(env: NodeJS.ProcessEnv = process.env): number {
   return port;
 }
 
-function endpointsFile(dataDir: string): string {
+/** `<dataDir>/local-endpoints.json` */
+export function localEndpointsFile(dataDir: string): string {
   return join(dataDir, 'local-endpoints.json');
 }
 
 export async function writeLocalEndpoints(dataDir: string, endpoints: LocalEndpoints): Promise<void> {
   await mkdir(dataDir, { recursive: true });
-  await writeFile(endpointsFile(dataDir), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+  await writeFile(localEndpointsFile(dataDir), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** The endpoints of the `npm start` using this data dir; a clear error when none is running. */
 export async function readLocalEndpoints(dataDir: string = localDataDir()): Promise<LocalEndpoints> {
   let text: string;
   try {
-    text = await readFile(endpointsFile(dataDir), 'utf8');
+    text = await readFile(localEndpointsFile(dataDir), 'utf8');
   } catch {
     throw new Error(`No local pipeline found in ${dataDir}. Start one with \`npm start\` (same PORT and LOCAL_DATA_DIR).`);
   }
@@ -59,7 +62,18 @@ export async function readLocalEndpoints(dataDir: string = localDataDir()): Prom
   try {
     process.kill(endpoints.pid, 0);
   } catch {
-    throw new Error(`The local pipeline that wrote ${endpointsFile(dataDir)} (pid ${endpoints.pid}) is not running. Start it with \`npm start\`.`);
+    throw new Error(`The local pipeline that wrote ${localEndpointsFile(dataDir)} (pid ${endpoints.pid}) is not running. Start it with \`npm start\`.`);
   }
   return endpoints;
+}
+
+/** Removes the endpoints file, if it is still the one process `pid` wrote (a newer start may have replaced it). */
+export async function removeLocalEndpoints(dataDir: string, pid: number): Promise<void> {
+  try {
+    const written = JSON.parse(await readFile(localEndpointsFile(dataDir), 'utf8')) as Partial<LocalEndpoints>;
+    if (written.pid !== pid) return;
+  } catch {
+    return;
+  }
+  await rm(localEndpointsFile(dataDir), { force: true });
 }

@@ -1,0 +1,377 @@
+/**
+ * The whole pipeline on this machine: the real handlers (receiver, consumer, poller) on embedded emulators, wired as
+ * the stack wires them in AWS. `startLocalPipeline` is what `npm start` runs, and what tests start in-process.
+ *
+ * What a restart keeps (data dir, default `.data`): DynamoDB tables (dynalite on LevelDB), the bucket's objects
+ * (fauxqs is in-memory; see s3-mirror.ts), messages still queued at a clean shutdown (queue-snapshot.ts), the
+ * generated webhook secret. What it does not keep: messages after a crash (kill -9), receive counts, message ids.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { LOCAL_RESOURCE_NAMES, localEndpointsFile, removeLocalEndpoints, writeLocalEndpoints, type LocalEndpoints } from './endpoints.js';
+import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from './emulators.js';
+import { startLocalHttpApi, type LocalHttpApi } from './http-api.js';
+import { isAddressInUse, portsFor, type LocalPorts } from './ports.js';
+import { restoreQueueSnapshot, saveQueueSnapshot } from './queue-snapshot.js';
+import { ensureLocalResources, LOCAL_VISIBILITY_TIMEOUT_SECS } from './resources.js';
+import { createS3Mirror, type S3Mirror } from './s3-mirror.js';
+import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-endpoint.js';
+import { startSqsEventSource, type BatchSummary, type SqsEventSource } from './sqs-event-source.js';
+import { resolveWebhookSecret, type LocalWebhookSecret } from './webhook-secret.js';
+
+/** Secret ids the local Secrets Manager stand-in serves (in AWS the stack creates the secrets). */
+export const LOCAL_SECRET_NAMES = {
+  webhookSecret: 'local/elevenlabs-webhook-secret',
+  apiKey: 'local/elevenlabs-api-key',
+} as const;
+
+/** Default seconds between poller runs (POLL_INTERVAL); in AWS the schedule is in the stack. */
+export const DEFAULT_POLL_INTERVAL_SECS = 60;
+/** The budget a local poller run gets (the deployed function's timeout plays this role in AWS). */
+const POLLER_RUN_BUDGET_MS = 5 * 60 * 1000;
+
+export interface LocalPipelineOptions {
+  /** Where state is kept (`LOCAL_DATA_DIR`, default `.data`). */
+  readonly dataDir: string;
+  /** Base port (`PORT`): webhook PORT, DynamoDB PORT+1, SQS/S3 PORT+2, Secrets Manager PORT+3; 0 = free ports. */
+  readonly port: number;
+  /** Exact ports, overriding those derived from `port` (a test restarting on the ports of a previous run). */
+  readonly ports?: Partial<LocalPorts>;
+  /** Keep nothing on disk but the generated secret: tables, objects and queued messages vanish at exit. */
+  readonly inMemory?: boolean;
+  /** ELEVENLABS_WEBHOOK_SECRET, ELEVENLABS_API_KEY, ELEVENLABS_API_BASE_URL, POLL_INTERVAL, POLLER_*. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The pipeline's own one-line status messages (identifiers and counts only). @default no output */
+  readonly log?: (line: string) => void;
+  /** POWERTOOLS_LOG_LEVEL for the handlers, unless the environment sets one. @default 'WARN' */
+  readonly handlerLogLevel?: string;
+  /** Long-poll wait of the event-source loop. @default 2 (short, so a stop drains quickly) */
+  readonly receiveWaitTimeSeconds?: number;
+}
+
+export interface LocalPipeline {
+  readonly endpoints: LocalEndpoints;
+  readonly ports: LocalPorts;
+  readonly webhookSecret: LocalWebhookSecret;
+  /** Whether the poller runs (ELEVENLABS_API_KEY is set), and how often. */
+  readonly poller: { readonly enabled: boolean; readonly intervalSecs: number };
+  /** What was brought back from the data dir at start. */
+  readonly restored: { readonly objects: number; readonly queuedMessages: number; readonly warnings: readonly string[] };
+  /** Stops accepting webhooks, drains the queue loop and the poller, persists, closes the emulators. Idempotent. */
+  stop(): Promise<void>;
+}
+
+type ReceiverFunction = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+type ConsumerFunction = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+type PollerFunction = (event: unknown, context: Context) => Promise<unknown>;
+
+interface Handlers {
+  readonly receiver: ReceiverFunction;
+  readonly consumer: ConsumerFunction;
+  readonly poller?: PollerFunction;
+}
+
+/**
+ * Credentials the handlers sign with. The access key id doubles as the token the Secrets Manager stand-in checks;
+ * it is made once per process because the handlers' SDK clients keep the credentials they first loaded.
+ */
+const handlerCredentials = { accessKeyId: `LOCAL${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: emulatorCredentials.secretAccessKey };
+
+/** The handler environment of this process: handlers read it once, at their first import. */
+let importedWith: { readonly fingerprint: string; readonly handlers: Promise<Handlers> } | undefined;
+
+/** A Lambda-like context for an in-process invocation. */
+function lambdaContext(functionName: string, budgetMs: number): Context {
+  const deadline = Date.now() + budgetMs;
+  const fail = () => {
+    throw new Error('callback-style completion is not supported');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${emulatorRegion}:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: fail,
+    fail,
+    succeed: fail,
+  };
+}
+
+function positiveSeconds(value: string | undefined, name: string, defaultValue: number): number {
+  if (value === undefined || value.trim() === '') return defaultValue;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`${name} must be a positive number of seconds, got "${value}"`);
+  return seconds;
+}
+
+async function refuseIfRunning(dataDir: string): Promise<void> {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(await readFile(localEndpointsFile(dataDir), 'utf8')) as { pid?: unknown }).pid;
+  } catch {
+    return;
+  }
+  if (typeof pid !== 'number') return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // left behind by a pipeline that did not stop cleanly
+  }
+  throw new Error(
+    `another local pipeline (pid ${pid}) is using ${dataDir}. Stop it first, or use another LOCAL_DATA_DIR and PORT. ` +
+      `If no such pipeline runs, delete ${localEndpointsFile(dataDir)}.`,
+  );
+}
+
+/** Starts every part, or stops what was started and rethrows. */
+export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => undefined);
+  const dataDir = options.dataDir;
+  const ports = { ...portsFor(options.port), ...options.ports };
+  const region = emulatorRegion;
+  const names = LOCAL_RESOURCE_NAMES;
+  const pollIntervalSecs = positiveSeconds(env.POLL_INTERVAL, 'POLL_INTERVAL', DEFAULT_POLL_INTERVAL_SECS);
+  const apiKey = env.ELEVENLABS_API_KEY?.trim() ?? '';
+
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await refuseIfRunning(dataDir);
+  const webhookSecret = await resolveWebhookSecret(dataDir, env);
+
+  const cleanups: Array<() => Promise<void>> = [];
+  /** Runs every cleanup (last registered first), even after one fails; resolves to the failures. */
+  const cleanUp = async (): Promise<Error[]> => {
+    const failures: Error[] = [];
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => failures.push(error instanceof Error ? error : new Error(String(error))));
+    }
+    return failures;
+  };
+
+  try {
+    const secrets = new Map<string, string>([[LOCAL_SECRET_NAMES.webhookSecret, webhookSecret.secret]]);
+    if (apiKey !== '') secrets.set(LOCAL_SECRET_NAMES.apiKey, apiKey);
+
+    const started = await Promise.allSettled([
+      startDynamoDbEmulator({ port: ports.dynamodb, ...(options.inMemory ? {} : { path: join(dataDir, 'dynamodb') }) }),
+      startLocalSqsS3Emulator({ port: ports.sqsS3 }),
+      startLocalSecretsManager({ port: ports.secretsManager, secrets, accessKeyId: handlerCredentials.accessKeyId, region }),
+    ]);
+    for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
+    const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure !== undefined) {
+      const reason: unknown = failure.reason;
+      if (isAddressInUse(reason)) {
+        throw new Error(`a port the pipeline needs is in use (${(reason as NodeJS.ErrnoException).message}). Is another \`npm start\` running? Choose another PORT.`, { cause: reason });
+      }
+      throw reason;
+    }
+    const dynamo = (started[0] as PromiseFulfilledResult<DynamoDbEmulator>).value;
+    const sqsS3 = (started[1] as PromiseFulfilledResult<LocalSqsS3Emulator>).value;
+    const secretsManager = (started[2] as PromiseFulfilledResult<LocalSecretsManager>).value;
+
+    const clientConfig = { endpoint: sqsS3.endpoint, region, credentials: emulatorCredentials };
+    const sqs = new SQSClient(clientConfig);
+    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+    cleanups.push(async () => {
+      sqs.destroy();
+      s3.destroy();
+    });
+
+    const resources = await ensureLocalResources({ dynamodb: dynamo.client, sqs, s3, names });
+
+    let mirror: S3Mirror | undefined;
+    let restoredObjects = 0;
+    let restoredMessages = 0;
+    const warnings = [...resources.warnings];
+    const dataDirMode = (await stat(dataDir)).mode & 0o777;
+    if (!options.inMemory && (dataDirMode & 0o077) !== 0) {
+      warnings.push(`${dataDir} is open to other users (mode ${dataDirMode.toString(8)}) and will hold transcripts; \`chmod 700\` it`);
+    }
+    const queueDir = join(dataDir, 'sqs');
+    if (!options.inMemory) {
+      const activeMirror = createS3Mirror({
+        s3,
+        bucket: names.bucketName,
+        directory: join(dataDir, 's3', names.bucketName),
+        onError: (error) => log(`warning: saving S3 objects to the data dir failed (${error.name}: ${error.message}); retried on the next write`),
+      });
+      mirror = activeMirror;
+      const restored = await activeMirror.restore();
+      restoredObjects = restored.restored;
+      if (restored.missing.length > 0) warnings.push(`${restored.missing.length} saved S3 object(s) had no file in the data dir and were not restored`);
+      sqsS3.onBucketChange((bucket) => {
+        if (bucket === names.bucketName) activeMirror.scheduleSync();
+      });
+      restoredMessages += await restoreQueueSnapshot(queueDir, names.queueName, sqs, resources.queueUrl);
+      restoredMessages += await restoreQueueSnapshot(queueDir, names.deadLetterQueueName, sqs, resources.deadLetterQueueUrl);
+    }
+
+    // Runs after the queue loop, poller and HTTP server have stopped (cleanups run in reverse), before the emulators close.
+    cleanups.push(async () => {
+      if (mirror !== undefined) await mirror.sync();
+      if (options.inMemory) return;
+      const saved =
+        (await saveQueueSnapshot(queueDir, names.queueName, await sqsS3.inspectQueue(names.queueName))) +
+        (await saveQueueSnapshot(queueDir, names.deadLetterQueueName, await sqsS3.inspectQueue(names.deadLetterQueueName)));
+      if (saved > 0) log(`saved ${saved} queued message(s) for the next start`);
+    });
+
+    const handlerEnvironment: Record<string, string> = {
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: handlerCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: handlerCredentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
+      AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+      WEBHOOK_SECRET_NAME: LOCAL_SECRET_NAMES.webhookSecret,
+      ELEVENLABS_API_KEY_SECRET_NAME: LOCAL_SECRET_NAMES.apiKey,
+      INGEST_QUEUE_URL: resources.queueUrl,
+      CONVERSATION_BUCKET_NAME: names.bucketName,
+      CONVERSATIONS_TABLE_NAME: names.tableName,
+      POLLER_STATE_TABLE_NAME: names.stateTableName,
+    };
+    const handlers = await importHandlers(handlerEnvironment, { withPoller: apiKey !== '', logLevel: options.handlerLogLevel ?? 'WARN', env });
+
+    const eventSource: SqsEventSource = startSqsEventSource({
+      sqs,
+      queueUrl: resources.queueUrl,
+      queueArn: resources.queueArn,
+      region,
+      waitTimeSeconds: options.receiveWaitTimeSeconds ?? 2,
+      invoke: (event) => handlers.consumer(event, lambdaContext('consumer-local', 6 * 60 * 1000)),
+      // Objects the consumer wrote are on disk before the messages that produced them are deleted.
+      afterInvoke: mirror === undefined ? undefined : () => mirror.sync().catch((error: Error) => log(`warning: saving S3 objects failed (${error.name})`)),
+      onBatch: (summary) => log(batchLine(summary)),
+      onError: (error) => log(`warning: the queue loop failed (${error.name}: ${error.message}); retrying`),
+    });
+    cleanups.push(() => eventSource.stop());
+
+    let pollTimer: NodeJS.Timeout | undefined;
+    let pollRun: Promise<void> | undefined;
+    if (handlers.poller !== undefined) {
+      const poller = handlers.poller;
+      const runPoller = () => {
+        if (pollRun !== undefined) return; // the previous run is still going
+        const begun = performance.now();
+        pollRun = poller({}, lambdaContext('poller-local', POLLER_RUN_BUDGET_MS))
+          .then((result) => log(`poller: run finished in ${Math.round(performance.now() - begun)} ms ${pollerCounts(result)}`))
+          .catch((error: unknown) => log(`poller: run failed (${error instanceof Error ? error.name : 'error'}); see the poller's log line above`))
+          .finally(() => {
+            pollRun = undefined;
+          });
+      };
+      pollTimer = setInterval(runPoller, pollIntervalSecs * 1000);
+      runPoller();
+      cleanups.push(async () => {
+        clearInterval(pollTimer);
+        await pollRun;
+      });
+    }
+
+    const httpApi: LocalHttpApi = await startLocalHttpApi({
+      port: ports.webhook,
+      handler: (event) => handlers.receiver(event, lambdaContext('receiver-local', 30_000)),
+      onRequest: ({ statusCode, durationMs, reason }) => log(`webhook: ${statusCode}${reason === undefined ? '' : ` ${reason}`} in ${Math.round(durationMs)} ms`),
+    }).catch((error: unknown) => {
+      if (isAddressInUse(error)) throw new Error(`port ${ports.webhook} is in use. Is another \`npm start\` running? Choose another PORT.`, { cause: error });
+      throw error;
+    });
+    cleanups.push(() => httpApi.stop());
+
+    const endpoints: LocalEndpoints = {
+      webhookUrl: httpApi.webhookUrl,
+      dynamodbEndpoint: dynamo.endpoint,
+      sqsS3Endpoint: sqsS3.endpoint,
+      secretsManagerEndpoint: secretsManager.endpoint,
+      region,
+      queueUrl: resources.queueUrl,
+      deadLetterQueueUrl: resources.deadLetterQueueUrl,
+      bucketName: names.bucketName,
+      tableName: names.tableName,
+      stateTableName: names.stateTableName,
+      pid: process.pid,
+    };
+    await writeLocalEndpoints(dataDir, endpoints);
+    cleanups.push(() => removeLocalEndpoints(dataDir, process.pid));
+
+    let stopping: Promise<void> | undefined;
+    return {
+      endpoints,
+      ports: { webhook: httpApi.port, dynamodb: dynamo.port, sqsS3: sqsS3.port, secretsManager: secretsManager.port },
+      webhookSecret,
+      poller: { enabled: handlers.poller !== undefined, intervalSecs: pollIntervalSecs },
+      restored: { objects: restoredObjects, queuedMessages: restoredMessages, warnings },
+      stop() {
+        stopping ??= cleanUp().then((failures) => {
+          if (failures.length > 0) throw new AggregateError(failures, `stopping failed: ${failures.map((failure) => `${failure.name}: ${failure.message}`).join('; ')}`);
+        });
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+/**
+ * Sets the handlers' environment and imports them. Handlers read their configuration once, at import: a second
+ * pipeline in the same process must therefore use the same ports (as a restart on the same PORT does).
+ */
+async function importHandlers(
+  handlerEnvironment: Record<string, string>,
+  options: { readonly withPoller: boolean; readonly logLevel: string; readonly env: NodeJS.ProcessEnv },
+): Promise<Handlers> {
+  const fingerprint = JSON.stringify(handlerEnvironment);
+  if (importedWith !== undefined && importedWith.fingerprint !== fingerprint) {
+    throw new Error('the handlers of this process were initialised for another local pipeline (other ports); restart it on the same ports, or in a new process');
+  }
+  // A shell's AWS settings must not reach the emulators' clients, nor real credentials be looked up.
+  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete process.env[name];
+  Object.assign(process.env, handlerEnvironment);
+  for (const name of ['ELEVENLABS_API_BASE_URL', 'POLLER_SETTLE_DELAY_SECS', 'POLLER_OVERLAP_SECS', 'POLLER_INITIAL_LOOKBACK_SECS', 'POLLER_FETCH_MISSING_AUDIO']) {
+    const value = options.env[name];
+    if (value !== undefined) process.env[name] = value;
+  }
+  process.env.POWERTOOLS_LOG_LEVEL ??= options.env.POWERTOOLS_LOG_LEVEL ?? options.logLevel;
+  // EMF documents would only clutter the terminal locally.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+  if (importedWith === undefined) {
+    importedWith = {
+      fingerprint,
+      handlers: Promise.all([import('../../lambdas/receiver/handler.js'), import('../../lambdas/consumer/handler.js')]).then(([receiver, consumer]) => ({
+        receiver: receiver.handler,
+        consumer: consumer.handler,
+      })),
+    };
+  }
+  const handlers = await importedWith.handlers;
+  if (!options.withPoller) return handlers;
+  const poller = await import('../../lambdas/poller/handler.js');
+  return { ...handlers, poller: poller.handler as PollerFunction };
+}
+
+function batchLine(summary: BatchSummary): string {
+  const records = summary.messageIds.length;
+  const failed = summary.failedMessageIds.length;
+  const outcome = summary.wholeBatchFailed ? `the whole batch failed; retried after ${LOCAL_VISIBILITY_TIMEOUT_SECS} s` : failed > 0 ? `${failed} failed (${summary.failedMessageIds.join(', ')}); retried after ${LOCAL_VISIBILITY_TIMEOUT_SECS} s` : 'all stored';
+  return `consumer: ${records} record(s), ${outcome} in ${Math.round(summary.durationMs)} ms`;
+}
+
+function pollerCounts(result: unknown): string {
+  if (typeof result !== 'object' || result === null) return '';
+  const numbers = Object.entries(result).filter((entry): entry is [string, number] => typeof entry[1] === 'number');
+  return numbers.length === 0 ? '' : `(${numbers.map(([name, value]) => `${name} ${value}`).join(', ')})`;
+}

@@ -1,0 +1,154 @@
+/**
+ * Keeps a copy of one emulated bucket on disk, because fauxqs holds objects in memory only: `restore()` puts the
+ * saved objects back at start, `sync()` brings the disk copy in line with the bucket (run shortly after every S3
+ * write, after each consumer batch and at shutdown).
+ *
+ * Layout: `<dir>/index.json` (key → ETag, content type, user metadata, file name) and one file per object named by
+ * the SHA-256 of its key, so any key (empty segments, `..`, a key that is also a "directory") is stored safely.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+interface IndexEntry {
+  readonly etag: string;
+  readonly contentType?: string;
+  readonly metadata?: Record<string, string>;
+  readonly file: string;
+}
+
+interface MirrorIndex {
+  readonly version: 1;
+  readonly bucket: string;
+  readonly objects: Record<string, IndexEntry>;
+}
+
+export interface S3Mirror {
+  /** Puts every saved object back into the (empty) bucket; returns how many, and keys whose file was missing. */
+  restore(): Promise<{ restored: number; missing: readonly string[] }>;
+  /** Asks for a sync soon (coalesces bursts of writes). */
+  scheduleSync(): void;
+  /** Runs a sync now, after any in progress; resolves when the disk copy matches the bucket as listed. */
+  sync(): Promise<void>;
+}
+
+export interface S3MirrorOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly directory: string;
+  /** Delay that coalesces bursts. @default 50 ms */
+  readonly debounceMs?: number;
+  /** Told when a scheduled sync fails (the next one retries). */
+  readonly onError?: (error: Error) => void;
+}
+
+function fileNameFor(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, data, { mode: 0o600 });
+  await rename(temporary, path);
+}
+
+export function createS3Mirror(options: S3MirrorOptions): S3Mirror {
+  const { s3, bucket, directory } = options;
+  const indexPath = join(directory, 'index.json');
+  let index: MirrorIndex | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+
+  async function loadIndex(): Promise<MirrorIndex> {
+    if (index !== undefined) return index;
+    try {
+      const parsed = JSON.parse(await readFile(indexPath, 'utf8')) as MirrorIndex;
+      index = parsed.version === 1 && parsed.bucket === bucket ? parsed : { version: 1, bucket, objects: {} };
+    } catch {
+      index = { version: 1, bucket, objects: {} };
+    }
+    return index;
+  }
+
+  async function listAll(): Promise<Map<string, string>> {
+    const listed = new Map<string, string>();
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) if (object.Key !== undefined) listed.set(object.Key, object.ETag ?? '');
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return listed;
+  }
+
+  async function runSync(): Promise<void> {
+    const current = await loadIndex();
+    const listed = await listAll();
+    const objects = { ...current.objects };
+    let changed = false;
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    for (const [key, etag] of listed) {
+      if (objects[key]?.etag === etag) continue;
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const body = await object.Body?.transformToByteArray();
+      if (body === undefined) continue;
+      const file = fileNameFor(key);
+      await writeAtomically(join(directory, file), body);
+      objects[key] = {
+        etag: object.ETag ?? etag,
+        ...(object.ContentType === undefined ? {} : { contentType: object.ContentType }),
+        ...(object.Metadata === undefined || Object.keys(object.Metadata).length === 0 ? {} : { metadata: object.Metadata }),
+        file,
+      };
+      changed = true;
+    }
+    for (const [key, entry] of Object.entries(objects)) {
+      if (listed.has(key)) continue;
+      await rm(join(directory, entry.file), { force: true });
+      delete objects[key];
+      changed = true;
+    }
+    if (!changed) return;
+    index = { version: 1, bucket, objects };
+    await writeAtomically(indexPath, `${JSON.stringify(index)}\n`);
+  }
+
+  function sync(): Promise<void> {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    const next = running.catch(() => undefined).then(runSync);
+    running = next;
+    return next;
+  }
+
+  return {
+    async restore() {
+      const saved = await loadIndex();
+      const missing: string[] = [];
+      let restored = 0;
+      for (const [key, entry] of Object.entries(saved.objects)) {
+        let body: Buffer;
+        try {
+          body = await readFile(join(directory, entry.file));
+        } catch {
+          missing.push(key);
+          continue;
+        }
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: entry.contentType, Metadata: entry.metadata }));
+        restored++;
+      }
+      return { restored, missing };
+    },
+    scheduleSync() {
+      if (timer !== undefined) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        sync().catch((error: unknown) => options.onError?.(error instanceof Error ? error : new Error(String(error))));
+      }, options.debounceMs ?? 50);
+    },
+    sync,
+  };
+}

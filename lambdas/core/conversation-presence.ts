@@ -1,0 +1,89 @@
+/**
+ * Which conversations the table already holds, asked in bulk: one BatchGetItem per 100 ids (DynamoDB's limit),
+ * projecting only what the back-fill needs, never one read per conversation.
+ */
+import { BatchGetCommand, type DynamoDBDocumentClient, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { StorageError } from './errors.js';
+
+/** DynamoDB's BatchGetItem key limit. */
+export const BATCH_GET_MAX_KEYS = 100;
+
+/** What the back-fill needs to know about a stored conversation record. */
+export interface StoredConversationState {
+  /** The record holds the recording (its `audio` section is set). */
+  readonly hasAudio: boolean;
+  /** The record's own `has_audio` (from the transcription): whether ElevenLabs has a recording at all. */
+  readonly audioExpected?: boolean;
+}
+
+export interface ReadStoredOptions {
+  /** Also project `has_audio` and `audio.s3_key`, still in the same single BatchGet. @default false */
+  readonly includeAudio?: boolean;
+  /** BatchGet rounds for keys DynamoDB left unprocessed (throttling) before giving up. @default 8 */
+  readonly maxAttempts?: number;
+  /** @default setTimeout-based */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** In [0, 1); jitter for the unprocessed-keys backoff. @default Math.random */
+  readonly random?: () => number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The stored state of each id that has a record (ids without one are absent from the map). Duplicate ids are asked
+ * once. Keys DynamoDB leaves unprocessed are retried with jittered exponential backoff; throws StorageError when a
+ * call fails or keys stay unprocessed after `maxAttempts` rounds.
+ */
+export async function readStoredConversations(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  ids: readonly string[],
+  options: ReadStoredOptions = {},
+): Promise<Map<string, StoredConversationState>> {
+  const unique = [...new Set(ids)];
+  const found = new Map<string, StoredConversationState>();
+  const includeAudio = options.includeAudio ?? false;
+  const projection: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> } = includeAudio
+    ? { ProjectionExpression: '#id, #has_audio, #audio.#s3_key', ExpressionAttributeNames: { '#id': 'conversation_id', '#has_audio': 'has_audio', '#audio': 'audio', '#s3_key': 's3_key' } }
+    : { ProjectionExpression: '#id', ExpressionAttributeNames: { '#id': 'conversation_id' } };
+  const maxAttempts = options.maxAttempts ?? 8;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+
+  for (let offset = 0; offset < unique.length; offset += BATCH_GET_MAX_KEYS) {
+    let keys: Array<Record<string, NativeAttributeValue>> = unique.slice(offset, offset + BATCH_GET_MAX_KEYS).map((id) => ({ conversation_id: id }));
+    for (let attempt = 1; keys.length > 0; attempt++) {
+      if (attempt > maxAttempts) throw new StorageError(`DynamoDB left ${keys.length} keys unprocessed after ${maxAttempts} BatchGetItem rounds`);
+      if (attempt > 1) await sleep(Math.floor(random() * Math.min(2000, 50 * 2 ** (attempt - 2))));
+      let response;
+      try {
+        response = await client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ...projection } } }));
+      } catch (error) {
+        throw new StorageError('reading conversation records (BatchGetItem) failed', { cause: error });
+      }
+      for (const item of response.Responses?.[tableName] ?? []) {
+        const id = item.conversation_id;
+        if (typeof id !== 'string') continue;
+        const audio = item.audio as { s3_key?: unknown } | undefined;
+        const hasAudioFlag = item.has_audio;
+        found.set(id, {
+          hasAudio: typeof audio?.s3_key === 'string',
+          ...(typeof hasAudioFlag === 'boolean' ? { audioExpected: hasAudioFlag } : {}),
+        });
+      }
+      keys = response.UnprocessedKeys?.[tableName]?.Keys ?? [];
+    }
+  }
+  return found;
+}
+
+/** The ids (deduplicated, in first-seen order) with no record in the table; projects only `conversation_id`. */
+export async function findMissingConversationIds(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  ids: readonly string[],
+  options: Omit<ReadStoredOptions, 'includeAudio'> = {},
+): Promise<string[]> {
+  const stored = await readStoredConversations(client, tableName, ids, { ...options, includeAudio: false });
+  return [...new Set(ids)].filter((id) => !stored.has(id));
+}

@@ -1,0 +1,488 @@
+/**
+ * Reconciliation of the conversations table with the ElevenLabs conversations API: list a time range, ask the table
+ * (in bulk) which conversations it lacks, and publish those through the same archive → queue path the webhook uses.
+ *
+ * Watermark rule: the new watermark is the largest start time T such that every conversation that started at or
+ * before T is reconciled (stored, back-filled, or verified to need nothing). A conversation that is not final yet,
+ * not settled yet, failed to back-fill, or was left for lack of time holds it back, and so does a part of the range
+ * whose listing did not finish. The list order is undocumented, so nothing here depends on it: a range is split into
+ * windows processed oldest first, and a window's listing must finish before anything in it counts as known.
+ */
+import type { PublishInput } from './publish-event.js';
+import type { StoredConversationState } from './conversation-presence.js';
+import {
+  ElevenLabsApiError,
+  ElevenLabsAuthError,
+  ElevenLabsDeadlineError,
+  FINAL_CONVERSATION_STATUSES,
+  MAX_PAGE_SIZE,
+  iterateConversationPages,
+  type CallOptions,
+  type ConversationSummary,
+  type ConversationsApi,
+  type FetchedConversation,
+} from './elevenlabs-api.js';
+import { assertIsError } from './errors.js';
+import type { WatermarkStore } from './poller-watermark.js';
+import type { WebhookEvent } from './webhook-event.js';
+
+/** What to reconcile: conversations that started in [after, before) (unix seconds). */
+export interface ReconcileRangeInput {
+  readonly after: number;
+  readonly before: number;
+  /** Only this agent's conversations. */
+  readonly agentId?: string;
+  /** A missing conversation is back-filled only once it ended longer ago than this, so the webhook gets its chance first. */
+  readonly settleDelaySecs: number;
+  /** Also fetch and publish the recording of conversations that have one but whose record lacks it. */
+  readonly fetchMissingAudio: boolean;
+  /** Count only: no detail or audio calls, nothing published, no watermark. */
+  readonly dryRun: boolean;
+  /** Listing window; a range longer than this is reconciled window by window, oldest first. @default 86400 */
+  readonly windowSecs?: number;
+  /** Stop starting new work when less than this much time remains. @default 20000 */
+  readonly safetyMarginMs?: number;
+  /** Detail/audio calls in flight at once (ElevenLabs limits concurrent requests per plan). @default 4 */
+  readonly concurrency?: number;
+  /** @default 100 */
+  readonly pageSize?: number;
+}
+
+/** Why a conversation holds the watermark back. */
+export type BlockReason = 'not_final' | 'not_settled' | 'error' | 'deferred' | 'audio_not_final' | 'audio_not_settled';
+
+export interface ReconcileSummary {
+  /** Distinct conversations listed in the range. */
+  readonly listed: number;
+  readonly alreadyStored: number;
+  /** Listed but without a record in the table. */
+  readonly missing: number;
+  /** Missing conversations published (transcription envelope). */
+  readonly backfilled: number;
+  /** Dry run: how many would have been fetched and published. */
+  readonly wouldBackfill: number;
+  /** Missing and not `done`/`failed` yet (left for a later run). */
+  readonly skippedNotFinal: number;
+  /** Missing and final, but ended too recently (left to the webhook for now). */
+  readonly skippedNotSettled: number;
+  /** Conversations whose detail or audio could not be fetched (not counting auth errors, which stop the run). */
+  readonly errors: number;
+  /** Conversations left for the next run because time ran out. */
+  readonly deferred: number;
+  /** Recordings: missing from stored or back-filled records, published, and gone from ElevenLabs (404). */
+  readonly audio: { readonly missing: number; readonly backfilled: number; readonly unavailable: number };
+  /** Largest start time T with everything that started at or before T reconciled; absent when none in the range. */
+  readonly newWatermark?: number;
+  /** The earliest conversation holding the watermark back (identifiers only). */
+  readonly watermarkBlockedBy?: { readonly conversationId: string; readonly startTimeUnixSecs: number; readonly reason: BlockReason };
+  /** The whole range was listed and every back-fill was attempted. */
+  readonly complete: boolean;
+  readonly dryRun: boolean;
+}
+
+export interface ReconcileProgress {
+  readonly listed: number;
+  readonly alreadyStored: number;
+  readonly missing: number;
+  /** Back-fills (transcripts and recordings) queued so far, and how many of them are finished. */
+  readonly backfillQueued: number;
+  readonly backfillDone: number;
+  /** Windows of the range fully handled, of how many. */
+  readonly windowsDone: number;
+  readonly windowsTotal: number;
+}
+
+/** The logging the core does: identifiers and counts only. A Powertools Logger fits. */
+export interface ReconcileLogger {
+  info(message: string, ...fields: Array<Record<string, unknown>>): void;
+  warn(message: string, ...fields: Array<Record<string, unknown>>): void;
+}
+
+export interface ReconcilePorts {
+  readonly api: ConversationsApi;
+  /** Stored state of the ids that have a record (absent = missing); one bulk read per call. */
+  readStored(ids: readonly string[], options: { readonly includeAudio: boolean }): Promise<ReadonlyMap<string, StoredConversationState>>;
+  /** Archives and queues one event (publishEvent with the real ports); throws on storage failure. */
+  publish(input: PublishInput): Promise<unknown>;
+  /** @default Date.now */
+  readonly nowMs?: () => number;
+  /** The Lambda's remaining time. @default unlimited */
+  readonly remainingTimeMs?: () => number;
+  readonly logger?: ReconcileLogger;
+  readonly onProgress?: (progress: ReconcileProgress) => void;
+}
+
+export const DEFAULT_WINDOW_SECS = 86_400;
+export const DEFAULT_SAFETY_MARGIN_MS = 20_000;
+export const DEFAULT_CONCURRENCY = 4;
+
+const encoder = new TextEncoder();
+
+/** True for `done` and `failed`: the conversation will not change any more. */
+export function isFinalStatus(status: unknown): boolean {
+  return typeof status === 'string' && FINAL_CONVERSATION_STATUSES.includes(status);
+}
+
+/** Ended (start + duration) longer than `settleDelaySecs` before `nowSecs`. */
+export function isSettled(summary: Pick<ConversationSummary, 'start_time_unix_secs' | 'call_duration_secs'>, nowSecs: number, settleDelaySecs: number): boolean {
+  return nowSecs - (summary.start_time_unix_secs + summary.call_duration_secs) > settleDelaySecs;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const result = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    result.set(part, offset);
+    offset += part.byteLength;
+  }
+  return result;
+}
+
+/**
+ * The synthetic `post_call_transcription` envelope around a GET-conversation response, built by concatenation so
+ * `data` is the response byte for byte (the archive then holds exactly what ElevenLabs sent).
+ */
+export function transcriptionEnvelope(fetched: FetchedConversation, eventTimestamp: number): { rawBody: Uint8Array; event: WebhookEvent } {
+  const rawBody = concat(encoder.encode(`{"type":"post_call_transcription","event_timestamp":${eventTimestamp},"data":`), fetched.rawBody, encoder.encode('}'));
+  const { conversation } = fetched;
+  const event: WebhookEvent = {
+    type: 'post_call_transcription',
+    eventTimestamp,
+    conversationId: typeof conversation.conversation_id === 'string' ? conversation.conversation_id : undefined,
+    agentId: typeof conversation.agent_id === 'string' ? conversation.agent_id : undefined,
+    data: { ...conversation },
+  };
+  return { rawBody, event };
+}
+
+/** The synthetic `post_call_audio` envelope: `data` = `{agent_id, conversation_id, full_audio: <base64 MP3>}`. */
+export function audioEnvelope(conversationId: string, agentId: string | undefined, audio: Uint8Array, eventTimestamp: number): { rawBody: Uint8Array; event: WebhookEvent } {
+  const data = { ...(agentId === undefined ? {} : { agent_id: agentId }), conversation_id: conversationId, full_audio: Buffer.from(audio).toString('base64') };
+  const rawBody = encoder.encode(JSON.stringify({ type: 'post_call_audio', event_timestamp: eventTimestamp, data }));
+  return { rawBody, event: { type: 'post_call_audio', eventTimestamp, conversationId, agentId, data } };
+}
+
+interface Task {
+  readonly kind: 'transcript' | 'audio';
+  readonly summary: ConversationSummary;
+}
+
+/** Runs `work` over `items` with at most `concurrency` in flight; the first thrown error stops new work and is rethrown. */
+async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  if (failure !== undefined) throw failure.error;
+}
+
+/**
+ * Reconciles conversations that started in [after, before). Auth errors, list failures and storage failures stop
+ * the run (thrown); a conversation whose detail or audio cannot be fetched is counted in `errors` and holds the
+ * watermark back. Never assumes an order of the list; asks the table once per page (≤ 100 ids).
+ */
+export async function reconcileRange(input: ReconcileRangeInput, ports: ReconcilePorts): Promise<ReconcileSummary> {
+  const nowMs = ports.nowMs ?? Date.now;
+  const remainingTimeMs = ports.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
+  const safetyMarginMs = input.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
+  const windowSecs = Math.max(1, Math.floor(input.windowSecs ?? DEFAULT_WINDOW_SECS));
+  const hasTime = () => remainingTimeMs() > safetyMarginMs;
+  const callOptions: CallOptions = { remainingMs: () => remainingTimeMs() - safetyMarginMs };
+  const nowSecs = Math.floor(nowMs() / 1000);
+  const after = Math.floor(input.after);
+  const before = Math.floor(input.before);
+
+  const counts = { listed: 0, alreadyStored: 0, missing: 0, backfilled: 0, wouldBackfill: 0, skippedNotFinal: 0, skippedNotSettled: 0, errors: 0, deferred: 0 };
+  const audio = { missing: 0, backfilled: 0, unavailable: 0 };
+  let backfillQueued = 0;
+  let backfillDone = 0;
+  let windowsDone = 0;
+  const windowsTotal = Math.max(0, Math.ceil((before - after) / windowSecs));
+  const seen = new Set<string>();
+  let blockedBy: ReconcileSummary['watermarkBlockedBy'];
+
+  const progress = () =>
+    ports.onProgress?.({ listed: counts.listed, alreadyStored: counts.alreadyStored, missing: counts.missing, backfillQueued, backfillDone, windowsDone, windowsTotal });
+  const block = (summary: ConversationSummary, reason: BlockReason) => {
+    if (blockedBy === undefined || summary.start_time_unix_secs < blockedBy.startTimeUnixSecs) {
+      blockedBy = { conversationId: summary.conversation_id, startTimeUnixSecs: summary.start_time_unix_secs, reason };
+    }
+  };
+  const publish = (envelope: { rawBody: Uint8Array; event: WebhookEvent }) =>
+    ports.publish({ rawBody: envelope.rawBody, event: envelope.event, source: 'poller', receivedAt: new Date(nowMs()) });
+
+  const classify = (summary: ConversationSummary, stored: StoredConversationState | undefined, tasks: Task[]) => {
+    const final = isFinalStatus(summary.status);
+    const settled = isSettled(summary, nowSecs, input.settleDelaySecs);
+    if (stored !== undefined) {
+      counts.alreadyStored++;
+      if (!input.fetchMissingAudio || stored.audioExpected !== true || stored.hasAudio) return;
+      audio.missing++;
+      if (!final) block(summary, 'audio_not_final');
+      else if (!settled) block(summary, 'audio_not_settled');
+      else if (!input.dryRun) tasks.push({ kind: 'audio', summary });
+      return;
+    }
+    counts.missing++;
+    if (!final) {
+      counts.skippedNotFinal++;
+      block(summary, 'not_final');
+    } else if (!settled) {
+      counts.skippedNotSettled++;
+      block(summary, 'not_settled');
+    } else if (input.dryRun) {
+      counts.wouldBackfill++;
+    } else {
+      tasks.push({ kind: 'transcript', summary });
+    }
+  };
+
+  const backfillAudio = async (summary: ConversationSummary, agentId: string | undefined): Promise<boolean> => {
+    let recording: Uint8Array;
+    try {
+      recording = await ports.api.getConversationAudio(summary.conversation_id, callOptions);
+    } catch (error) {
+      if (error instanceof ElevenLabsApiError && error.status === 404) {
+        // Deleted by the workspace's retention settings, or never recorded: nothing left to fetch.
+        audio.unavailable++;
+        ports.logger?.info('recording not available', { conversation_id: summary.conversation_id });
+        return true;
+      }
+      throw error;
+    }
+    await publish(audioEnvelope(summary.conversation_id, agentId, recording, Math.floor(nowMs() / 1000)));
+    audio.backfilled++;
+    return true;
+  };
+
+  const runTask = async ({ kind, summary }: Task) => {
+    const conversationId = summary.conversation_id;
+    try {
+      if (!hasTime()) {
+        counts.deferred++;
+        block(summary, 'deferred');
+        return;
+      }
+      if (kind === 'audio') {
+        await backfillAudio(summary, summary.agent_id);
+        return;
+      }
+      const fetched = await ports.api.getConversation(conversationId, callOptions);
+      if (!isFinalStatus(fetched.conversation.status)) {
+        // The list said final, the detail disagrees: trust the detail and wait.
+        counts.skippedNotFinal++;
+        block(summary, 'not_final');
+        return;
+      }
+      await publish(transcriptionEnvelope(fetched, Math.floor(nowMs() / 1000)));
+      counts.backfilled++;
+      ports.logger?.info('conversation back-filled', { conversation_id: conversationId });
+      if (input.fetchMissingAudio && fetched.conversation.has_audio === true) {
+        audio.missing++;
+        const agentId = typeof fetched.conversation.agent_id === 'string' ? fetched.conversation.agent_id : summary.agent_id;
+        await backfillAudio(summary, agentId);
+      }
+    } catch (error) {
+      assertIsError(error);
+      if (error instanceof ElevenLabsAuthError) throw error;
+      if (error instanceof ElevenLabsDeadlineError) {
+        counts.deferred++;
+        block(summary, 'deferred');
+        return;
+      }
+      if (error instanceof ElevenLabsApiError) {
+        counts.errors++;
+        block(summary, 'error');
+        ports.logger?.warn('conversation not back-filled', { conversation_id: conversationId, task: kind, status: error.status, code: error.code, errorName: error.name });
+        return;
+      }
+      throw error;
+    } finally {
+      backfillDone++;
+      progress();
+    }
+  };
+
+  /** Lists one window completely (false when time ran out first), classifying page by page. */
+  const listWindow = async (start: number, end: number, tasks: Task[]): Promise<boolean> => {
+    // Asking one second wider on both ends and filtering here gives [start, end) whichever way the API treats its bounds.
+    const pages = iterateConversationPages(ports.api, { after: start - 1, before: end, agentId: input.agentId, pageSize: input.pageSize ?? MAX_PAGE_SIZE }, callOptions);
+    try {
+      for await (const page of pages) {
+        const fresh = page.conversations.filter((summary) => {
+          const inWindow = summary.start_time_unix_secs >= start && summary.start_time_unix_secs < end;
+          const forAgent = input.agentId === undefined || summary.agent_id === undefined || summary.agent_id === input.agentId;
+          if (!inWindow || !forAgent || seen.has(summary.conversation_id)) return false;
+          seen.add(summary.conversation_id);
+          return true;
+        });
+        counts.listed += fresh.length;
+        if (fresh.length > 0) {
+          const stored = await ports.readStored(
+            fresh.map((summary) => summary.conversation_id),
+            { includeAudio: input.fetchMissingAudio },
+          );
+          for (const summary of fresh) classify(summary, stored.get(summary.conversation_id), tasks);
+        }
+        progress();
+        // Leaving the loop closes the page iterator: no further list call is made.
+        if (!hasTime()) return false;
+      }
+      return true;
+    } catch (error) {
+      if (error instanceof ElevenLabsDeadlineError) return false;
+      throw error;
+    }
+  };
+
+  let frontier = after;
+  let complete = true;
+  for (let start = after; start < before; start += windowSecs) {
+    const end = Math.min(before, start + windowSecs);
+    if (!hasTime()) {
+      complete = false;
+      break;
+    }
+    const tasks: Task[] = [];
+    if (!(await listWindow(start, end, tasks))) {
+      counts.deferred += tasks.length;
+      complete = false;
+      break;
+    }
+    // Oldest first: when time runs out, the watermark still advances as far as the finished prefix allows.
+    tasks.sort((a, b) => a.summary.start_time_unix_secs - b.summary.start_time_unix_secs);
+    backfillQueued += tasks.length;
+    progress();
+    await forEachConcurrently(tasks, input.concurrency ?? DEFAULT_CONCURRENCY, runTask);
+    frontier = end;
+    windowsDone++;
+    progress();
+  }
+  if (counts.deferred > 0) complete = false;
+
+  const blockedAt = blockedBy === undefined ? Number.POSITIVE_INFINITY : blockedBy.startTimeUnixSecs;
+  // Never past now − settle delay either: a conversation that has not shown up in the list yet gets another look.
+  const candidate = Math.min(frontier - 1, blockedAt - 1, nowSecs - input.settleDelaySecs);
+  const newWatermark = !input.dryRun && candidate >= after ? candidate : undefined;
+  return {
+    ...counts,
+    audio,
+    ...(newWatermark === undefined ? {} : { newWatermark }),
+    ...(blockedBy === undefined ? {} : { watermarkBlockedBy: blockedBy }),
+    complete,
+    dryRun: input.dryRun,
+  };
+}
+
+/** Metric names of the poller (namespace ElevenLabsConversations). */
+export type PollerMetricName = 'ConversationsListed' | 'ConversationsMissing' | 'ConversationsBackfilled' | 'ApiError' | 'WatermarkLagSeconds' | 'PollerRunFailed';
+
+/** Where the poller's numbers go; the handler adapts Powertools Metrics to it. */
+export interface MetricsSink {
+  add(name: PollerMetricName, unit: 'Count' | 'Seconds', value: number, dimension?: { readonly name: string; readonly value: string }): void;
+}
+
+/** The scheduled poller's settings (from the environment). */
+export interface PollerSettings {
+  readonly settleDelaySecs: number;
+  /** Each run re-reads this far before its watermark (late list entries, clock skew). */
+  readonly overlapSecs: number;
+  /** How far the first run (no watermark yet) looks back. */
+  readonly initialLookbackSecs: number;
+  readonly fetchMissingAudio: boolean;
+  readonly windowSecs?: number;
+  readonly safetyMarginMs?: number;
+  readonly concurrency?: number;
+}
+
+export interface PollerPorts extends ReconcilePorts {
+  readonly watermark: WatermarkStore;
+  readonly metrics: MetricsSink;
+}
+
+export interface PollerRunResult {
+  readonly after: number;
+  readonly before: number;
+  readonly summary: ReconcileSummary;
+  readonly previousWatermark?: number;
+  /** The watermark after the run (saved, or the previous one when it could not advance). */
+  readonly watermark?: number;
+  readonly watermarkSaved: boolean;
+}
+
+/**
+ * One scheduled poll: reconcile from (watermark − overlap), or (now − initial lookback) on the first run, to now;
+ * save the watermark when it advanced; emit the poller metrics. On failure PollerRunFailed is counted, the watermark
+ * is left as it was, and the error is rethrown so Lambda records a failed invocation.
+ */
+export async function runPoller(settings: PollerSettings, ports: PollerPorts): Promise<PollerRunResult> {
+  const nowMs = ports.nowMs ?? Date.now;
+  const { metrics, logger } = ports;
+  let previousWatermark: number | undefined;
+  let watermark: number | undefined;
+  try {
+    const nowSecs = Math.floor(nowMs() / 1000);
+    previousWatermark = (await ports.watermark.load())?.watermarkUnixSecs;
+    watermark = previousWatermark;
+    const after = previousWatermark === undefined ? nowSecs - settings.initialLookbackSecs : previousWatermark - settings.overlapSecs;
+    const before = nowSecs;
+    const summary = await reconcileRange(
+      {
+        after,
+        before,
+        settleDelaySecs: settings.settleDelaySecs,
+        fetchMissingAudio: settings.fetchMissingAudio,
+        dryRun: false,
+        ...(settings.windowSecs === undefined ? {} : { windowSecs: settings.windowSecs }),
+        ...(settings.safetyMarginMs === undefined ? {} : { safetyMarginMs: settings.safetyMarginMs }),
+        ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
+      },
+      ports,
+    );
+    metrics.add('ConversationsListed', 'Count', summary.listed);
+    metrics.add('ConversationsMissing', 'Count', summary.missing);
+    metrics.add('ConversationsBackfilled', 'Count', summary.backfilled);
+
+    let watermarkSaved = false;
+    if (summary.newWatermark !== undefined && (previousWatermark === undefined || summary.newWatermark > previousWatermark)) {
+      watermarkSaved = await ports.watermark.save(summary.newWatermark, new Date(nowMs()));
+      if (watermarkSaved) watermark = summary.newWatermark;
+      else watermark = (await ports.watermark.load())?.watermarkUnixSecs ?? previousWatermark;
+    }
+    logger?.info('poll finished', {
+      after,
+      before,
+      listed: summary.listed,
+      alreadyStored: summary.alreadyStored,
+      missing: summary.missing,
+      backfilled: summary.backfilled,
+      skippedNotFinal: summary.skippedNotFinal,
+      skippedNotSettled: summary.skippedNotSettled,
+      errors: summary.errors,
+      deferred: summary.deferred,
+      audio: summary.audio,
+      complete: summary.complete,
+      previousWatermark,
+      watermark,
+      watermarkSaved,
+      watermarkBlockedBy: summary.watermarkBlockedBy,
+    });
+    return { after, before, summary, ...(previousWatermark === undefined ? {} : { previousWatermark }), ...(watermark === undefined ? {} : { watermark }), watermarkSaved };
+  } catch (error) {
+    assertIsError(error);
+    metrics.add('PollerRunFailed', 'Count', 1);
+    throw error;
+  } finally {
+    // Emitted on failures too, so a lag alarm fires when runs keep failing.
+    if (watermark !== undefined) metrics.add('WatermarkLagSeconds', 'Seconds', Math.max(0, Math.floor(nowMs() / 1000) - watermark));
+  }
+}

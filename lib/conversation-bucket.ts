@@ -1,0 +1,148 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { logicalIdOf, type ProjectFunction } from './project-function.js';
+
+/** Key prefixes of the one conversation bucket (see lambdas/core/queued-event.ts `archiveKeyFor`). */
+export const BUCKET_PREFIX = {
+  /** gzip of every accepted raw body, webhook or poller, written before it is queued. */
+  events: 'events/',
+  /** Transcripts too large for a DynamoDB item. */
+  transcripts: 'transcripts/',
+  /** Call recordings (MP3) from post_call_audio events. */
+  audio: 'audio/',
+} as const;
+
+export interface ConversationBucketProps {
+  /**
+   * Age at which `events/` archive objects move to `archiveStorageClass`. Objects under 128 KiB stay in S3 Standard
+   * (S3's default minimum transition size), where they are cheaper than the 128 KiB minimum charge of the archive
+   * classes.
+   * @default Duration.days(30)
+   */
+  readonly archiveTransitionAfter?: Duration;
+  /**
+   * Storage class the archive moves to.
+   * @default s3.StorageClass.GLACIER_INSTANT_RETRIEVAL (millisecond reads for replays; 90-day minimum)
+   */
+  readonly archiveStorageClass?: s3.StorageClass;
+  /**
+   * Age at which `events/` archive objects are deleted.
+   * @default - kept forever (the archive is the replay source of truth)
+   */
+  readonly archiveExpiration?: Duration;
+  /**
+   * How long overwritten or deleted object versions are kept.
+   * @default Duration.days(90)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
+  /**
+   * How long server access logs are kept.
+   * @default Duration.days(365)
+   */
+  readonly accessLogExpiration?: Duration;
+  /**
+   * Customer-managed key (SSE-KMS with an S3 Bucket Key). The access-log bucket stays SSE-S3: S3 server access
+   * logging cannot write to SSE-KMS buckets.
+   * @default - SSE-S3
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/**
+ * The conversation bucket (`events/` archive, `transcripts/`, `audio/`) and the bucket receiving its server access
+ * logs. Both: all public access blocked, bucket owner owns every object (no ACLs), TLS 1.2+ only, encrypted, retained
+ * when the stack is deleted. The conversation bucket is versioned.
+ */
+export class ConversationBucket extends Construct {
+  public readonly bucket: s3.Bucket;
+  public readonly accessLogBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: ConversationBucketProps = {}) {
+    super(scope, id);
+
+    this.accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: props.accessLogExpiration ?? Duration.days(365) }],
+    });
+    Validations.of(this.accessLogBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is the server access log destination; logging its own accesses would log the log writes.',
+    });
+
+    const encryption = props.encryptionKey === undefined
+      ? { encryption: s3.BucketEncryption.S3_MANAGED }
+      : { encryption: s3.BucketEncryption.KMS, encryptionKey: props.encryptionKey, bucketKeyEnabled: true };
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...encryption,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'conversation-bucket/',
+      transitionDefaultMinimumObjectSize: s3.TransitionDefaultMinimumObjectSize.ALL_STORAGE_CLASSES_128_K,
+      lifecycleRules: [
+        {
+          id: 'ArchiveEvents',
+          prefix: BUCKET_PREFIX.events,
+          transitions: [
+            {
+              storageClass: props.archiveStorageClass ?? s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+              transitionAfter: props.archiveTransitionAfter ?? Duration.days(30),
+            },
+          ],
+          expiration: props.archiveExpiration,
+        },
+        {
+          id: 'ExpireOldVersions',
+          noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+        { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
+      ],
+    });
+  }
+
+  /** Sets CONVERSATION_BUCKET_NAME and allows PutObject under `events/` only (receiver, poller). */
+  bindEventArchiveWriter(fn: ProjectFunction): void {
+    fn.addEnvironment('CONVERSATION_BUCKET_NAME', this.bucket.bucketName);
+    this.grantObjects(fn, 's3:PutObject', [BUCKET_PREFIX.events]);
+  }
+
+  /**
+   * Sets CONVERSATION_BUCKET_NAME and allows what the consumer does: GetObject under `events/` (claim checks),
+   * PutObject under `transcripts/` and `audio/`.
+   */
+  bindConsumer(fn: ProjectFunction): void {
+    fn.addEnvironment('CONVERSATION_BUCKET_NAME', this.bucket.bucketName);
+    this.grantObjects(fn, 's3:GetObject', [BUCKET_PREFIX.events]);
+    this.grantObjects(fn, 's3:PutObject', [BUCKET_PREFIX.transcripts, BUCKET_PREFIX.audio]);
+  }
+
+  private grantObjects(fn: ProjectFunction, action: 's3:GetObject' | 's3:PutObject', prefixes: readonly string[]): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: [action], resources: prefixes.map((prefix) => this.bucket.arnForObjects(`${prefix}*`)) }));
+    const key = this.bucket.encryptionKey;
+    if (key !== undefined) {
+      // SSE-KMS: writes need a data key, reads (and multipart writes) need Decrypt.
+      const keyAction = action === 's3:PutObject' ? 'kms:GenerateDataKey' : 'kms:Decrypt';
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: [keyAction], resources: [key.keyArn] }));
+    }
+    const bucketLogicalId = logicalIdOf(this.bucket.node.defaultChild as s3.CfnBucket);
+    for (const prefix of prefixes) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+        reason: `Object keys under ${prefix} are generated per event/conversation; the grant is limited to that prefix of the one bucket.`,
+      });
+    }
+  }
+}

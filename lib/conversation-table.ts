@@ -1,0 +1,107 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+// The same names the consumer, the local pipeline and the CLI use, so every copy of the table matches this one.
+import { CONVERSATIONS_TABLE } from '../lambdas/core/conversation-table-schema.js';
+import type { ProjectFunction } from './project-function.js';
+
+interface TableEncryptionProps {
+  /**
+   * Customer-managed key.
+   * @default - the AWS-managed key `aws/dynamodb`
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+export interface ConversationTableProps extends TableEncryptionProps {
+  /**
+   * Refuse DeleteTable, also from CloudFormation. Turn it off only to tear a test stack down.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+}
+
+function encryptionOf(props: TableEncryptionProps): Pick<dynamodb.TableProps, 'encryption' | 'encryptionKey'> {
+  return props.encryptionKey === undefined
+    ? { encryption: dynamodb.TableEncryption.AWS_MANAGED }
+    : { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey };
+}
+
+/** Item-level actions on the table itself only (never its indexes), plus the key use they need. */
+function grantItemActions(fn: ProjectFunction, table: dynamodb.Table, actions: readonly string[], writes: boolean): void {
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
+  if (table.encryptionKey !== undefined) {
+    const keyActions = writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: keyActions, resources: [table.encryptionKey.keyArn] }));
+  }
+}
+
+/**
+ * The conversations table: one item per conversation, `by_agent` and `by_day` indexes (projection ALL), TTL on
+ * `expires_at`, on-demand, point-in-time recovery, encrypted, deletion protection, retained with the data.
+ */
+export class ConversationTable extends Construct {
+  public readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: ConversationTableProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: CONVERSATIONS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: CONVERSATIONS_TABLE.ttlAttribute,
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      ...encryptionOf(props),
+    });
+    for (const index of [CONVERSATIONS_TABLE.byAgentIndex, CONVERSATIONS_TABLE.byDayIndex]) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.NUMBER },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+  }
+
+  /** Sets CONVERSATIONS_TABLE_NAME and allows the consumer's single-item reads and (conditional) writes. */
+  bindRecordWriter(fn: ProjectFunction): void {
+    fn.addEnvironment('CONVERSATIONS_TABLE_NAME', this.table.tableName);
+    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
+  }
+
+  /** Sets CONVERSATIONS_TABLE_NAME and allows BatchGetItem only: the poller asks which conversations exist. */
+  bindExistenceReader(fn: ProjectFunction): void {
+    fn.addEnvironment('CONVERSATIONS_TABLE_NAME', this.table.tableName);
+    grantItemActions(fn, this.table, ['dynamodb:BatchGetItem'], false);
+  }
+}
+
+export type PollerStateTableProps = TableEncryptionProps;
+
+/**
+ * The poller's watermark (one item, `id = "poller"`). On-demand, PITR, encrypted. Destroyed with the stack: losing
+ * it only makes the next run look back POLLER_INITIAL_LOOKBACK_SECS again, which the consumer de-duplicates.
+ */
+export class PollerStateTable extends Construct {
+  public readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: PollerStateTableProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+      ...encryptionOf(props),
+    });
+  }
+
+  /** Sets POLLER_STATE_TABLE_NAME and allows reading and writing the watermark item. */
+  bindStateReadWriter(fn: ProjectFunction): void {
+    fn.addEnvironment('POLLER_STATE_TABLE_NAME', this.table.tableName);
+    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
+  }
+}

@@ -1,0 +1,267 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { Consumer, DEFAULT_CONSUMER_BATCHING_WINDOW, DEFAULT_CONSUMER_TIMEOUT } from './consumer.js';
+import { ConversationBucket } from './conversation-bucket.js';
+import { ConversationQueue } from './conversation-queue.js';
+import { ConversationTable } from './conversation-table.js';
+import { IntegrationSecrets } from './integration-secrets.js';
+import { DEFAULT_ALARM_THRESHOLDS, Monitoring, type AlarmThresholds } from './monitoring.js';
+import { DEFAULT_POLL_SCHEDULE, Poller } from './poller.js';
+import type { PowertoolsLogLevel, ProjectFunctionSharedProps } from './project-function.js';
+import { ProjectKey } from './project-key.js';
+import { scheduleInterval } from './schedule-expression.js';
+import { WebhookIngress } from './webhook-ingress.js';
+
+/** Everything the stack can be told; bin/app.ts reads it from CDK context (lib/stack-config.ts). */
+export interface ConversationsStackProps extends StackProps {
+  /**
+   * Complete ARN of an existing webhook secret.
+   * @default - the stack creates one (random placeholder value)
+   */
+  readonly webhookSecretArn?: string;
+  /**
+   * Complete ARN of an existing ElevenLabs API key secret.
+   * @default - the stack creates one (random placeholder value)
+   */
+  readonly apiKeySecretArn?: string;
+  /**
+   * ElevenLabs API host for the poller.
+   * @default https://api.elevenlabs.io
+   */
+  readonly apiBaseUrl?: string;
+  /**
+   * Email address subscribed to the alarm topic.
+   * @default - none
+   */
+  readonly alarmEmail?: string;
+  /**
+   * One customer-managed KMS key for queue, bucket, tables, secrets, log groups and alarm topic.
+   * @default false (AWS-managed/owned keys; a dedicated key for the alarm topic only)
+   */
+  readonly customerManagedKey?: boolean;
+  /**
+   * Poller schedule, `rate(...)` or `cron(...)`.
+   * @default rate(10 minutes)
+   */
+  readonly pollSchedule?: string;
+  /**
+   * Run the poller on its schedule.
+   * @default true
+   */
+  readonly pollerEnabled?: boolean;
+  /**
+   * Source IP addresses the receiver accepts.
+   * @default - any
+   */
+  readonly allowedSourceIps?: readonly string[];
+  /**
+   * Deletion protection on the conversations table.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * Retention of every log group.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * POWERTOOLS_LOG_LEVEL of every function.
+   * @default 'INFO'
+   */
+  readonly logLevel?: PowertoolsLogLevel;
+  /**
+   * Active X-Ray tracing on every function.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
+   * Webhook stage rate limit (requests/s).
+   * @default 50
+   */
+  readonly apiThrottleRateLimit?: number;
+  /**
+   * Webhook stage burst limit.
+   * @default 100
+   */
+  readonly apiThrottleBurstLimit?: number;
+  /**
+   * Reserved concurrency of the receiver.
+   * @default - unreserved
+   */
+  readonly receiverReservedConcurrency?: number;
+  /**
+   * Maximum concurrency of the consumer's event source.
+   * @default 5
+   */
+  readonly consumerMaxConcurrency?: number;
+  /**
+   * Age at which the `events/` archive moves to Glacier Instant Retrieval.
+   * @default Duration.days(30)
+   */
+  readonly archiveTransitionAfter?: Duration;
+  /**
+   * Age at which the `events/` archive is deleted.
+   * @default - never
+   */
+  readonly archiveExpiration?: Duration;
+  /**
+   * SIGNATURE_MAX_FUTURE_SKEW_SECS.
+   * @default 300
+   */
+  readonly signatureMaxFutureSkewSecs?: number;
+  /**
+   * POLLER_SETTLE_DELAY_SECS.
+   * @default 600
+   */
+  readonly pollerSettleDelaySecs?: number;
+  /**
+   * POLLER_OVERLAP_SECS.
+   * @default 3600
+   */
+  readonly pollerOverlapSecs?: number;
+  /**
+   * POLLER_INITIAL_LOOKBACK_SECS.
+   * @default 86400
+   */
+  readonly pollerInitialLookbackSecs?: number;
+  /**
+   * POLLER_FETCH_MISSING_AUDIO.
+   * @default false
+   */
+  readonly pollerFetchMissingAudio?: boolean;
+  /**
+   * Alarm threshold overrides. `pollerSilence` defaults to three schedule intervals (at least 30 minutes) for a
+   * rate schedule and one day for a cron schedule.
+   * @default DEFAULT_ALARM_THRESHOLDS
+   */
+  readonly alarmThresholds?: Partial<AlarmThresholds>;
+}
+
+/**
+ * ElevenLabs post-call webhooks → HTTP API → receiver (HMAC) → S3 archive + SQS → consumer → DynamoDB, with a
+ * scheduled poller that back-fills what the webhook missed, and alarms. This class only wires the constructs.
+ */
+export class ConversationsStack extends Stack {
+  public readonly key?: ProjectKey;
+  public readonly secrets: IntegrationSecrets;
+  public readonly queue: ConversationQueue;
+  public readonly bucket: ConversationBucket;
+  public readonly table: ConversationTable;
+  public readonly ingress: WebhookIngress;
+  public readonly consumer: Consumer;
+  public readonly poller: Poller;
+  public readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: ConversationsStackProps = {}) {
+    super(scope, id, {
+      description: 'Captures ElevenLabs Agents conversations: verified post-call webhooks, SQS, DynamoDB and a back-fill poller',
+      ...props,
+    });
+    this.key = props.customerManagedKey === true ? new ProjectKey(this, 'Key') : undefined;
+    const encryptionKey = this.key?.key;
+    const functionDefaults: ProjectFunctionSharedProps = {
+      logRetention: props.logRetention,
+      logLevel: props.logLevel,
+      tracing: props.tracing,
+      encryptionKey,
+    };
+
+    this.secrets = new IntegrationSecrets(this, 'Secrets', {
+      webhookSecretArn: props.webhookSecretArn,
+      apiKeySecretArn: props.apiKeySecretArn,
+      encryptionKey,
+    });
+    this.queue = new ConversationQueue(this, 'IngestQueue', {
+      consumerTimeout: DEFAULT_CONSUMER_TIMEOUT,
+      consumerBatchingWindow: DEFAULT_CONSUMER_BATCHING_WINDOW,
+      encryptionKey,
+    });
+    this.bucket = new ConversationBucket(this, 'ConversationBucket', {
+      archiveTransitionAfter: props.archiveTransitionAfter,
+      archiveExpiration: props.archiveExpiration,
+      encryptionKey,
+    });
+    this.table = new ConversationTable(this, 'Conversations', { deletionProtection: props.deletionProtection, encryptionKey });
+
+    this.ingress = new WebhookIngress(this, 'WebhookIngress', {
+      secrets: this.secrets,
+      queue: this.queue,
+      bucket: this.bucket,
+      functionDefaults,
+      throttleRateLimit: props.apiThrottleRateLimit,
+      throttleBurstLimit: props.apiThrottleBurstLimit,
+      signatureMaxFutureSkewSecs: props.signatureMaxFutureSkewSecs,
+      allowedSourceIps: props.allowedSourceIps,
+      reservedConcurrency: props.receiverReservedConcurrency,
+    });
+    this.consumer = new Consumer(this, 'Consumer', {
+      queue: this.queue,
+      table: this.table,
+      bucket: this.bucket,
+      functionDefaults,
+      timeout: DEFAULT_CONSUMER_TIMEOUT,
+      maxBatchingWindow: DEFAULT_CONSUMER_BATCHING_WINDOW,
+      maxConcurrency: props.consumerMaxConcurrency,
+    });
+
+    const pollSchedule = props.pollSchedule ?? DEFAULT_POLL_SCHEDULE;
+    const interval = scheduleInterval(pollSchedule);
+    this.poller = new Poller(this, 'Poller', {
+      table: this.table,
+      queue: this.queue,
+      bucket: this.bucket,
+      secrets: this.secrets,
+      functionDefaults,
+      schedule: pollSchedule,
+      enabled: props.pollerEnabled,
+      apiBaseUrl: props.apiBaseUrl,
+      settleDelaySecs: props.pollerSettleDelaySecs,
+      overlapSecs: props.pollerOverlapSecs,
+      initialLookbackSecs: props.pollerInitialLookbackSecs,
+      fetchMissingAudio: props.pollerFetchMissingAudio,
+      maxEventAge: interval === undefined ? Duration.hours(1) : clampSeconds(interval, 60, 6 * 3600),
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      ingress: this.ingress,
+      queue: this.queue,
+      consumer: this.consumer,
+      poller: this.poller,
+      alarmEmail: props.alarmEmail,
+      encryptionKey,
+      thresholds: {
+        pollerSilence: defaultPollerSilence(interval),
+        ...props.alarmThresholds,
+      },
+    });
+
+    this.outputs();
+  }
+
+  private outputs(): void {
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('WebhookUrl', this.ingress.webhookUrl, 'Paste into ElevenLabs as the post-call webhook URL');
+    output('WebhookSecretName', this.secrets.webhookSecret.secretName, 'Secrets Manager secret to put the webhook HMAC secret in');
+    output('ApiKeySecretName', this.secrets.apiKeySecret.secretName, 'Secrets Manager secret to put the ElevenLabs API key in');
+    output('IngestQueueUrl', this.queue.queue.queueUrl, 'Ingest queue (receiver/poller → consumer)');
+    output('DeadLetterQueueUrl', this.queue.deadLetterQueue.queueUrl, 'Events that failed 5 times; redrive after fixing the cause');
+    output('ConversationBucketName', this.bucket.bucket.bucketName, 'events/ archive, transcripts/ and audio/');
+    output('ConversationsTableName', this.table.table.tableName, 'One item per conversation (indexes by_agent, by_day)');
+    output('PollerStateTableName', this.poller.stateTable.table.tableName, 'The poller watermark');
+    output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
+    output('AlarmTopicArn', this.monitoring.topic.topicArn, 'Subscribe here for alarm notifications');
+    if (this.key !== undefined) output('KmsKeyArn', this.key.key.keyArn, 'Customer-managed key encrypting the store');
+  }
+}
+
+/** Three schedule intervals, at least the default 30 minutes, at most a day; a day for cron schedules. */
+export function defaultPollerSilence(interval: Duration | undefined): Duration {
+  if (interval === undefined) return Duration.days(1);
+  const minimum = DEFAULT_ALARM_THRESHOLDS.pollerSilence.toSeconds();
+  return clampSeconds(Duration.seconds(3 * interval.toSeconds()), minimum, 86_400);
+}
+
+function clampSeconds(duration: Duration, min: number, max: number): Duration {
+  return Duration.seconds(Math.min(max, Math.max(min, duration.toSeconds())));
+}

@@ -1,0 +1,220 @@
+import { isIP } from 'node:net';
+import { Duration } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ConversationsStackProps } from './conversations-stack.js';
+import type { AlarmThresholds } from './monitoring.js';
+import type { PowertoolsLogLevel } from './project-function.js';
+import { scheduleExpressionProblem } from './schedule-expression.js';
+
+/**
+ * CDK context keys the app reads (`cdk.json` "context", or `npx cdk deploy -c key=value`). Values given with `-c`
+ * arrive as strings; booleans and numbers are parsed from them.
+ */
+export const CONTEXT_KEYS = {
+  webhookSecretArn: 'Complete ARN of an existing webhook secret (default: the stack creates one)',
+  elevenLabsApiKeySecretArn: 'Complete ARN of an existing ElevenLabs API key secret (default: the stack creates one)',
+  elevenLabsApiBaseUrl: 'https URL of the ElevenLabs API (default https://api.elevenlabs.io)',
+  alarmEmail: 'Email address subscribed to the alarm topic (default: none)',
+  kmsKey: 'true: one customer-managed KMS key for queue, bucket, tables, secrets, logs, alarm topic (default false)',
+  pollSchedule: 'Poller schedule, rate(...) or cron(...) (default rate(10 minutes))',
+  pollerEnabled: 'false: deploy the poller without running it (default true)',
+  allowedSourceIps: 'Comma-separated IP addresses (or a JSON array) the receiver accepts, e.g. ElevenLabs\' published egress IPs (default: any)',
+  deletionProtection: 'Deletion protection on the conversations table (default true)',
+  logRetentionDays: 'Log retention in days, a CloudWatch Logs value such as 30, 90, 365 (default 90)',
+  logLevel: 'DEBUG | INFO | WARN | ERROR (default INFO)',
+  tracing: 'true: active X-Ray tracing on the functions (default false)',
+  apiThrottleRateLimit: 'Webhook requests per second (default 50)',
+  apiThrottleBurstLimit: 'Webhook burst (default 100)',
+  receiverReservedConcurrency: 'Reserved concurrency of the receiver (default: unreserved)',
+  consumerMaxConcurrency: 'Maximum concurrency of the consumer event source, 2-1000 (default 5)',
+  archiveTransitionDays: 'Days before events/ moves to Glacier Instant Retrieval (default 30)',
+  archiveExpirationDays: 'Days before events/ is deleted (default: never)',
+  signatureMaxFutureSkewSecs: 'Seconds a signature timestamp may be in the future (default 300)',
+  pollerSettleDelaySecs: 'Seconds before the poller considers a conversation missing (default 600)',
+  pollerOverlapSecs: 'Seconds each poll re-reads before its watermark (default 3600)',
+  pollerInitialLookbackSecs: 'Seconds the first poll looks back (default 86400)',
+  pollerFetchMissingAudio: 'true: the poller also fetches audio of back-filled conversations (default false)',
+  alarmThresholds:
+    'JSON object overriding alarm thresholds: counts by AlarmThresholds name, plus ingestQueueOldestMessageAgeMinutes and pollerSilenceMinutes',
+} as const;
+
+export type ContextKey = keyof typeof CONTEXT_KEYS;
+
+/** Reads context values; the CDK `Node` satisfies it. */
+export interface ContextReader {
+  tryGetContext(key: string): unknown;
+}
+
+const LOG_LEVELS: readonly PowertoolsLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const COUNT_THRESHOLDS = [
+  'deadLetterMessages',
+  'apiServerErrorsPer5Minutes',
+  'publishFailuresPer5Minutes',
+  'invalidSignaturesPer5Minutes',
+  'consumerErrorsPer5Minutes',
+  'consumerRecordFailuresPer5Minutes',
+  'pollerFailuresPerHour',
+  'backfilledConversationsPerHour',
+  'throttlesPer5Minutes',
+] as const satisfies readonly (keyof AlarmThresholds)[];
+
+/** Thrown with every invalid context value named in one message. */
+export class StackConfigError extends Error {
+  override readonly name = 'StackConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid CDK context (fix all of them):\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** Parses the context keys in CONTEXT_KEYS into stack props; throws StackConfigError listing every bad value. */
+export function readStackConfig(context: ContextReader): ConversationsStackProps {
+  const problems: { key: ContextKey; text: string }[] = [];
+  const raw = (key: ContextKey): unknown => {
+    const value = context.tryGetContext(key);
+    return value === '' || value === null ? undefined : value;
+  };
+  const fail = (key: ContextKey, value: unknown, why: string): undefined => {
+    problems.push({ key, text: `${key}=${JSON.stringify(value)}: ${why}` });
+    return undefined;
+  };
+
+  const string = (key: ContextKey, valid: (value: string) => string | undefined): string | undefined => {
+    const value = raw(key);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') return fail(key, value, 'expected a string');
+    const problem = valid(value);
+    return problem === undefined ? value : fail(key, value, problem);
+  };
+  const boolean = (key: ContextKey): boolean | undefined => {
+    const value = raw(key);
+    if (value === undefined || typeof value === 'boolean') return value;
+    if (value === 'true' || value === 'false') return value === 'true';
+    return fail(key, value, 'expected true or false');
+  };
+  const integer = (key: ContextKey, min: number, max: number): number | undefined => {
+    const value = raw(key);
+    if (value === undefined) return undefined;
+    const parsed = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof parsed !== 'number' || !Number.isInteger(parsed) || parsed < min || parsed > max) {
+      return fail(key, value, `expected a whole number from ${min} to ${max}`);
+    }
+    return parsed;
+  };
+
+  const secretArn = (value: string) => (SECRET_ARN.test(value) ? undefined : 'expected a complete Secrets Manager secret ARN (ending in -XXXXXX)');
+
+  const allowedSourceIps = ((): string[] | undefined => {
+    const value = raw('allowedSourceIps');
+    if (value === undefined) return undefined;
+    let entries: unknown = value;
+    if (typeof value === 'string') entries = value.trim().startsWith('[') ? safeJson(value) : value.split(',');
+    if (!Array.isArray(entries) || !entries.every((entry): entry is string => typeof entry === 'string')) {
+      return fail('allowedSourceIps', value, 'expected comma-separated IP addresses or a JSON array of strings');
+    }
+    const trimmed = entries.map((entry) => entry.trim()).filter((entry) => entry !== '');
+    const invalid = trimmed.filter((entry) => isIP(entry) === 0);
+    if (invalid.length > 0) return fail('allowedSourceIps', value, `not an IP address: ${invalid.join(', ')}`);
+    return trimmed;
+  })();
+
+  const logRetention = ((): RetentionDays | undefined => {
+    const days = integer('logRetentionDays', 1, 9999);
+    if (days === undefined) return undefined;
+    const allowed = Object.values(RetentionDays).filter((entry): entry is number => typeof entry === 'number');
+    return allowed.includes(days) ? (days as RetentionDays) : fail('logRetentionDays', days, `CloudWatch Logs accepts ${allowed.join(', ')}`);
+  })();
+
+  const logLevel = string('logLevel', (value) => (LOG_LEVELS.includes(value as PowertoolsLogLevel) ? undefined : `expected ${LOG_LEVELS.join(', ')}`)) as
+    | PowertoolsLogLevel
+    | undefined;
+
+  const archiveTransitionDays = integer('archiveTransitionDays', 1, 36_500);
+  const archiveExpirationDays = integer('archiveExpirationDays', 1, 36_500);
+  if (archiveExpirationDays !== undefined && archiveExpirationDays <= (archiveTransitionDays ?? 30)) {
+    fail('archiveExpirationDays', archiveExpirationDays, `must be later than archiveTransitionDays (${archiveTransitionDays ?? 30})`);
+  }
+
+  const apiThrottleRateLimit = integer('apiThrottleRateLimit', 1, 10_000);
+  const apiThrottleBurstLimit = integer('apiThrottleBurstLimit', 1, 5_000);
+
+  const config: ConversationsStackProps = {
+    webhookSecretArn: string('webhookSecretArn', secretArn),
+    apiKeySecretArn: string('elevenLabsApiKeySecretArn', secretArn),
+    apiBaseUrl: string('elevenLabsApiBaseUrl', httpsUrlProblem)?.replace(/\/+$/, ''),
+    alarmEmail: string('alarmEmail', (value) => (EMAIL.test(value) ? undefined : 'expected an email address')),
+    customerManagedKey: boolean('kmsKey'),
+    pollSchedule: string('pollSchedule', scheduleExpressionProblem),
+    pollerEnabled: boolean('pollerEnabled'),
+    allowedSourceIps,
+    deletionProtection: boolean('deletionProtection'),
+    logRetention,
+    logLevel,
+    tracing: boolean('tracing'),
+    apiThrottleRateLimit,
+    apiThrottleBurstLimit,
+    receiverReservedConcurrency: integer('receiverReservedConcurrency', 1, 10_000),
+    consumerMaxConcurrency: integer('consumerMaxConcurrency', 2, 1000),
+    archiveTransitionAfter: archiveTransitionDays === undefined ? undefined : Duration.days(archiveTransitionDays),
+    archiveExpiration: archiveExpirationDays === undefined ? undefined : Duration.days(archiveExpirationDays),
+    signatureMaxFutureSkewSecs: integer('signatureMaxFutureSkewSecs', 0, 3600),
+    pollerSettleDelaySecs: integer('pollerSettleDelaySecs', 0, 86_400),
+    pollerOverlapSecs: integer('pollerOverlapSecs', 0, 7 * 86_400),
+    pollerInitialLookbackSecs: integer('pollerInitialLookbackSecs', 60, 90 * 86_400),
+    pollerFetchMissingAudio: boolean('pollerFetchMissingAudio'),
+    alarmThresholds: readAlarmThresholds(raw('alarmThresholds'), (value, why) => fail('alarmThresholds', value, why)),
+  };
+  if (problems.length > 0) {
+    const order = Object.keys(CONTEXT_KEYS);
+    throw new StackConfigError(problems.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key)).map((problem) => problem.text));
+  }
+  return withoutUndefined(config);
+}
+
+function readAlarmThresholds(value: unknown, fail: (value: unknown, why: string) => undefined): Partial<AlarmThresholds> | undefined {
+  if (value === undefined) return undefined;
+  const parsed = typeof value === 'string' ? safeJson(value) : value;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail(value, 'expected a JSON object');
+  const result: { -readonly [K in keyof AlarmThresholds]?: AlarmThresholds[K] } = {};
+  const known = new Set<string>([...COUNT_THRESHOLDS, 'ingestQueueOldestMessageAgeMinutes', 'pollerSilenceMinutes']);
+  const problems: string[] = [];
+  for (const [name, entry] of Object.entries(parsed)) {
+    if (!known.has(name)) {
+      problems.push(`unknown threshold ${name}`);
+    } else if (typeof entry !== 'number' || !Number.isInteger(entry) || entry < 0) {
+      problems.push(`${name} must be a whole number ≥ 0`);
+    } else if (name === 'ingestQueueOldestMessageAgeMinutes') {
+      result.ingestQueueOldestMessageAge = Duration.minutes(entry);
+    } else if (name === 'pollerSilenceMinutes') {
+      if (entry < 1 || entry > 1440) problems.push('pollerSilenceMinutes must be 1-1440');
+      else result.pollerSilence = Duration.minutes(entry);
+    } else {
+      result[name as (typeof COUNT_THRESHOLDS)[number]] = entry;
+    }
+  }
+  return problems.length > 0 ? fail(value, problems.join('; ')) : result;
+}
+
+function httpsUrlProblem(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'https:') return 'the API must be called over https';
+    if (url.search !== '' || url.hash !== '') return 'expected a base URL without query or fragment';
+    return undefined;
+  } catch {
+    return 'expected an absolute https URL';
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
+}

@@ -1,0 +1,194 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { actionsOf, arnOf, logicalId, statementsFor, statementsOfRole, synthesizeStack } from './support.js';
+
+const WEBHOOK_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:elevenlabs/webhook-AbCdEf';
+const API_KEY_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:elevenlabs/api-key-GhIjKl';
+
+// Every context key set, the way `-c key=value` delivers them (strings), plus JSON where cdk.json would hold it.
+const { stack, template } = synthesizeStack({
+  context: {
+    kmsKey: 'true',
+    webhookSecretArn: WEBHOOK_SECRET_ARN,
+    elevenLabsApiKeySecretArn: API_KEY_SECRET_ARN,
+    elevenLabsApiBaseUrl: 'https://api.eu.residency.elevenlabs.io/',
+    alarmEmail: 'ops@example.com',
+    pollSchedule: 'rate(1 hour)',
+    pollerEnabled: 'false',
+    allowedSourceIps: '34.67.146.145, 34.59.11.47',
+    deletionProtection: 'false',
+    logRetentionDays: '30',
+    logLevel: 'DEBUG',
+    tracing: true,
+    apiThrottleRateLimit: '20',
+    apiThrottleBurstLimit: 40,
+    receiverReservedConcurrency: '10',
+    consumerMaxConcurrency: '3',
+    archiveTransitionDays: '60',
+    archiveExpirationDays: '400',
+    signatureMaxFutureSkewSecs: '120',
+    pollerFetchMissingAudio: 'true',
+    alarmThresholds: '{"invalidSignaturesPer5Minutes":3,"ingestQueueOldestMessageAgeMinutes":5}',
+  },
+});
+const key = stack.key?.key;
+if (key === undefined) throw new Error('kmsKey=true must create the project key');
+const keyArn = arnOf(logicalId(key));
+const receiverId = logicalId(stack.ingress.receiver.function);
+const consumerId = logicalId(stack.consumer.consumer.function);
+const pollerId = logicalId(stack.poller.poller.function);
+
+function variablesOf(functionId: string): Record<string, unknown> {
+  return (template.findResources('AWS::Lambda::Function')[functionId]?.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+}
+
+describe('AWS::KMS::Key', () => {
+  it('one customer-managed key, rotating yearly, retained, replaces the alarm-topic key', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true }), DeletionPolicy: 'Retain' });
+  });
+
+  it('lets CloudWatch Logs use it only for this account\'s log groups, and CloudWatch alarms only for this account', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+            Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Match.anyValue() } },
+          }),
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('encryption at rest with the key', () => {
+  it('both queues use it instead of SSE-SQS', () => {
+    for (const queue of Object.values(template.findResources('AWS::SQS::Queue'))) {
+      expect(queue.Properties).toMatchObject({ KmsMasterKeyId: keyArn, KmsDataKeyReusePeriodSeconds: 3600 });
+      expect(queue.Properties).not.toHaveProperty('SqsManagedSseEnabled');
+    }
+  });
+
+  it('the conversation bucket uses SSE-KMS with a bucket key; the access-log bucket stays SSE-S3', () => {
+    expect(template.findResources('AWS::S3::Bucket')[logicalId(stack.bucket.bucket)]?.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn }, BucketKeyEnabled: true }] },
+    });
+    expect(template.findResources('AWS::S3::Bucket')[logicalId(stack.bucket.accessLogBucket)]?.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    });
+  });
+
+  it('both tables use it', () => {
+    for (const table of Object.values(template.findResources('AWS::DynamoDB::Table'))) {
+      expect(table.Properties).toMatchObject({ SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn } });
+    }
+  });
+
+  it('every log group uses it and keeps 30 days', () => {
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(logGroups).toHaveLength(4);
+    for (const logGroup of logGroups) expect(logGroup.Properties).toMatchObject({ KmsKeyId: keyArn, RetentionInDays: 30 });
+  });
+
+  it('the alarm topic uses it', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
+  });
+});
+
+describe('AWS::IAM::Policy (key use)', () => {
+  it('gives each function only the key actions its data path needs, never a wildcard', () => {
+    const receiver = statementsOfRole(template, logicalId(stack.ingress.receiver.role));
+    const consumer = statementsOfRole(template, logicalId(stack.consumer.consumer.role));
+    const poller = statementsOfRole(template, logicalId(stack.poller.poller.role));
+
+    const keyActions = (statements: typeof receiver) => [...new Set(actionsOf(statements).filter((action) => action.startsWith('kms:')))];
+    // Receiver: send to the queue (GenerateDataKey + Decrypt), put under events/ (GenerateDataKey).
+    expect(keyActions(receiver)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    // Consumer: table reads/writes, queue reads, archive reads, transcript/audio writes.
+    expect(keyActions(consumer)).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    for (const action of [...actionsOf(receiver), ...actionsOf(consumer), ...actionsOf(poller)]) expect(action).not.toMatch(/\*/);
+    for (const statement of [...statementsFor(receiver, 'kms:Decrypt'), ...statementsFor(consumer, 'kms:Decrypt')]) expect(statement.Resource).toEqual(keyArn);
+  });
+});
+
+describe('imported secrets', () => {
+  it('creates no secrets and points the functions at the given ARNs', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(variablesOf(receiverId).WEBHOOK_SECRET_NAME).toBe(WEBHOOK_SECRET_ARN);
+    expect(variablesOf(pollerId).ELEVENLABS_API_KEY_SECRET_NAME).toBe(API_KEY_SECRET_ARN);
+  });
+
+  it('grants GetSecretValue on exactly those ARNs', () => {
+    const receiver = statementsOfRole(template, logicalId(stack.ingress.receiver.role));
+    const poller = statementsOfRole(template, logicalId(stack.poller.poller.role));
+    expect(statementsFor(receiver, 'secretsmanager:GetSecretValue').map((statement) => statement.Resource)).toEqual([WEBHOOK_SECRET_ARN]);
+    expect(statementsFor(poller, 'secretsmanager:GetSecretValue').map((statement) => statement.Resource)).toEqual([API_KEY_SECRET_ARN]);
+  });
+
+  it('exports the imported secrets\' names', () => {
+    template.hasOutput('WebhookSecretName', { Value: 'elevenlabs/webhook' });
+    template.hasOutput('ApiKeySecretName', { Value: 'elevenlabs/api-key' });
+  });
+});
+
+describe('AWS::Lambda::Function', () => {
+  it('receiver: allow-list, skew, log level, reserved concurrency and tracing from context', () => {
+    expect(variablesOf(receiverId)).toMatchObject({ ALLOWED_SOURCE_IPS: '34.67.146.145,34.59.11.47', SIGNATURE_MAX_FUTURE_SKEW_SECS: '120', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Verifies'), ReservedConcurrentExecutions: 10 });
+  });
+
+  it('poller: API host without trailing slash, audio fetching on', () => {
+    expect(variablesOf(pollerId)).toMatchObject({ ELEVENLABS_API_BASE_URL: 'https://api.eu.residency.elevenlabs.io', POLLER_FETCH_MISSING_AUDIO: 'true' });
+  });
+
+  it('every function traces with X-Ray', () => {
+    for (const id of [receiverId, consumerId, pollerId]) {
+      expect(template.findResources('AWS::Lambda::Function')[id]?.Properties).toMatchObject({ TracingConfig: { Mode: 'Active' } });
+    }
+  });
+});
+
+describe('throttling and concurrency', () => {
+  it('stage throttle 20/40 and consumer maximum concurrency 3', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 3 } });
+  });
+});
+
+describe('poller schedule', () => {
+  it('is deployed disabled, hourly, and drops invocations older than one interval', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 hour)', State: 'DISABLED' });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 3600 });
+  });
+
+  it('has no "poller not running" alarm while disabled', () => {
+    expect(Object.keys(stack.monitoring.alarms)).not.toContain('PollerNotRunning');
+  });
+});
+
+describe('retention and thresholds', () => {
+  it('conversations table without deletion protection', () => {
+    expect(template.findResources('AWS::DynamoDB::Table')[logicalId(stack.table.table)]?.Properties).toMatchObject({ DeletionProtectionEnabled: false });
+  });
+
+  it('archive moves after 60 days and is deleted after 400', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Id: 'ArchiveEvents', ExpirationInDays: 400, Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 60 }] })]),
+      },
+    });
+  });
+
+  it('alarm thresholds from context replace the defaults', () => {
+    const alarmProperties = (id: string) => template.findResources('AWS::CloudWatch::Alarm')[logicalId(stack.monitoring.alarms[id] ?? stack)]?.Properties;
+    expect(alarmProperties('WebhookInvalidSignatures')).toMatchObject({ Threshold: 3 });
+    expect(alarmProperties('IngestQueueBacklog')).toMatchObject({ Threshold: 300 });
+  });
+
+  it('subscribes the alarm email and exports the key ARN', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    template.hasOutput('KmsKeyArn', { Value: keyArn });
+  });
+});

@@ -1,0 +1,137 @@
+import { Duration } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { defaultPollerSilence } from '../../lib/conversations-stack.js';
+import { scheduleExpressionProblem, scheduleInterval } from '../../lib/schedule-expression.js';
+import { CONTEXT_KEYS, readStackConfig, StackConfigError } from '../../lib/stack-config.js';
+
+function contextOf(values: Record<string, unknown>) {
+  return { tryGetContext: (key: string) => values[key] };
+}
+
+function problemsOf(values: Record<string, unknown>): readonly string[] {
+  try {
+    readStackConfig(contextOf(values));
+  } catch (error) {
+    if (error instanceof StackConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a StackConfigError');
+}
+
+describe('readStackConfig', () => {
+  it('returns no settings at all without context, so every construct default applies', () => {
+    expect(readStackConfig(contextOf({}))).toEqual({});
+  });
+
+  it('reads exactly the documented context keys', () => {
+    const read: string[] = [];
+
+    readStackConfig({ tryGetContext: (key) => void read.push(key) });
+
+    expect(read.sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
+  });
+
+  it('parses -c strings into booleans, numbers, lists and durations', () => {
+    const config = readStackConfig(
+      contextOf({
+        kmsKey: 'true',
+        deletionProtection: 'false',
+        tracing: false,
+        consumerMaxConcurrency: '7',
+        apiThrottleBurstLimit: 30,
+        allowedSourceIps: ' 34.67.146.145 ,34.59.11.47,, ',
+        logRetentionDays: '365',
+        logLevel: 'WARN',
+        archiveTransitionDays: '10',
+        archiveExpirationDays: '20',
+        elevenLabsApiBaseUrl: 'https://api.in.residency.elevenlabs.io//',
+        alarmThresholds: { backfilledConversationsPerHour: 20, pollerSilenceMinutes: 90 },
+      }),
+    );
+
+    expect(config).toEqual({
+      customerManagedKey: true,
+      deletionProtection: false,
+      tracing: false,
+      consumerMaxConcurrency: 7,
+      apiThrottleBurstLimit: 30,
+      allowedSourceIps: ['34.67.146.145', '34.59.11.47'],
+      logRetention: RetentionDays.ONE_YEAR,
+      logLevel: 'WARN',
+      archiveTransitionAfter: Duration.days(10),
+      archiveExpiration: Duration.days(20),
+      apiBaseUrl: 'https://api.in.residency.elevenlabs.io',
+      alarmThresholds: { backfilledConversationsPerHour: 20, pollerSilence: Duration.minutes(90) },
+    });
+  });
+
+  it('accepts a JSON array of IPs (cdk.json) and IPv6 addresses', () => {
+    expect(readStackConfig(contextOf({ allowedSourceIps: '["34.67.146.145","2001:db8::1"]' })).allowedSourceIps).toEqual(['34.67.146.145', '2001:db8::1']);
+  });
+
+  it('reports every invalid value in one error, naming each key', () => {
+    const problems = problemsOf({
+      kmsKey: 'yes',
+      webhookSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhook',
+      elevenLabsApiBaseUrl: 'http://api.elevenlabs.io',
+      alarmEmail: 'not-an-email',
+      pollSchedule: 'every 10 minutes',
+      allowedSourceIps: '34.67.146.145,10.0.0.0/8,example.com',
+      logRetentionDays: '31',
+      logLevel: 'TRACE',
+      consumerMaxConcurrency: '1',
+      signatureMaxFutureSkewSecs: '5.5',
+      alarmThresholds: '{"noSuchThreshold":1,"deadLetterMessages":-1}',
+    });
+
+    // In CONTEXT_KEYS order.
+    expect(problems.map((problem) => problem.split('=')[0])).toEqual([
+      'webhookSecretArn',
+      'elevenLabsApiBaseUrl',
+      'alarmEmail',
+      'kmsKey',
+      'pollSchedule',
+      'allowedSourceIps',
+      'logRetentionDays',
+      'logLevel',
+      'consumerMaxConcurrency',
+      'signatureMaxFutureSkewSecs',
+      'alarmThresholds',
+    ]);
+    expect(problems.join('\n')).toMatch(/10\.0\.0\.0\/8, example\.com/);
+    expect(problems.join('\n')).toMatch(/unknown threshold noSuchThreshold; deadLetterMessages must be a whole number/);
+  });
+
+  it('StackConfigError lists every problem in its message', () => {
+    expect(() => readStackConfig(contextOf({ kmsKey: 'maybe', tracing: 'sometimes' }))).toThrow(/kmsKey="maybe".*\n.*tracing="sometimes"/);
+  });
+
+  it('rejects an archive expiration that is not later than the transition', () => {
+    expect(problemsOf({ archiveExpirationDays: '30' })).toEqual(['archiveExpirationDays=30: must be later than archiveTransitionDays (30)']);
+  });
+});
+
+describe('schedule expressions', () => {
+  it.each(['rate(1 minute)', 'rate(10 minutes)', 'rate(1 hour)', 'rate(2 days)', 'cron(0/15 * * * ? *)'])('accepts %s', (expression) => {
+    expect(scheduleExpressionProblem(expression)).toBeUndefined();
+  });
+
+  it.each(['rate(1 minutes)', 'rate(5 minute)', 'rate(0 minutes)', 'cron(* * * *)', 'at(2030-01-01T00:00:00)', 'rate(10 seconds)'])('rejects %s', (expression) => {
+    expect(scheduleExpressionProblem(expression)).toBeDefined();
+  });
+
+  it('knows the interval of rate expressions only', () => {
+    expect(scheduleInterval('rate(10 minutes)')?.toSeconds()).toBe(600);
+    expect(scheduleInterval('rate(2 hours)')?.toSeconds()).toBe(7200);
+    expect(scheduleInterval('cron(0 * * * ? *)')).toBeUndefined();
+  });
+
+  it('"poller not running" waits three intervals, at least 30 minutes, at most a day; a day for cron', () => {
+    expect(defaultPollerSilence(Duration.minutes(5)).toMinutes()).toBe(30);
+    expect(defaultPollerSilence(Duration.minutes(10)).toMinutes()).toBe(30);
+    expect(defaultPollerSilence(Duration.hours(1)).toMinutes()).toBe(180);
+    expect(defaultPollerSilence(Duration.days(1)).toMinutes()).toBe(1440);
+    expect(defaultPollerSilence(undefined).toMinutes()).toBe(1440);
+  });
+});

@@ -1,0 +1,218 @@
+/**
+ * `npm run backfill` as a user runs it: the script spawned with tsx against the fake ElevenLabs API, dynalite and
+ * fauxqs — through `--local` (a local-endpoints.json naming this test's emulators, pid = this process) and through the
+ * AWS settings (flags + AWS_ENDPOINT_URL_*).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeLocalEndpoints } from '../../bin/local/endpoints.js';
+import { createConversationsTable } from '../support/conversation-tables.js';
+import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
+import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
+import { documentClientFor, drainQueue, seedRecords } from '../support/poller-harness.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const TSX = join(REPO, 'node_modules/.bin/tsx');
+const BUCKET = 'backfill-conversations';
+
+let dynamo: DynamoDbEmulator;
+let sqsS3: SqsS3Emulator;
+let documentClient: DynamoDBDocumentClient;
+let fake: FakeElevenLabsApi;
+let dataDir: string;
+let tableName: string;
+let queueUrl: string;
+let missing: Set<string>;
+
+beforeAll(async () => {
+  [dynamo, sqsS3, fake] = await Promise.all([startDynamoDbEmulator(), startSqsS3Emulator(), startFakeElevenLabsApi({ count: 500, seed: 23 })]);
+  documentClient = documentClientFor(dynamo.client);
+  sqsS3.server.createBucket(BUCKET);
+  tableName = await createConversationsTable(dynamo.client, 'conversations');
+  queueUrl = (await sqsS3.sqs.send(new CreateQueueCommand({ QueueName: 'ingest' }))).QueueUrl ?? '';
+  const ids = fake.conversationIds();
+  missing = new Set(ids.filter((_, index) => index % 10 === 3));
+  await seedRecords(
+    documentClient,
+    tableName,
+    ids.filter((id) => !missing.has(id)).map((id) => ({ conversation_id: id, start_time_unix_secs: fake.conversation(id).startTimeUnixSecs })),
+  );
+  dataDir = await mkdtemp(join(tmpdir(), 'backfill-cli-'));
+  await writeLocalEndpoints(dataDir, {
+    webhookUrl: 'http://127.0.0.1:1/webhooks/elevenlabs',
+    dynamodbEndpoint: dynamo.endpoint,
+    sqsS3Endpoint: sqsS3.endpoint,
+    region: emulatorRegion,
+    queueUrl,
+    deadLetterQueueUrl: queueUrl,
+    bucketName: BUCKET,
+    tableName,
+    stateTableName: 'poller-state',
+    pid: process.pid,
+  });
+});
+
+afterAll(async () => {
+  await Promise.all([fake?.stop(), dynamo?.stop(), sqsS3?.stop()]);
+  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+});
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `tsx bin/backfill.ts …` with only the environment given (plus PATH/HOME). */
+function runBackfill(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(TSX, ['bin/backfill.ts', ...args], {
+      cwd: REPO,
+      // NODE_NO_WARNINGS: the AWS SDK's "Node 20 support ends" notice would otherwise land on stderr.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_NO_WARNINGS: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+const localEnv = () => ({ LOCAL_DATA_DIR: dataDir, ELEVENLABS_API_KEY: FAKE_API_KEY, ELEVENLABS_API_BASE_URL: fake.url });
+const SINCE = '2020-01-01';
+
+describe('npm run backfill -- --local', () => {
+  it('--dry-run prints the table and publishes nothing', async () => {
+    // Act
+    const result = await runBackfill(['--since', SINCE, '--local', '--dry-run'], localEnv());
+
+    // Assess
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Back-fill 2020-01-01T00:00:00\.000Z → .* on the local pipeline — dry run, nothing published\n/);
+    expect(result.stdout).toMatch(/ {2}listed +500\n/);
+    expect(result.stdout).toMatch(/ {2}would back-fill +50\n/);
+    expect(await drainQueue(sqsS3.sqs, queueUrl)).toHaveLength(0);
+  });
+
+  it('--json back-fills exactly the missing conversations and prints one JSON summary', async () => {
+    // Prepare
+    fake.resetCounters();
+
+    // Act
+    const result = await runBackfill(['--since', SINCE, '--local', '--json'], localEnv());
+    const messages = await drainQueue(sqsS3.sqs, queueUrl);
+
+    // Assess
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ target: 'local', dry_run: false, complete: true, listed: 500, already_stored: 450, missing: 50, backfilled: 50, errors: 0 });
+    expect(new Set(messages.map((message) => message.attributes.conversationId))).toEqual(missing);
+    expect(messages).toHaveLength(50);
+    expect(fake.calls).toMatchObject({ list: 5, get: 50 });
+  });
+
+  it('narrows to --agent and [--since, --until)', async () => {
+    // Prepare
+    const agent = fake.agents()[1] as string;
+    const starts = fake.conversations().map((conversation) => conversation.startTimeUnixSecs).sort((a, b) => a - b);
+    const since = starts[100] as number;
+    const until = starts[400] as number;
+    const expected = [...missing].filter((id) => {
+      const conversation = fake.conversation(id);
+      return conversation.agentId === agent && conversation.startTimeUnixSecs >= since && conversation.startTimeUnixSecs < until;
+    });
+
+    // Act
+    const result = await runBackfill(['--since', String(since), '--until', String(until), '--agent', agent, '--local', '--json'], localEnv());
+    const messages = await drainQueue(sqsS3.sqs, queueUrl);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ agent_id: agent, backfilled: expected.length });
+    expect(new Set(messages.map((message) => message.attributes.conversationId))).toEqual(new Set(expected));
+    expect(expected.length).toBeGreaterThan(0);
+  });
+
+  it('exits 2 and names the conversation when one cannot be back-filled, after publishing the rest', async () => {
+    // Prepare
+    const [broken] = [...missing].sort();
+    fake.injectFault({ route: 'get', count: 1, status: 404, conversationId: broken });
+
+    // Act
+    const result = await runBackfill(['--since', SINCE, '--local', '--json'], localEnv());
+    const messages = await drainQueue(sqsS3.sqs, queueUrl);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`warning: conversation not back-filled: ${broken} (status 404, conversation_not_found)`);
+    expect(result.stderr).toContain('error: 1 conversation(s) could not be back-filled');
+    expect(JSON.parse(result.stdout)).toMatchObject({ backfilled: 49, errors: 1 });
+    expect(messages).toHaveLength(49);
+  });
+
+  it('fails with the clear 401 message on a bad key, prints no summary and publishes nothing', async () => {
+    // Act
+    const result = await runBackfill(['--since', SINCE, '--local'], { ...localEnv(), ELEVENLABS_API_KEY: 'sk_wrong_key_for_this_test' });
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^error: ElevenLabs rejected the API key \(401, invalid_api_key\) — check the secret/);
+    expect(result.stderr).not.toContain('sk_wrong_key_for_this_test');
+    expect(await drainQueue(sqsS3.sqs, queueUrl)).toHaveLength(0);
+  });
+
+  it('explains a missing local pipeline and a missing --since', async () => {
+    // Act
+    const [noPipeline, noSince] = await Promise.all([
+      runBackfill(['--since', SINCE, '--local'], { ...localEnv(), LOCAL_DATA_DIR: join(dataDir, 'nowhere') }),
+      runBackfill(['--local'], localEnv()),
+    ]);
+
+    // Assess
+    expect(noPipeline.code).toBe(1);
+    expect(noPipeline.stderr).toMatch(/^error: No local pipeline found in .*nowhere\. Start one with `npm start`/);
+    expect(noSince.code).toBe(1);
+    expect(noSince.stderr).toMatch(/^error: --since is required\n\nUsage: npm run backfill/);
+  });
+});
+
+describe('npm run backfill against AWS settings', () => {
+  it('reconciles with --table/--queue-url/--bucket and the SDK’s endpoint variables', async () => {
+    // Act
+    const result = await runBackfill(['--since', SINCE, '--table', tableName, '--queue-url', queueUrl, '--bucket', BUCKET, '--json'], {
+      AWS_REGION: emulatorRegion,
+      AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
+      AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
+      ELEVENLABS_API_KEY: FAKE_API_KEY,
+      ELEVENLABS_API_BASE_URL: fake.url,
+    });
+    const messages = await drainQueue(sqsS3.sqs, queueUrl);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ target: 'aws', backfilled: 50 });
+    expect(new Set(messages.map((message) => message.attributes.conversationId))).toEqual(missing);
+  });
+
+  it('names every missing setting at once', async () => {
+    // Act
+    const result = await runBackfill(['--since', SINCE], { AWS_REGION: emulatorRegion });
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--table (or CONVERSATIONS_TABLE_NAME), --queue-url (or INGEST_QUEUE_URL), --bucket (or CONVERSATION_BUCKET_NAME), ELEVENLABS_API_KEY');
+  });
+});

@@ -1,0 +1,304 @@
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processQueuedRecord, type ProcessedEvent } from '../../lambdas/consumer/process-event.js';
+import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
+import { createS3Client } from '../../lambdas/core/aws/s3.js';
+import { toConversationData, type ConversationRecord } from '../../lambdas/core/conversation-record.js';
+import {
+  ConversationTooLargeError,
+  createConversationReader,
+  createConversationStore,
+  type ConversationReader,
+  type ConversationStore,
+  type ListConversationsOptions,
+} from '../../lambdas/core/conversation-store.js';
+import { s3ObjectReader } from '../../lambdas/core/event-body.js';
+import type { EventSource } from '../../lambdas/core/queued-event.js';
+import {
+  AGENT_ID,
+  archiveAndEncode,
+  audioData,
+  envelope,
+  failureData,
+  pseudoRandomBytes,
+  sha256Hex,
+  toSqsRecord,
+  transcriptionData,
+  type JsonObject,
+} from '../support/conversation-events.js';
+import { createConversationsTable } from '../support/conversation-tables.js';
+import { emulatorCredentials, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
+
+const BUCKET = 'conversation-bucket';
+const ENVIRONMENT = { ...process.env };
+
+let sqsS3: SqsS3Emulator;
+let dynamo: DynamoDbEmulator;
+let tableName: string;
+let documentClient: DynamoDBDocumentClient;
+let s3: ReturnType<typeof createS3Client>;
+let store: ConversationStore;
+let reader: ConversationReader;
+const commandsSent: string[] = [];
+
+beforeAll(async () => {
+  [sqsS3, dynamo] = await Promise.all([startSqsS3Emulator(), startDynamoDbEmulator()]);
+  sqsS3.server.createBucket(BUCKET);
+  tableName = await createConversationsTable(dynamo.client);
+  // The production client factories, pointed at the emulators the way the local pipeline does it.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
+  });
+  documentClient = createDynamoDbDocumentClient();
+  s3 = createS3Client();
+  documentClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      commandsSent.push(context.commandName ?? 'unknown');
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommandNames' },
+  );
+  store = createConversationStore({ documentClient, s3, tableName, bucketName: BUCKET });
+  reader = createConversationReader({ documentClient, s3, tableName, bucketName: BUCKET });
+});
+
+afterAll(async () => {
+  process.env = { ...ENVIRONMENT };
+  documentClient?.destroy();
+  s3?.destroy();
+  await Promise.all([sqsS3?.stop(), dynamo?.stop()]);
+});
+
+let conversationCounter = 0;
+function newConversationId(): string {
+  return `conv_store_${++conversationCounter}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Archives and encodes the event like the receiver, then runs the consumer core on its SQS record. */
+async function deliver(
+  type: string,
+  data: JsonObject,
+  eventTimestamp: number | undefined,
+  options: { source?: EventSource; receivedAt?: Date; store?: ConversationStore } = {},
+): Promise<ProcessedEvent> {
+  const published = await archiveAndEncode(envelope(type, data, eventTimestamp), { s3, bucketName: BUCKET, source: options.source, receivedAt: options.receivedAt });
+  return processQueuedRecord(toSqsRecord(published.message), { getObject: s3ObjectReader(s3), store: options.store ?? store });
+}
+
+async function rawItem(conversationId: string): Promise<Record<string, unknown> | undefined> {
+  return (await documentClient.send(new GetCommand({ TableName: tableName, Key: { conversation_id: conversationId } }))).Item;
+}
+
+async function collect(options: ListConversationsOptions): Promise<ConversationRecord[]> {
+  const records: ConversationRecord[] = [];
+  for await (const record of reader.listConversations(options)) records.push(record);
+  return records;
+}
+
+/** Transcript turns adding up to roughly `bytes` of JSON. */
+function longTurns(bytes: number): JsonObject[] {
+  const turnText = 'word '.repeat(2000);
+  return Array.from({ length: Math.ceil(bytes / turnText.length) }, (_, index) => ({
+    role: index % 2 === 0 ? 'agent' : 'user',
+    message: `${index}: ${turnText}`,
+    time_in_call_secs: index,
+    tool_calls: [],
+    feedback: null,
+    unicode: 'ünïcødé ✓ 📞',
+  }));
+}
+
+describe('conversation store', () => {
+  describe('item size', () => {
+    it('offloads a 1.5 MB transcript to S3 and returns it deep-equal to what was sent', async () => {
+      // Prepare
+      const conversationId = newConversationId();
+      const data = transcriptionData(conversationId, { extra: { transcript: longTurns(1_500_000) } });
+
+      // Act
+      const processed = await deliver('post_call_transcription', data, 1767268920);
+
+      // Assess
+      expect(processed.outcome).toMatchObject({ kind: 'created', transcriptOffloaded: true });
+      const item = await rawItem(conversationId);
+      expect(item).toBeDefined();
+      expect(item).not.toHaveProperty('transcript');
+      expect(item).toMatchObject({ transcript_location: 's3', message_count: (data.transcript as unknown[]).length });
+      const key = item?.transcript_s3_key as string;
+      expect(key).toMatch(new RegExp(`^transcripts/${conversationId}/[0-9a-f]{64}\\.json\\.gz$`));
+      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      expect(JSON.parse(gunzipSync(await object.Body!.transformToByteArray()).toString('utf8'))).toEqual(data.transcript);
+      const record = await reader.getConversation(conversationId);
+      expect(record?.transcript).toEqual(data.transcript);
+      expect(toConversationData(record!)).toEqual(data);
+      expect(await reader.getConversation(conversationId, { includeTranscript: false })).not.toHaveProperty('transcript');
+    });
+
+    it('moves the other large sections to S3 when the item is still too big without its transcript', async () => {
+      // Prepare
+      const conversationId = newConversationId();
+      const data = transcriptionData(conversationId);
+      (data.analysis as JsonObject).data_collection_results = { notes: { data_collection_id: 'notes', value: 'n'.repeat(400_000) } };
+
+      // Act
+      const processed = await deliver('post_call_transcription', data, 1767268920);
+
+      // Assess
+      expect(processed.outcome).toMatchObject({ kind: 'created', sectionsOffloaded: true });
+      const item = await rawItem(conversationId);
+      expect(item).not.toHaveProperty('conversation');
+      expect(item).toMatchObject({ offloaded_attributes: ['conversation'], call_successful: 'success', agent_id: AGENT_ID });
+      expect(toConversationData((await reader.getConversation(conversationId))!)).toEqual(data);
+    });
+
+    it('keeps offloaded sections whole when later events are merged into the record', async () => {
+      // Prepare
+      const conversationId = newConversationId();
+      const data = transcriptionData(conversationId, { extra: { big: 'b'.repeat(350_000) } });
+      await deliver('post_call_transcription', data, 1767268920);
+
+      // Act
+      await deliver('call_initiation_failure', failureData(conversationId), 1767268999);
+
+      // Assess
+      const record = await reader.getConversation(conversationId);
+      expect(toConversationData(record!)).toEqual(data);
+      expect(record?.initiation_failure).toEqual(failureData(conversationId));
+      expect(record?.record_version).toBe(2);
+    });
+
+    it('fails loudly, writing nothing, rather than truncating a record that cannot fit', async () => {
+      // Prepare
+      const conversationId = newConversationId();
+      const tinyStore = createConversationStore({ documentClient, s3, tableName, bucketName: BUCKET, itemBudgetBytes: 300 });
+
+      // Act
+      const attempt = deliver('post_call_transcription', transcriptionData(conversationId), 1, { store: tinyStore });
+
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(ConversationTooLargeError);
+      expect(await rawItem(conversationId)).toBeUndefined();
+    });
+  });
+
+  it('round-trips numbers beyond 2^53 and floats exactly as JSON.parse read them', async () => {
+    // Prepare
+    const conversationId = newConversationId();
+    const data = transcriptionData(conversationId, { extra: { numbers: { big: 2 ** 60, huge: 1e21, negative: -1.5e25, tiny: 1e-7, sum: 0.1 + 0.2, max: Number.MAX_SAFE_INTEGER } } });
+
+    // Act
+    await deliver('post_call_transcription', data, 1);
+
+    // Assess
+    expect(toConversationData((await reader.getConversation(conversationId))!)).toEqual(data);
+  });
+
+  it('loses nothing when ten events of one conversation are written concurrently', async () => {
+    // Prepare
+    const conversationId = newConversationId();
+    const deliveries = [
+      ...[100, 400, 300, 200].map((time) => () => deliver('post_call_transcription', transcriptionData(conversationId, { summary: `at ${time}` }), time)),
+      ...[150, 450, 250].map((time, index) => () => deliver('post_call_audio', audioData(conversationId, pseudoRandomBytes(1000 + index, time)), time)),
+      ...[160, 460, 260].map((time) => () => deliver('call_initiation_failure', failureData(conversationId, `reason at ${time}`), time)),
+    ];
+
+    // Act
+    const results = await Promise.all(deliveries.map((run) => run()));
+
+    // Assess
+    const record = await reader.getConversation(conversationId);
+    expect(record?.events).toHaveLength(10);
+    expect(record?.record_version).toBe(10);
+    expect(record).toMatchObject({ transcript_summary: 'at 400', audio: { bytes: 1001 }, initiation_failure: { failure_reason: 'reason at 460' } });
+    expect(results.filter((result) => result.outcome.kind === 'created')).toHaveLength(1);
+    expect(await reader.getAudio(conversationId)).toEqual(pseudoRandomBytes(1001, 450));
+  });
+
+  describe('read API', () => {
+    const day = (date: string, time = '12:00:00') => Date.parse(`${date}T${time}Z`) / 1000;
+    const otherAgent = 'agent_other_0000000000000000';
+    const ids: Record<string, string> = {};
+
+    beforeAll(async () => {
+      const seed: [name: string, agent: string, start: number][] = [
+        ['a1', AGENT_ID, day('2025-03-01', '08:00:00')],
+        ['a2', AGENT_ID, day('2025-03-02', '23:59:59')],
+        ['a3', AGENT_ID, day('2025-03-04', '00:00:00')],
+        ['b1', otherAgent, day('2025-03-02', '10:00:00')],
+      ];
+      for (const [name, agent, start] of seed) {
+        const conversationId = newConversationId();
+        ids[name] = conversationId;
+        await deliver('post_call_transcription', transcriptionData(conversationId, { agentId: agent, startTime: start }), start + 60);
+      }
+      ids.failed = newConversationId();
+      await deliver('call_initiation_failure', failureData(ids.failed), day('2025-03-03', '09:00:00'));
+      const orphan = await deliver('agent_alert', { alert: 'quota' }, day('2025-03-03', '10:00:00'));
+      ids.orphan = orphan.conversationId;
+    });
+
+    it('lists one agent (its call initiation failures too) newest first within an inclusive time range, through the by_agent index', async () => {
+      // Prepare
+      commandsSent.length = 0;
+
+      // Act
+      const records = await collect({ agentId: AGENT_ID, since: day('2025-03-01', '08:00:00'), until: day('2025-03-04', '00:00:00') });
+
+      // Assess
+      expect(records.map((record) => record.conversation_id)).toEqual([ids.a3, ids.failed, ids.a2, ids.a1]);
+      expect(commandsSent).not.toContain('ScanCommand');
+      expect(commandsSent).toContain('QueryCommand');
+    });
+
+    it('lists every conversation of a range day by day, oldest first when asked, never scanning', async () => {
+      // Prepare
+      commandsSent.length = 0;
+
+      // Act
+      const records = await collect({ since: day('2025-03-01', '00:00:00'), until: day('2025-03-03', '23:59:59'), order: 'oldest_first' });
+
+      // Assess
+      expect(records.map((record) => record.conversation_id)).toEqual([ids.a1, ids.b1, ids.a2, ids.failed, ids.orphan]);
+      expect(commandsSent.filter((name) => name === 'QueryCommand')).toHaveLength(3);
+      expect(commandsSent).not.toContain('ScanCommand');
+      expect(records.every((record) => record.transcript === undefined)).toBe(true);
+    });
+
+    it('filters by status, stops at the limit, and includes transcripts when asked', async () => {
+      // Act
+      const failed = await collect({ since: day('2025-03-01'), until: day('2025-03-05'), status: 'failed' });
+      const unknownEvents = await collect({ since: day('2025-03-01'), until: day('2025-03-05'), status: 'unknown_event' });
+      const newestTwo = await collect({ since: day('2025-03-01', '00:00:00'), until: day('2025-03-05'), limit: 2, includeTranscript: true });
+
+      // Assess
+      expect(failed.map((record) => record.conversation_id)).toEqual([ids.failed]);
+      expect(unknownEvents.map((record) => record.conversation_id)).toEqual([ids.orphan]);
+      expect(unknownEvents[0]?.unknown_events?.[0]).toMatchObject({ event_type: 'agent_alert', data: { alert: 'quota' } });
+      expect(newestTwo.map((record) => record.conversation_id)).toEqual([ids.a3, ids.orphan]);
+      expect(newestTwo[0]?.transcript).toHaveLength(3);
+    });
+
+    it('returns undefined for a conversation or an audio that does not exist', async () => {
+      // Act + Assess
+      expect(await reader.getConversation('conv_does_not_exist')).toBeUndefined();
+      expect(await reader.getAudio('conv_does_not_exist')).toBeUndefined();
+      expect(await reader.getAudio(ids.a1!)).toBeUndefined();
+    });
+
+    it('finds an orphan unknown event by its unknown#<sha256> key', async () => {
+      // Act
+      const record = await reader.getConversation(ids.orphan!);
+
+      // Assess
+      expect(ids.orphan).toMatch(/^unknown#[0-9a-f]{64}$/);
+      expect(record).toMatchObject({ status: 'unknown_event', event_types: ['agent_alert'] });
+      expect(record?.events[0]?.body_sha256).toBe(ids.orphan!.slice('unknown#'.length));
+      expect(sha256Hex(envelope('agent_alert', { alert: 'quota' }, day('2025-03-03', '10:00:00')))).toBe(record?.events[0]?.body_sha256);
+    });
+  });
+});

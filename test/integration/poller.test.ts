@@ -1,0 +1,422 @@
+/**
+ * The poller against a fake ElevenLabs API (HTTP), dynalite (conversations + state tables) and fauxqs (archive bucket
+ * + ingest queue). The real handler module (config, clients, Secrets Manager via Powertools, mocked at the SDK client)
+ * runs the 10,000-conversation case and the bad-key case; the other cases drive runPoller with the same adapters.
+ */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { findMissingConversationIds, readStoredConversations } from '../../lambdas/core/conversation-presence.js';
+import { ElevenLabsApiClient } from '../../lambdas/core/elevenlabs-api.js';
+import { createWatermarkStore, loadWatermark, saveWatermark } from '../../lambdas/core/poller-watermark.js';
+import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/publish-event.js';
+import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/reconcile.js';
+import { captureOutput } from '../fixtures/output-capture.js';
+import { createConversationsTable } from '../support/conversation-tables.js';
+import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
+import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeAccountOptions, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
+import { createPollerStateTable, documentClientFor, drainQueue, seedRecords } from '../support/poller-harness.js';
+
+const ENVIRONMENT = { ...process.env };
+const BUCKET = 'poller-conversations';
+const SETTLE = 600;
+
+const secretsManager = mockClient(SecretsManagerClient);
+const secretValues = new Map<string, string>();
+
+let dynamo: DynamoDbEmulator;
+let sqsS3: SqsS3Emulator;
+let documentClient: DynamoDBDocumentClient;
+const fakes: FakeElevenLabsApi[] = [];
+
+beforeAll(async () => {
+  [dynamo, sqsS3] = await Promise.all([startDynamoDbEmulator(), startSqsS3Emulator()]);
+  documentClient = documentClientFor(dynamo.client);
+  sqsS3.server.createBucket(BUCKET);
+  // fauxqs queue URLs use a host WHATWG URL rejects; the SDK warns, then uses the endpoint. Only that warning is muted.
+  const warn = console.warn.bind(console);
+  vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+    const [first] = args;
+    if (first instanceof TypeError && (first as TypeError & { code?: string }).code === 'ERR_INVALID_URL') return;
+    warn(...args);
+  });
+  secretsManager.on(GetSecretValueCommand).callsFake((input: { SecretId?: string }) => ({ Name: input.SecretId, SecretString: secretValues.get(input.SecretId ?? '') }));
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
+    AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
+    AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
+    AWS_REGION: emulatorRegion,
+    POWERTOOLS_SERVICE_NAME: 'poller',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(fakes.map((fake) => fake.stop()));
+  await Promise.all([dynamo?.stop(), sqsS3?.stop()]);
+  vi.restoreAllMocks();
+  secretsManager.restore();
+  process.env = { ...ENVIRONMENT };
+});
+
+async function fakeAccount(options: FakeAccountOptions): Promise<FakeElevenLabsApi> {
+  const fake = await startFakeElevenLabsApi(options);
+  fakes.push(fake);
+  return fake;
+}
+
+interface Pipeline {
+  readonly tableName: string;
+  readonly stateTableName: string;
+  readonly queueUrl: string;
+}
+
+/** Fresh tables and queue per test, so tests never see each other's data. */
+async function freshPipeline(): Promise<Pipeline> {
+  const suffix = Math.random().toString(36).slice(2, 10);
+  const [tableName, stateTableName, { QueueUrl }] = await Promise.all([
+    createConversationsTable(dynamo.client, `conversations-${suffix}`),
+    createPollerStateTable(dynamo.client, `poller-state-${suffix}`),
+    sqsS3.sqs.send(new CreateQueueCommand({ QueueName: `ingest-${suffix}` })),
+  ]);
+  return { tableName, stateTableName, queueUrl: QueueUrl ?? '' };
+}
+
+/** Marks the given conversations stored with minimal records (what the consumer would have written). */
+async function markStored(pipeline: Pipeline, fake: FakeElevenLabsApi, ids: Iterable<string>): Promise<void> {
+  const records = [...ids].map((id) => {
+    const conversation = fake.conversation(id);
+    return { conversation_id: id, agent_id: conversation.agentId, start_time_unix_secs: conversation.startTimeUnixSecs, status: conversation.status };
+  });
+  await seedRecords(documentClient, pipeline.tableName, records);
+}
+
+/** Every `everyNth` conversation (offset 3) is missing; the rest are stored. Returns the missing ids. */
+async function seedAllBut(pipeline: Pipeline, fake: FakeElevenLabsApi, everyNth: number): Promise<Set<string>> {
+  const ids = fake.conversationIds();
+  const missing = new Set(ids.filter((_, index) => index % everyNth === 3));
+  await markStored(
+    pipeline,
+    fake,
+    ids.filter((id) => !missing.has(id)),
+  );
+  return missing;
+}
+
+function metricsRecorder() {
+  const recorded: Array<{ name: string; value: number }> = [];
+  const sink: MetricsSink = { add: (name, _unit, value) => recorded.push({ name, value }) };
+  return { sink, recorded };
+}
+
+/** runPoller's ports wired exactly as the handler wires them, but with a fast-retrying client. */
+function pollerPorts(pipeline: Pipeline, fake: FakeElevenLabsApi, options: { apiKey?: string; metrics?: MetricsSink } = {}): PollerPorts {
+  const publishPorts = createAwsPublishPorts(sqsS3.s3, sqsS3.sqs, BUCKET, pipeline.queueUrl);
+  return {
+    api: new ElevenLabsApiClient({ apiKey: options.apiKey ?? FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 5, maxDelayMs: 50 }),
+    readStored: (ids, readOptions) => readStoredConversations(documentClient, pipeline.tableName, ids, readOptions),
+    publish: (input) => publishEvent(input, publishPorts),
+    watermark: createWatermarkStore(documentClient, pipeline.stateTableName),
+    metrics: options.metrics ?? metricsRecorder().sink,
+  };
+}
+
+const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLookbackSecs: 86_400, fetchMissingAudio: false };
+
+function lambdaContext(remainingMs = 290_000): Context {
+  return {
+    functionName: 'poller',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:poller',
+    memoryLimitInMB: '512',
+    awsRequestId: `request-${Math.random().toString(36).slice(2)}`,
+    getRemainingTimeInMillis: () => remainingMs,
+  } as unknown as Context;
+}
+
+type PollerHandler = (event: unknown, context: Context) => Promise<PollerRunResult>;
+
+/** Imports a fresh copy of the handler module with this function environment (config is read at module init). */
+async function loadHandler(pipeline: Pipeline, fake: FakeElevenLabsApi, secretName: string): Promise<PollerHandler> {
+  Object.assign(process.env, {
+    CONVERSATIONS_TABLE_NAME: pipeline.tableName,
+    POLLER_STATE_TABLE_NAME: pipeline.stateTableName,
+    INGEST_QUEUE_URL: pipeline.queueUrl,
+    CONVERSATION_BUCKET_NAME: BUCKET,
+    ELEVENLABS_API_KEY_SECRET_NAME: secretName,
+    ELEVENLABS_API_BASE_URL: fake.url,
+    POLLER_SETTLE_DELAY_SECS: String(SETTLE),
+    POLLER_OVERLAP_SECS: '3600',
+    POLLER_INITIAL_LOOKBACK_SECS: '86400',
+    POLLER_FETCH_MISSING_AUDIO: 'false',
+    SECRET_CACHE_TTL_SECS: '300',
+  });
+  vi.resetModules();
+  const module = (await import('../../lambdas/poller/handler.js')) as { handler: PollerHandler };
+  return module.handler;
+}
+
+async function storedWatermark(pipeline: Pipeline): Promise<number | undefined> {
+  return (await loadWatermark(documentClient, pipeline.stateTableName))?.watermarkUnixSecs;
+}
+
+describe('the poller handler on a 10,000-conversation account', () => {
+  it('publishes exactly the 1,000 missing conversations with ⌈N/100⌉ list calls and one detail call per missing one', async () => {
+    // Prepare
+    const fake = await fakeAccount({ count: 10_000, seed: 42 });
+    const pipeline = await freshPipeline();
+    const seedStarted = performance.now();
+    const missing = await seedAllBut(pipeline, fake, 10);
+    const seedMs = performance.now() - seedStarted;
+    secretValues.set('elevenlabs/api-key-10k', FAKE_API_KEY);
+    const handler = await loadHandler(pipeline, fake, 'elevenlabs/api-key-10k');
+    fake.resetCounters();
+
+    // Act
+    const runStarted = performance.now();
+    const result = await handler({}, lambdaContext());
+    const runMs = performance.now() - runStarted;
+    const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
+
+    // Assess
+    expect(missing.size).toBe(1000);
+    expect(result.summary).toMatchObject({ listed: 10_000, alreadyStored: 9000, missing: 1000, backfilled: 1000, errors: 0, complete: true });
+    expect(fake.calls.list).toBe(100);
+    expect(fake.calls.get).toBe(1000);
+    expect(fake.calls.audio).toBe(0);
+    const publishedIds = messages.map((message) => message.attributes.conversationId);
+    expect(messages).toHaveLength(1000);
+    expect(new Set(publishedIds).size).toBe(1000);
+    expect(new Set(publishedIds)).toEqual(missing);
+    expect(messages.every((message) => message.attributes.source === 'poller' && message.attributes.eventType === 'post_call_transcription')).toBe(true);
+    const sample = messages[0];
+    if (sample?.body.location !== 'inline') throw new Error('expected an inline body');
+    const sampleId = sample.attributes.conversationId as string;
+    const body = new TextDecoder().decode(fake.conversationBody(sampleId));
+    expect(sample.body.rawBody).toBe(`{"type":"post_call_transcription","event_timestamp":${sample.attributes.eventTimestamp},"data":${body}}`);
+    expect(result.watermarkSaved).toBe(true);
+    expect(await storedWatermark(pipeline)).toBe(result.watermark);
+    expect(result.watermark).toBe(result.before - SETTLE);
+    console.info(`[poller 10k] seeded 9,000 records in ${Math.round(seedMs)} ms; run ${Math.round(runMs)} ms; API calls ${JSON.stringify(fake.calls)}`);
+  });
+});
+
+describe('the poller handler with a bad API key', () => {
+  it('fails the run with the clear 401 error, counts PollerRunFailed, publishes nothing, keeps the watermark, never logs the key', async () => {
+    // Prepare
+    const fake = await fakeAccount({ count: 50, seed: 5 });
+    const pipeline = await freshPipeline();
+    const badKey = 'sk_this_key_was_revoked_0000000000000000';
+    secretValues.set('elevenlabs/api-key-bad', badKey);
+    await saveWatermark(documentClient, pipeline.stateTableName, 1_767_000_000, new Date());
+    const output = captureOutput({ emitMetrics: true });
+    try {
+      const handler = await loadHandler(pipeline, fake, 'elevenlabs/api-key-bad');
+
+      // Act
+      const failure = await handler({}, lambdaContext()).catch((error: unknown) => error);
+
+      // Assess
+      expect(failure).toBeInstanceOf(Error);
+      expect((failure as Error).name).toBe('ElevenLabsAuthError');
+      expect((failure as Error).message).toMatch(/^ElevenLabs rejected the API key \(401, invalid_api_key\) — check the secret/);
+      expect(await storedWatermark(pipeline)).toBe(1_767_000_000);
+      expect(await drainQueue(sqsS3.sqs, pipeline.queueUrl)).toHaveLength(0);
+      const metrics = output.metrics();
+      expect(metrics).toContainEqual(expect.objectContaining({ name: 'PollerRunFailed', value: 1 }));
+      expect(metrics).toContainEqual(expect.objectContaining({ name: 'ApiError', value: 1, dimensions: expect.objectContaining({ status: '401' }) }));
+      expect(output.text()).toContain('poll failed');
+      expect(output.text()).not.toContain(badKey);
+    } finally {
+      output.restore();
+    }
+  });
+});
+
+describe('runPoller with the real adapters', () => {
+  it('converges despite 429 bursts, 5xx answers and dropped connections, without publishing anything twice', async () => {
+    // Prepare
+    const fake = await fakeAccount({ count: 600, seed: 11 });
+    const pipeline = await freshPipeline();
+    const missing = await seedAllBut(pipeline, fake, 10);
+    const [stubborn] = [...missing].sort();
+    fake.injectFault({ route: 'list', count: 2, status: 429, retryAfter: '0' });
+    fake.injectFault({ route: 'get', count: 6, status: 503 });
+    fake.injectFault({ route: 'get', count: 3, status: 'reset' });
+    fake.injectFault({ route: 'get', count: 3, status: 429, retryAfter: '0' });
+    fake.injectFault({ route: 'get', count: 50, status: 500, conversationId: stubborn });
+
+    // Act: the first run cannot get the stubborn one; the consumer stores what was published; the faults clear.
+    const first = await runPoller(POLLER_SETTINGS, pollerPorts(pipeline, fake));
+    const firstMessages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
+    await markStored(
+      pipeline,
+      fake,
+      firstMessages.map((message) => message.attributes.conversationId as string),
+    );
+    fake.clearFaults();
+    const second = await runPoller(POLLER_SETTINGS, pollerPorts(pipeline, fake));
+    const secondMessages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
+
+    // Assess
+    expect(first.summary).toMatchObject({ missing: 60, backfilled: 59, errors: 1 });
+    expect(first.watermark).toBe(fake.conversation(stubborn as string).startTimeUnixSecs - 1);
+    expect(second.summary).toMatchObject({ missing: 1, backfilled: 1, errors: 0 });
+    expect(second.watermark).toBe(second.before - SETTLE);
+    const allIds = [...firstMessages, ...secondMessages].map((message) => message.attributes.conversationId);
+    expect(allIds).toHaveLength(60);
+    expect(new Set(allIds)).toEqual(missing);
+  });
+
+  it('waits for a conversation that is still in progress, then back-fills it once it is done', async () => {
+    // Prepare
+    const fake = await fakeAccount({ count: 200, seed: 13 });
+    const pipeline = await freshPipeline();
+    const missing = await seedAllBut(pipeline, fake, 20);
+    const running = [...missing][4] as string;
+    fake.setStatus(running, 'in-progress');
+
+    // Act
+    const first = await runPoller(POLLER_SETTINGS, pollerPorts(pipeline, fake));
+    const firstMessages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
+    await markStored(
+      pipeline,
+      fake,
+      firstMessages.map((message) => message.attributes.conversationId as string),
+    );
+    fake.setStatus(running, 'done');
+    const second = await runPoller(POLLER_SETTINGS, pollerPorts(pipeline, fake));
+    const secondMessages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
+
+    // Assess
+    expect(first.summary.skippedNotFinal).toBe(1);
+    expect(firstMessages.map((message) => message.attributes.conversationId)).not.toContain(running);
+    expect(first.watermark).toBe(fake.conversation(running).startTimeUnixSecs - 1);
+    expect(secondMessages.map((message) => message.attributes.conversationId)).toEqual([running]);
+    expect(second.watermark).toBe(second.before - SETTLE);
+  });
+
+  it('gets the same conversations whatever the list order and bound semantics, asking the table once per 100 ids', async () => {
+    // Prepare
+    const fake = await fakeAccount({ count: 300, seed: 17, order: 'shuffled', bounds: { after: 'inclusive', before: 'inclusive' } });
+    const pipeline = await freshPipeline();
+    const missing = await seedAllBut(pipeline, fake, 10);
+    let batchGets = 0;
+    const counted = documentClientFor(new DynamoDBClient({ endpoint: dynamo.endpoint, region: emulatorRegion, credentials: emulatorCredentials }));
+    counted.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'BatchGetItemCommand') batchGets++;
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const ports: PollerPorts = {
+      ...pollerPorts(pipeline, fake),
+      readStored: (ids, options) => readStoredConversations(counted, pipeline.tableName, ids, options),
+    };
+
+    // Act
+    const result = await runPoller(POLLER_SETTINGS, ports);
+    const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
+
+    // Assess
+    expect(result.summary).toMatchObject({ listed: 300, backfilled: 30 });
+    expect(new Set(messages.map((message) => message.attributes.conversationId))).toEqual(missing);
+    expect(batchGets).toBe(3);
+  });
+
+  it('with POLLER_FETCH_MISSING_AUDIO, publishes recordings missing from back-filled and stored records', async () => {
+    // Prepare
+    const fake = await fakeAccount({ count: 60, seed: 19, audioBytes: 3000 });
+    const pipeline = await freshPipeline();
+    const ids = fake.conversationIds();
+    const missing = new Set(ids.slice(0, 10));
+    const storedWithoutAudio = ids.slice(10, 20).filter((id) => fake.conversation(id).hasAudio);
+    const storedRecords = ids.slice(10).map((id) => {
+      const conversation = fake.conversation(id);
+      const lacksAudio = storedWithoutAudio.includes(id);
+      return {
+        conversation_id: id,
+        agent_id: conversation.agentId,
+        start_time_unix_secs: conversation.startTimeUnixSecs,
+        has_audio: conversation.hasAudio,
+        ...(conversation.hasAudio && !lacksAudio ? { audio: { s3_key: `audio/${id}/x.mp3` } } : {}),
+      };
+    });
+    await seedRecords(documentClient, pipeline.tableName, storedRecords);
+
+    // Act
+    const result = await runPoller({ ...POLLER_SETTINGS, fetchMissingAudio: true }, pollerPorts(pipeline, fake));
+    const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
+
+    // Assess
+    const audioMessages = messages.filter((message) => message.attributes.eventType === 'post_call_audio');
+    const expectedAudio = [...[...missing].filter((id) => fake.conversation(id).hasAudio), ...storedWithoutAudio];
+    expect(new Set(audioMessages.map((message) => message.attributes.conversationId))).toEqual(new Set(expectedAudio));
+    expect(fake.calls.audio).toBe(expectedAudio.length);
+    expect(result.summary.audio.backfilled).toBe(expectedAudio.length);
+    const sample = audioMessages[0];
+    if (sample?.body.location !== 'inline') throw new Error('expected an inline body');
+    const envelope = JSON.parse(sample.body.rawBody) as { data: { full_audio: string; conversation_id: string } };
+    expect(Buffer.from(envelope.data.full_audio, 'base64').equals(Buffer.from(fake.audioBody(envelope.data.conversation_id)))).toBe(true);
+  });
+});
+
+describe('adapters on dynalite', () => {
+  it('saves the watermark only forwards, so overlapping runs cannot move it back', async () => {
+    // Prepare
+    const { stateTableName } = await freshPipeline();
+
+    // Act
+    const first = await saveWatermark(documentClient, stateTableName, 1000, new Date('2026-01-01T00:00:00Z'));
+    const backwards = await saveWatermark(documentClient, stateTableName, 900, new Date('2026-01-01T00:10:00Z'));
+    const same = await saveWatermark(documentClient, stateTableName, 1000, new Date('2026-01-01T00:10:00Z'));
+    const forwards = await saveWatermark(documentClient, stateTableName, 1100, new Date('2026-01-01T00:20:00Z'));
+
+    // Assess
+    expect([first, backwards, same, forwards]).toEqual([true, false, false, true]);
+    const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: stateTableName, Key: { id: { S: 'poller' } } }));
+    expect(Item).toEqual({ id: { S: 'poller' }, watermark_unix_secs: { N: '1100' }, updated_at: { S: '2026-01-01T00:20:00.000Z' } });
+  });
+
+  it('finds missing ids with one BatchGetItem per 100 distinct ids, and reads audio state in the same call', async () => {
+    // Prepare
+    const { tableName } = await freshPipeline();
+    const ids = Array.from({ length: 250 }, (_, index) => `conv_presence_${index}`);
+    await seedRecords(
+      documentClient,
+      tableName,
+      ids
+        .filter((_, index) => index % 5 !== 0)
+        .map((id, index) => ({ conversation_id: id, has_audio: index % 2 === 0, ...(index % 4 === 0 ? { audio: { s3_key: `audio/${id}/a.mp3` } } : {}) })),
+    );
+    let batchGets = 0;
+    const counted = documentClientFor(new DynamoDBClient({ endpoint: dynamo.endpoint, region: emulatorRegion, credentials: emulatorCredentials }));
+    counted.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'BatchGetItemCommand') batchGets++;
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+
+    // Act
+    const missing = await findMissingConversationIds(counted, tableName, [...ids, ...ids.slice(0, 30)]);
+    const callsForMissing = batchGets;
+    const stored = await readStoredConversations(counted, tableName, ids, { includeAudio: true });
+
+    // Assess
+    expect(missing).toEqual(ids.filter((_, index) => index % 5 === 0));
+    expect(callsForMissing).toBe(3);
+    expect(batchGets).toBe(6);
+    expect(stored.size).toBe(200);
+    expect(stored.get('conv_presence_1')).toEqual({ hasAudio: true, audioExpected: true });
+    expect(stored.get('conv_presence_2')).toEqual({ hasAudio: false, audioExpected: false });
+  });
+});

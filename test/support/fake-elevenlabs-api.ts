@@ -1,0 +1,526 @@
+/**
+ * A local stand-in for the ElevenLabs conversations API (node:http on 127.0.0.1, port 0): a generated account of N
+ * conversations, deterministic from a seed, with the three endpoints the back-fill uses and controls for the
+ * failures it must survive (429 bursts with Retry-After, 5xx, dropped connections, slow answers, status changes).
+ *
+ * Only compact per-conversation numbers are generated up front (10,000 conversations in a few milliseconds); detail
+ * bodies and recordings are built when asked for. Every id, name and number is made up.
+ *
+ * List bounds: the docs say `call_start_after_unix` = "after this start date" and `call_start_before_unix` = "up to
+ * this start date" without saying whether either is inclusive. By default this fake reads them literally — after is
+ * EXCLUSIVE (start > after), before is INCLUSIVE (start <= before) — and `bounds` switches either, so tests can show
+ * the poller gets the same result both ways. Default order is newest first (also undocumented; `order` changes it).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type FakeRoute = 'list' | 'get' | 'audio' | 'other';
+export type BoundKind = 'inclusive' | 'exclusive';
+
+export interface FakeAccountOptions {
+  /** Number of conversations. */
+  readonly count: number;
+  /** @default 1 */
+  readonly seed?: number;
+  /** Every start time is < this (unix seconds). @default now − 1 hour, so every generated call has long ended */
+  readonly newestStartBefore?: number;
+  /** Start times spread over [newestStartBefore − spanSecs, newestStartBefore). @default 12 hours */
+  readonly spanSecs?: number;
+  /** @default 3 */
+  readonly agentCount?: number;
+  /** @default FAKE_API_KEY */
+  readonly apiKey?: string;
+  /** @default 'newest-first' */
+  readonly order?: 'newest-first' | 'oldest-first' | 'shuffled';
+  /** @default { after: 'exclusive', before: 'inclusive' } */
+  readonly bounds?: { readonly after: BoundKind; readonly before: BoundKind };
+  /** Indentation of detail bodies (0 = compact), so byte-faithfulness can be checked against a non-canonical form. @default 0 */
+  readonly bodyIndent?: number;
+  /** Size of each generated recording. @default 4096 */
+  readonly audioBytes?: number;
+}
+
+export interface FakeConversation {
+  readonly conversationId: string;
+  readonly agentId: string;
+  readonly startTimeUnixSecs: number;
+  readonly callDurationSecs: number;
+  readonly status: string;
+  readonly hasAudio: boolean;
+}
+
+export interface FaultSpec {
+  /** Which route fails; `any` matches every route. */
+  readonly route: FakeRoute | 'any';
+  /** How many requests fail before the route recovers. */
+  readonly count: number;
+  /** HTTP status to answer with, or `reset` to drop the connection without an answer. */
+  readonly status: number | 'reset';
+  /** `Retry-After` header value (seconds or an HTTP date). */
+  readonly retryAfter?: string;
+  /** Only requests for this conversation (get/audio). */
+  readonly conversationId?: string;
+}
+
+export interface RecordedRequest {
+  readonly route: FakeRoute;
+  readonly status: number | 'reset';
+  readonly query: Readonly<Record<string, string>>;
+  readonly conversationId?: string;
+}
+
+export const FAKE_API_KEY = 'sk_fake_elevenlabs_key_for_tests_only';
+export const DEFAULT_LIST_PAGE_SIZE = 30;
+const FINAL = new Set(['done', 'failed']);
+/** `detail.status` codes the fake answers injected faults with. */
+const FAULT_CODES: Readonly<Record<number, string>> = { 401: 'invalid_api_key', 404: 'conversation_not_found', 429: 'too_many_concurrent_requests', 503: 'system_busy' };
+
+/** mulberry32: small, fast, deterministic. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FIRST_NAMES = ['Jordan', 'Amélie', 'Sam', 'Priya', 'Mateo', 'Chen', 'Olu', 'Zoë'];
+const SERVICES = ['a cleaning', 'a check-up', 'whitening', 'a crown fitting', 'an emergency visit'];
+const TERMINATIONS = ['end_call tool was called.', 'Client disconnected: 1000', 'Call ended by remote party'];
+
+export class FakeElevenLabsApi {
+  /** Requests per route, every answer counted (faults included). */
+  readonly calls: Record<FakeRoute, number> = { list: 0, get: 0, audio: 0, other: 0 };
+  readonly requests: RecordedRequest[] = [];
+  readonly apiKey: string;
+
+  private readonly ids: string[];
+  private readonly agentIds: string[];
+  private readonly agentOf: Uint8Array;
+  private readonly starts: Float64Array;
+  private readonly durations: Uint16Array;
+  private readonly baseStatus: string[];
+  private readonly hasAudio: Uint8Array;
+  private readonly indexById = new Map<string, number>();
+  private readonly statusOverride = new Map<string, string>();
+  private readonly order: Uint32Array;
+  private readonly faults: Array<FaultSpec & { remaining: number }> = [];
+  private readonly latencyMs: Record<FakeRoute, number> = { list: 0, get: 0, audio: 0, other: 0 };
+  private readonly sockets = new Set<Socket>();
+  private server: Server | undefined;
+  private baseUrl = '';
+
+  constructor(private readonly options: FakeAccountOptions) {
+    const count = options.count;
+    const seed = options.seed ?? 1;
+    const random = prng(seed);
+    const newest = options.newestStartBefore ?? Math.floor(Date.now() / 1000) - 3600;
+    const span = options.spanSecs ?? 12 * 3600;
+    const agentCount = Math.max(1, options.agentCount ?? 3);
+    const seedTag = (seed >>> 0).toString(36).padStart(6, '0');
+    this.apiKey = options.apiKey ?? FAKE_API_KEY;
+    this.agentIds = Array.from({ length: agentCount }, (_, index) => `agent_fake${seedTag}${String(index).padStart(4, '0')}`);
+    this.ids = new Array<string>(count);
+    this.agentOf = new Uint8Array(count);
+    this.starts = new Float64Array(count);
+    this.durations = new Uint16Array(count);
+    this.baseStatus = new Array<string>(count);
+    this.hasAudio = new Uint8Array(count);
+    for (let index = 0; index < count; index++) {
+      const id = `conv_fake${seedTag}${String(index).padStart(8, '0')}`;
+      this.ids[index] = id;
+      this.indexById.set(id, index);
+      this.agentOf[index] = Math.floor(random() * agentCount);
+      this.starts[index] = newest - 1 - Math.floor(random() * span);
+      this.durations[index] = 5 + Math.floor(random() * 900);
+      const failed = random() < 0.03;
+      this.baseStatus[index] = failed ? 'failed' : 'done';
+      this.hasAudio[index] = !failed && random() < 0.9 ? 1 : 0;
+    }
+    const order = Uint32Array.from({ length: count }, (_, index) => index);
+    const byStartDescending = (a: number, b: number) => (this.starts[b] as number) - (this.starts[a] as number) || a - b;
+    const mode = options.order ?? 'newest-first';
+    if (mode === 'shuffled') {
+      const shuffle = prng(seed ^ 0x5eed);
+      for (let index = count - 1; index > 0; index--) {
+        const other = Math.floor(shuffle() * (index + 1));
+        [order[index], order[other]] = [order[other] as number, order[index] as number];
+      }
+    } else {
+      order.sort(byStartDescending);
+      if (mode === 'oldest-first') order.reverse();
+    }
+    this.order = order;
+  }
+
+  /** Starts listening on 127.0.0.1 (random port); resolves to the base URL. */
+  async start(): Promise<string> {
+    const server = createServer((request, response) => {
+      void this.handle(request, response);
+    });
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.baseUrl;
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  // ---- the account ----
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  conversationIds(): string[] {
+    return [...this.ids];
+  }
+
+  agents(): string[] {
+    return [...this.agentIds];
+  }
+
+  conversation(id: string): FakeConversation {
+    const index = this.indexOf(id);
+    if (index === undefined) throw new Error(`no fake conversation ${id}`);
+    return this.meta(index);
+  }
+
+  conversations(): FakeConversation[] {
+    return this.ids.map((_, index) => this.meta(index));
+  }
+
+  /** Moves a conversation to another status (e.g. `in-progress`, then `done`). */
+  setStatus(id: string, status: string): void {
+    if (this.indexOf(id) === undefined) throw new Error(`no fake conversation ${id}`);
+    this.statusOverride.set(id, status);
+  }
+
+  /** Exactly the bytes `GET /v1/convai/conversations/{id}` answers with. */
+  conversationBody(id: string): Uint8Array {
+    const index = this.indexOf(id);
+    if (index === undefined) throw new Error(`no fake conversation ${id}`);
+    return Buffer.from(JSON.stringify(this.detail(index), null, this.options.bodyIndent ?? 0), 'utf8');
+  }
+
+  /** Exactly the bytes `GET /v1/convai/conversations/{id}/audio` answers with. */
+  audioBody(id: string): Uint8Array {
+    const index = this.indexOf(id);
+    if (index === undefined) throw new Error(`no fake conversation ${id}`);
+    const size = this.options.audioBytes ?? 4096;
+    const random = prng((this.options.seed ?? 1) * 7919 + index);
+    const bytes = new Uint8Array(size);
+    bytes.set([0x49, 0x44, 0x33, 0x04, 0x00]); // "ID3" v2.4 header start, like an MP3 file
+    for (let offset = 5; offset < size; offset++) bytes[offset] = Math.floor(random() * 256);
+    return bytes;
+  }
+
+  // ---- controls ----
+
+  /** The next `count` requests to `route` fail with `status` (or a dropped connection). Faults queue up in order. */
+  injectFault(fault: FaultSpec): void {
+    this.faults.push({ ...fault, remaining: fault.count });
+  }
+
+  /** Every answer on `route` waits this long first. */
+  setLatency(route: FakeRoute, ms: number): void {
+    this.latencyMs[route] = ms;
+  }
+
+  resetCounters(): void {
+    for (const route of Object.keys(this.calls) as FakeRoute[]) this.calls[route] = 0;
+    this.requests.length = 0;
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+    for (const route of Object.keys(this.latencyMs) as FakeRoute[]) this.latencyMs[route] = 0;
+  }
+
+  // ---- internals ----
+
+  private indexOf(id: string): number | undefined {
+    return this.indexById.get(id);
+  }
+
+  private status(index: number): string {
+    return this.statusOverride.get(this.ids[index] as string) ?? (this.baseStatus[index] as string);
+  }
+
+  private meta(index: number): FakeConversation {
+    const status = this.status(index);
+    return {
+      conversationId: this.ids[index] as string,
+      agentId: this.agentIds[this.agentOf[index] as number] as string,
+      startTimeUnixSecs: this.starts[index] as number,
+      callDurationSecs: FINAL.has(status) ? (this.durations[index] as number) : 0,
+      status,
+      hasAudio: this.hasAudio[index] === 1 && FINAL.has(status),
+    };
+  }
+
+  private summary(index: number): Record<string, unknown> {
+    const meta = this.meta(index);
+    const random = prng((this.options.seed ?? 1) * 31 + index);
+    const final = FINAL.has(meta.status);
+    return {
+      agent_id: meta.agentId,
+      branch_id: null,
+      version_id: null,
+      agent_name: `Front Desk ${this.agentOf[index]}`,
+      conversation_id: meta.conversationId,
+      start_time_unix_secs: meta.startTimeUnixSecs,
+      call_duration_secs: meta.callDurationSecs,
+      message_count: final ? 3 + Math.floor(random() * 6) : 0,
+      status: meta.status,
+      call_successful: final ? (meta.status === 'failed' ? 'failure' : 'success') : 'unknown',
+      call_summary_title: final ? 'Appointment request' : null,
+      main_language: 'en',
+      conversation_initiation_source: 'twilio',
+      direction: random() < 0.8 ? 'inbound' : 'outbound',
+      rating: null,
+    };
+  }
+
+  private detail(index: number): Record<string, unknown> {
+    const meta = this.meta(index);
+    const random = prng((this.options.seed ?? 1) * 131 + index);
+    const name = FIRST_NAMES[Math.floor(random() * FIRST_NAMES.length)] as string;
+    const service = SERVICES[Math.floor(random() * SERVICES.length)] as string;
+    const turns = 3 + Math.floor(random() * 6);
+    const final = FINAL.has(meta.status);
+    const transcript = Array.from({ length: final ? turns : 1 }, (_, turn) => {
+      const agent = turn % 2 === 0;
+      return {
+        role: agent ? 'agent' : 'user',
+        agent_metadata: agent ? { agent_id: meta.agentId, branch_id: null, workflow_node_id: null, version_id: null } : null,
+        message: agent
+          ? turn === 0
+            ? `Hi ${name}, thanks for calling Riverside Dental — how can I help?`
+            : `I can offer ${9 + turn}:30 on Tuesday for ${service}.`
+          : `I'd like to book ${service}, café opens at 9 so mornings are best ☕`,
+        multivoice_message: null,
+        tool_calls: [],
+        tool_results: [],
+        feedback: null,
+        llm_override: null,
+        time_in_call_secs: turn * 4,
+        conversation_turn_metrics: agent ? { metrics: { convai_llm_service_ttfb: { elapsed_time: Math.round(random() * 1000) / 1000 } } } : null,
+        rag_retrieval_info: null,
+        llm_usage: null,
+        interrupted: false,
+        original_message: null,
+        source_medium: 'audio',
+      };
+    });
+    const phone = String(1000 + Math.floor(random() * 9000));
+    return {
+      agent_id: meta.agentId,
+      agent_name: `Front Desk ${this.agentOf[index]}`,
+      conversation_id: meta.conversationId,
+      status: meta.status,
+      user_id: `crm-contact-${index}`,
+      branch_id: null,
+      version_id: null,
+      transcript,
+      metadata: {
+        start_time_unix_secs: meta.startTimeUnixSecs,
+        accepted_time_unix_secs: meta.startTimeUnixSecs + 1,
+        call_duration_secs: meta.callDurationSecs,
+        cost: 100 + Math.floor(random() * 900),
+        cost_fiat: Math.round(random() * 10_000) / 100_000,
+        deletion_settings: {
+          deletion_time_unix_secs: null,
+          deleted_logs_at_time_unix_secs: null,
+          deleted_audio_at_time_unix_secs: null,
+          deleted_transcript_at_time_unix_secs: null,
+          delete_transcript_and_pii: false,
+          delete_audio: false,
+        },
+        feedback: { type: 'thumbs', overall_score: null, likes: 0, dislikes: 0, rating: null, comment: null },
+        authorization_method: 'public',
+        charging: { dev_discount: false, is_burst: false, tier: 'pro' },
+        phone_call: {
+          type: 'twilio',
+          direction: 'inbound',
+          phone_number_id: `phnum_fake${String(this.agentOf[index]).padStart(4, '0')}`,
+          agent_number: '+15555550100',
+          external_number: `+1555555${phone}`,
+          stream_sid: `MZ${String(index).padStart(32, '0')}`,
+          call_sid: `CA${String(index).padStart(32, '0')}`,
+        },
+        batch_call: null,
+        termination_reason: final ? (TERMINATIONS[Math.floor(random() * TERMINATIONS.length)] as string) : '',
+        error: null,
+        warnings: [],
+        main_language: 'en',
+        rag_usage: null,
+        text_only: false,
+        conversation_initiation_source: 'twilio',
+        conversation_initiation_source_version: null,
+        timezone: 'America/New_York',
+      },
+      analysis: final
+        ? {
+            evaluation_criteria_results: {},
+            data_collection_results: {
+              requested_service: { data_collection_id: 'requested_service', value: service, json_schema: { type: 'string' }, rationale: 'Asked for it.' },
+            },
+            call_successful: meta.status === 'failed' ? 'failure' : 'success',
+            transcript_summary: `The caller asked for ${service}.`,
+            call_summary_title: 'Appointment request',
+          }
+        : null,
+      conversation_initiation_client_data: {
+        conversation_config_override: { agent: { prompt: null, first_message: null, language: 'en' }, tts: { voice_id: null } },
+        custom_llm_extra_body: {},
+        user_id: `crm-contact-${index}`,
+        source_info: { source: 'twilio', version: null },
+        dynamic_variables: { customer_name: name },
+      },
+      has_audio: meta.hasAudio,
+      has_user_audio: meta.hasAudio,
+      has_response_audio: meta.hasAudio,
+      has_auxiliary_audio: false,
+    };
+  }
+
+  private takeFault(route: FakeRoute, conversationId: string | undefined): (FaultSpec & { remaining: number }) | undefined {
+    const fault = this.faults.find(
+      (candidate) => candidate.remaining > 0 && (candidate.route === 'any' || candidate.route === route) && (candidate.conversationId === undefined || candidate.conversationId === conversationId),
+    );
+    if (fault === undefined) return undefined;
+    fault.remaining--;
+    if (fault.remaining === 0) this.faults.splice(this.faults.indexOf(fault), 1);
+    return fault;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const query = Object.fromEntries(url.searchParams.entries());
+    const detailMatch = /^\/v1\/convai\/conversations\/([^/]+)(\/audio)?$/.exec(url.pathname);
+    const route: FakeRoute =
+      request.method !== 'GET' ? 'other' : url.pathname === '/v1/convai/conversations' ? 'list' : detailMatch ? (detailMatch[2] ? 'audio' : 'get') : 'other';
+    const conversationId = detailMatch ? decodeURIComponent(detailMatch[1] as string) : undefined;
+    this.calls[route]++;
+    const record = (status: number | 'reset') => this.requests.push({ route, status, query, ...(conversationId === undefined ? {} : { conversationId }) });
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      record(status);
+      const text = JSON.stringify(body);
+      response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+      response.end(text);
+    };
+
+    if (this.latencyMs[route] > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs[route]));
+    if (response.destroyed) return;
+    if (request.headers['xi-api-key'] !== this.apiKey) {
+      json(401, { detail: { status: 'invalid_api_key', message: 'Invalid API key' } });
+      return;
+    }
+    const fault = this.takeFault(route, conversationId);
+    if (fault !== undefined) {
+      if (fault.status === 'reset') {
+        record('reset');
+        request.socket.destroy();
+        return;
+      }
+      const code = FAULT_CODES[fault.status] ?? (fault.status >= 500 ? 'internal_error' : 'bad_request');
+      json(fault.status, { detail: { status: code, message: 'Injected by the fake' } }, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
+      return;
+    }
+    if (route === 'list') {
+      this.list(query, json);
+      return;
+    }
+    if (route === 'other' || conversationId === undefined) {
+      json(404, { detail: { status: 'not_found', message: 'Not found' } });
+      return;
+    }
+    const index = this.indexOf(conversationId);
+    if (index === undefined) {
+      json(404, { detail: { status: 'conversation_not_found', message: 'Conversation not found' } });
+      return;
+    }
+    if (route === 'get') {
+      const body = this.conversationBody(conversationId);
+      record(200);
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.byteLength });
+      response.end(body);
+      return;
+    }
+    if (!this.meta(index).hasAudio) {
+      json(404, { detail: { status: 'audio_not_found', message: 'Audio not found' } });
+      return;
+    }
+    const audio = this.audioBody(conversationId);
+    record(200);
+    response.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': audio.byteLength });
+    response.end(audio);
+  }
+
+  private list(query: Record<string, string>, json: (status: number, body: unknown) => void): void {
+    const pageSize = query.page_size === undefined ? DEFAULT_LIST_PAGE_SIZE : Number(query.page_size);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) {
+      json(422, { detail: [{ loc: ['query', 'page_size'], msg: 'Can not exceed 100', type: 'value_error' }] });
+      return;
+    }
+    const bound = (name: string): number | undefined => {
+      const raw = query[name];
+      return raw === undefined ? undefined : Number(raw);
+    };
+    const after = bound('call_start_after_unix');
+    const before = bound('call_start_before_unix');
+    const bounds = this.options.bounds ?? { after: 'exclusive', before: 'inclusive' };
+    const agentId = query.agent_id;
+    let offset = 0;
+    if (query.cursor !== undefined) {
+      const decoded = Number(Buffer.from(query.cursor, 'base64url').toString('utf8').replace(/^offset:/, ''));
+      if (!Number.isInteger(decoded) || decoded < 0) {
+        json(422, { detail: [{ loc: ['query', 'cursor'], msg: 'Invalid cursor', type: 'value_error' }] });
+        return;
+      }
+      offset = decoded;
+    }
+    const matching: number[] = [];
+    for (const index of this.order) {
+      const start = this.starts[index] as number;
+      if (after !== undefined && (bounds.after === 'inclusive' ? start < after : start <= after)) continue;
+      if (before !== undefined && (bounds.before === 'inclusive' ? start > before : start >= before)) continue;
+      if (agentId !== undefined && this.agentIds[this.agentOf[index] as number] !== agentId) continue;
+      matching.push(index);
+    }
+    const page = matching.slice(offset, offset + pageSize);
+    const hasMore = offset + pageSize < matching.length;
+    json(200, {
+      conversations: page.map((index) => this.summary(index)),
+      next_cursor: hasMore ? Buffer.from(`offset:${offset + pageSize}`, 'utf8').toString('base64url') : null,
+      has_more: hasMore,
+    });
+  }
+}
+
+/** Creates and starts a fake account. */
+export async function startFakeElevenLabsApi(options: FakeAccountOptions): Promise<FakeElevenLabsApi> {
+  const fake = new FakeElevenLabsApi(options);
+  await fake.start();
+  return fake;
+}

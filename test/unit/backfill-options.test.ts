@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError, parseBackfillArgs, parseTimeArgument } from '../../bin/cli/backfill-options.js';
+import { createProgressBar, summaryJson, summaryTable, type BackfillReport } from '../../bin/cli/backfill-output.js';
+import type { ReconcileSummary } from '../../lambdas/core/reconcile.js';
+
+const NOW = 1_767_300_000;
+
+describe('parseTimeArgument', () => {
+  it.each([
+    ['2026-01-31', Date.parse('2026-01-31T00:00:00Z') / 1000],
+    ['2026-01-31T09:30', Date.parse('2026-01-31T09:30:00Z') / 1000],
+    ['2026-01-31T09:30:15.5', Date.parse('2026-01-31T09:30:15Z') / 1000],
+    ['2026-01-31T09:30:00+01:00', Date.parse('2026-01-31T08:30:00Z') / 1000],
+    ['2026-01-31T09:30:00Z', Date.parse('2026-01-31T09:30:00Z') / 1000],
+    ['1767300000', 1_767_300_000],
+  ])('reads %s (a date-time without a zone as UTC)', (text, expected) => {
+    expect(parseTimeArgument('since', text)).toBe(expected);
+  });
+
+  it.each(['yesterday', '2026-13-45', '31/01/2026', ''])('refuses %j', (text) => {
+    expect(() => parseTimeArgument('since', text)).toThrow(UsageError);
+  });
+
+  it('refuses milliseconds, which would silently mean the year 57000', () => {
+    expect(() => parseTimeArgument('since', '1767300000000')).toThrow(/looks like milliseconds/);
+  });
+});
+
+describe('parseBackfillArgs', () => {
+  it('defaults --until to now and the tuning flags to the poller’s values', () => {
+    expect(parseBackfillArgs(['--since', '2026-01-01'], NOW)).toEqual({
+      since: Date.parse('2026-01-01T00:00:00Z') / 1000,
+      until: NOW,
+      local: false,
+      dryRun: false,
+      json: false,
+      fetchAudio: false,
+      help: false,
+      settleDelaySecs: 600,
+      concurrency: 4,
+    });
+  });
+
+  it('reads every flag', () => {
+    const options = parseBackfillArgs(
+      ['--since', '100', '--until', '200', '--agent', 'agent_x', '--dry-run', '--json', '--fetch-audio', '--settle-delay', '0', '--concurrency', '2', '--table', 't', '--queue-url', 'q', '--bucket', 'b', '--api-key-secret', 's'],
+      NOW,
+    );
+    expect(options).toMatchObject({ since: 100, until: 200, agentId: 'agent_x', dryRun: true, json: true, fetchAudio: true, settleDelaySecs: 0, concurrency: 2, tableName: 't', queueUrl: 'q', bucketName: 'b', apiKeySecretName: 's' });
+  });
+
+  it.each([
+    [[], /--since is required/],
+    [['--since', '200', '--until', '100'], /must be before --until/],
+    [['--since', '100', '--bogus'], /Unknown option '--bogus'/],
+    [['--since', '100', '--concurrency', '0'], /--concurrency must be a whole number ≥ 1/],
+    [['--since', '100', '--local', '--table', 't'], /--local uses the running local pipeline/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseBackfillArgs(argv, NOW)).toThrow(message);
+  });
+});
+
+const SUMMARY: ReconcileSummary = {
+  listed: 10_000,
+  alreadyStored: 9000,
+  missing: 1000,
+  backfilled: 998,
+  wouldBackfill: 0,
+  skippedNotFinal: 1,
+  skippedNotSettled: 0,
+  errors: 1,
+  deferred: 0,
+  audio: { missing: 0, backfilled: 0, unavailable: 0 },
+  complete: true,
+  dryRun: false,
+  newWatermark: 123,
+};
+const REPORT: BackfillReport = { since: 1_767_225_600, until: 1_767_312_000, target: 'aws', summary: SUMMARY };
+
+describe('summary output', () => {
+  it('prints an aligned table for people', () => {
+    expect(summaryTable(REPORT)).toBe(
+      [
+        'Back-fill 2026-01-01T00:00:00.000Z → 2026-01-02T00:00:00.000Z on AWS',
+        '  listed                10000',
+        '  already stored         9000',
+        '  missing                1000',
+        '  back-filled             998',
+        '  skipped, not final        1',
+        '  skipped, not settled      0',
+        '  errors                    1',
+      ].join('\n'),
+    );
+  });
+
+  it('prints one JSON object with stable snake_case keys, and no watermark', () => {
+    const parsed = JSON.parse(summaryJson({ ...REPORT, agentId: 'agent_x' })) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ since: 1_767_225_600, until_iso: '2026-01-02T00:00:00.000Z', agent_id: 'agent_x', listed: 10_000, already_stored: 9000, backfilled: 998, skipped_not_final: 1, errors: 1 });
+    expect(parsed).not.toHaveProperty('newWatermark');
+  });
+});
+
+describe('progress bar', () => {
+  const progress = { listed: 500, alreadyStored: 450, missing: 50, backfillQueued: 50, backfillDone: 25, windowsDone: 0, windowsTotal: 1 };
+
+  it('draws nothing when stderr is not a terminal', () => {
+    const written: string[] = [];
+    const bar = createProgressBar({ isTTY: false, write: (chunk) => written.push(chunk) > 0 });
+    bar.update(progress);
+    bar.clear();
+    expect(written).toEqual([]);
+  });
+
+  it('redraws one line on a terminal and clears it at the end', () => {
+    const written: string[] = [];
+    let clock = 0;
+    const bar = createProgressBar({ isTTY: true, columns: 200, write: (chunk) => written.push(chunk) > 0 }, () => (clock += 1000));
+    bar.update(progress);
+    bar.clear();
+    expect(written[0]).toBe('\r[############------------] 50% · listed 500 · missing 50 · back-filled 25/50\u001b[K');
+    expect(written[1]).toBe('\r\u001b[K');
+  });
+});

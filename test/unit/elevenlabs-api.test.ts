@@ -1,0 +1,413 @@
+/**
+ * The ElevenLabs API client: request shape, pagination, retries (backoff, jitter, Retry-After, bounds), timeouts,
+ * deadlines and error classes. Scripted fetch for timing rules (injected sleep/clock/random), the fake HTTP API for
+ * the wire.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ElevenLabsApiClient,
+  ElevenLabsApiError,
+  ElevenLabsAuthError,
+  ElevenLabsDeadlineError,
+  parseRetryAfter,
+  type ApiErrorStatus,
+  type ElevenLabsApiOptions,
+} from '../../lambdas/core/elevenlabs-api.js';
+import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
+
+const KEY = 'sk_unit_test_key_0123456789abcdef';
+
+type Step = Response | Error | (() => Response | Promise<Response>);
+
+interface ScriptedFetch {
+  readonly fetch: typeof fetch;
+  readonly requests: Array<{ url: string; headers: Record<string, string> }>;
+}
+
+/** A fetch that answers from a script, one step per call, and records what was asked. */
+function scriptedFetch(steps: Step[]): ScriptedFetch {
+  const requests: ScriptedFetch['requests'] = [];
+  let index = 0;
+  const fetchImpl = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    requests.push({ url: String(input), headers: Object.fromEntries(new Headers(init?.headers).entries()) });
+    const step = steps[Math.min(index++, steps.length - 1)];
+    if (step === undefined) throw new Error('script is empty');
+    if (step instanceof Error) throw step;
+    return typeof step === 'function' ? step() : step.clone();
+  };
+  return { fetch: fetchImpl as typeof fetch, requests };
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+const emptyPage = () => json(200, { conversations: [], next_cursor: null, has_more: false });
+const errorBody = (code: string) => ({ detail: { status: code, message: 'nope' } });
+
+/** A client with recorded sleeps, a fixed clock and a chosen jitter. */
+function clientWith(script: ScriptedFetch, options: Partial<ElevenLabsApiOptions> = {}) {
+  const sleeps: number[] = [];
+  const apiErrors: ApiErrorStatus[] = [];
+  const client = new ElevenLabsApiClient({
+    apiKey: KEY,
+    baseUrl: 'https://api.example.test',
+    fetch: script.fetch,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    now: () => Date.parse('2026-01-01T00:00:00Z'),
+    random: () => 0.5,
+    onApiError: (status) => apiErrors.push(status),
+    ...options,
+  });
+  return { client, sleeps, apiErrors };
+}
+
+describe('request shape', () => {
+  it('sends the key in xi-api-key and the list filters as query parameters, page size capped at 100', async () => {
+    // Prepare
+    const script = scriptedFetch([emptyPage()]);
+    const { client } = clientWith(script, { baseUrl: 'https://api.eu.residency.elevenlabs.io/' });
+
+    // Act
+    await client.listConversations({ after: 1_700_000_000, before: 1_700_003_600, agentId: 'agent_a', cursor: 'c1', pageSize: 500 });
+
+    // Assess
+    const [request] = script.requests;
+    const url = new URL(request?.url ?? '');
+    expect(url.origin + url.pathname).toBe('https://api.eu.residency.elevenlabs.io/v1/convai/conversations');
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      page_size: '100',
+      cursor: 'c1',
+      agent_id: 'agent_a',
+      call_start_after_unix: '1700000000',
+      call_start_before_unix: '1700003600',
+    });
+    expect(request?.headers['xi-api-key']).toBe(KEY);
+  });
+
+  it('reads a page, normalising a null next_cursor and defaulting a missing duration to 0', async () => {
+    // Prepare
+    const script = scriptedFetch([
+      json(200, {
+        conversations: [{ conversation_id: 'conv_1', agent_id: 'agent_a', start_time_unix_secs: 100, status: 'in-progress', extra: 'kept' }],
+        next_cursor: null,
+        has_more: false,
+      }),
+    ]);
+    const { client } = clientWith(script);
+
+    // Act
+    const page = await client.listConversations({});
+
+    // Assess
+    expect(page).toEqual({
+      conversations: [{ conversation_id: 'conv_1', agent_id: 'agent_a', start_time_unix_secs: 100, call_duration_secs: 0, status: 'in-progress', extra: 'kept' }],
+      has_more: false,
+    });
+  });
+
+  it('rejects a list item without a conversation id or start time instead of guessing', async () => {
+    // Prepare
+    const script = scriptedFetch([json(200, { conversations: [{ conversation_id: 'conv_1' }], has_more: false })]);
+    const { client } = clientWith(script);
+
+    // Act / Assess
+    await expect(client.listConversations({})).rejects.toThrow(/without conversation_id or start_time_unix_secs/);
+  });
+
+  it('stops a pagination that hands back a cursor it already returned', async () => {
+    // Prepare
+    const looping = () => json(200, { conversations: [], next_cursor: 'same', has_more: true });
+    const script = scriptedFetch([looping, looping, looping]);
+    const { client } = clientWith(script);
+
+    // Act
+    const pages = async () => {
+      for await (const page of client.iterateConversationPages({})) void page;
+    };
+
+    // Assess
+    await expect(pages()).rejects.toThrow(/cursor it had already returned/);
+    expect(script.requests).toHaveLength(2);
+  });
+});
+
+describe('retries', () => {
+  it('waits as long as a Retry-After in seconds asks before retrying a 429', async () => {
+    // Prepare
+    const script = scriptedFetch([json(429, errorBody('too_many_concurrent_requests'), { 'retry-after': '3' }), emptyPage()]);
+    const { client, sleeps, apiErrors } = clientWith(script, { random: () => 0 });
+
+    // Act
+    await client.listConversations({});
+
+    // Assess
+    expect(sleeps).toEqual([3000]);
+    expect(apiErrors).toEqual([429]);
+    expect(script.requests).toHaveLength(2);
+  });
+
+  it('reads a Retry-After HTTP date relative to the clock', async () => {
+    // Prepare
+    const script = scriptedFetch([json(503, errorBody('system_busy'), { 'retry-after': 'Thu, 01 Jan 2026 00:00:07 GMT' }), emptyPage()]);
+    const { client, sleeps } = clientWith(script, { random: () => 0 });
+
+    // Act
+    await client.listConversations({});
+
+    // Assess
+    expect(sleeps).toEqual([7000]);
+  });
+
+  it('backs off exponentially with full jitter on 5xx, then gives up after maxAttempts with the last status', async () => {
+    // Prepare
+    const script = scriptedFetch([json(502, {})]);
+    const { client, sleeps, apiErrors } = clientWith(script, { random: () => 0.5, baseDelayMs: 400, maxDelayMs: 2000, maxAttempts: 5 });
+
+    // Act
+    const failure = await client.listConversations({}).catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsApiError);
+    expect((failure as ElevenLabsApiError).status).toBe(502);
+    // 0.5 × min(2000, 400·2^n): 200, 400, 800, then the 2000 cap → 1000.
+    expect(sleeps).toEqual([200, 400, 800, 1000]);
+    expect(apiErrors).toEqual([502, 502, 502, 502, 502]);
+  });
+
+  it('never lets jitter exceed the doubling ceiling', async () => {
+    // Prepare
+    const script = scriptedFetch([json(500, {}), json(500, {}), json(500, {}), emptyPage()]);
+    const { client, sleeps } = clientWith(script, { random: () => 0.999_999, baseDelayMs: 100 });
+
+    // Act
+    await client.listConversations({});
+
+    // Assess
+    expect(sleeps).toEqual([99, 199, 399]);
+  });
+
+  it('does not retry when Retry-After would exceed the total delay bound', async () => {
+    // Prepare
+    const script = scriptedFetch([json(429, errorBody('too_many_concurrent_requests'), { 'retry-after': '120' }), emptyPage()]);
+    const { client, sleeps } = clientWith(script, { maxTotalDelayMs: 60_000 });
+
+    // Act
+    const failure = await client.listConversations({}).catch((error: unknown) => error);
+
+    // Assess
+    expect((failure as ElevenLabsApiError).status).toBe(429);
+    expect((failure as ElevenLabsApiError).code).toBe('too_many_concurrent_requests');
+    expect(sleeps).toEqual([]);
+    expect(script.requests).toHaveLength(1);
+  });
+
+  it('stops retrying once the delays spent reach the total bound', async () => {
+    // Prepare
+    const script = scriptedFetch([json(503, {}, { 'retry-after': '4' })]);
+    const { client, sleeps } = clientWith(script, { maxTotalDelayMs: 10_000, maxAttempts: 10 });
+
+    // Act
+    await client.listConversations({}).catch(() => undefined);
+
+    // Assess
+    expect(sleeps).toEqual([4000, 4000]);
+    expect(script.requests).toHaveLength(3);
+  });
+
+  it('retries network errors and reports them as "network"', async () => {
+    // Prepare
+    const script = scriptedFetch([new TypeError('fetch failed'), emptyPage()]);
+    const { client, apiErrors } = clientWith(script);
+
+    // Act
+    const page = await client.listConversations({});
+
+    // Assess
+    expect(page.conversations).toEqual([]);
+    expect(apiErrors).toEqual(['network']);
+  });
+
+  it('does not retry other 4xx and keeps the status', async () => {
+    // Prepare
+    const script = scriptedFetch([json(404, errorBody('conversation_not_found')), emptyPage()]);
+    const { client, sleeps } = clientWith(script);
+
+    // Act
+    const failure = await client.getConversation('conv_gone').catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsApiError);
+    expect(failure).not.toBeInstanceOf(ElevenLabsAuthError);
+    expect((failure as ElevenLabsApiError).status).toBe(404);
+    expect(sleeps).toEqual([]);
+    expect(script.requests).toHaveLength(1);
+  });
+});
+
+describe('authentication failures', () => {
+  it.each([401, 403])('turns %i into a clear, non-retried ElevenLabsAuthError that never contains the key', async (status) => {
+    // Prepare
+    const script = scriptedFetch([json(status, errorBody(status === 401 ? 'invalid_api_key' : 'missing_permissions')), emptyPage()]);
+    const { client, apiErrors } = clientWith(script);
+
+    // Act
+    const failure = await client.listConversations({}).catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsAuthError);
+    const message = (failure as Error).message;
+    expect(message).toMatch(status === 401 ? /^ElevenLabs rejected the API key \(401, invalid_api_key\) — check the secret/ : /^ElevenLabs refused the request \(403/);
+    expect(message).not.toContain(KEY);
+    expect(JSON.stringify(failure)).not.toContain(KEY);
+    expect(script.requests).toHaveLength(1);
+    expect(apiErrors).toEqual([status]);
+  });
+
+  it('refuses an empty key before calling anyone', () => {
+    expect(() => new ElevenLabsApiClient({ apiKey: '  ' })).toThrow(ElevenLabsAuthError);
+  });
+});
+
+describe('deadlines', () => {
+  it('does not sleep past the caller’s remaining time: it throws ElevenLabsDeadlineError instead', async () => {
+    // Prepare
+    const script = scriptedFetch([json(429, {}, { 'retry-after': '5' }), emptyPage()]);
+    const { client, sleeps } = clientWith(script);
+
+    // Act
+    const failure = await client.listConversations({}, { remainingMs: () => 2000 }).catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsDeadlineError);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('makes no call at all when no time remains', async () => {
+    // Prepare
+    const script = scriptedFetch([emptyPage()]);
+    const { client } = clientWith(script);
+
+    // Act / Assess
+    await expect(client.listConversations({}, { remainingMs: () => 0 })).rejects.toBeInstanceOf(ElevenLabsDeadlineError);
+    expect(script.requests).toHaveLength(0);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads delta-seconds, HTTP dates, and ignores garbage', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('2', now)).toBe(2000);
+    expect(parseRetryAfter('0.5', now)).toBe(500);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', now)).toBe(10_000);
+    expect(parseRetryAfter('Wed, 31 Dec 2025 23:59:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe('against the fake HTTP API', () => {
+  let fake: FakeElevenLabsApi;
+  beforeAll(async () => {
+    fake = await startFakeElevenLabsApi({ count: 250, seed: 7, bodyIndent: 2 });
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  it('follows next_cursor through every page: 250 conversations in 3 calls of 100', async () => {
+    // Prepare
+    fake.resetCounters();
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+
+    // Act
+    const ids: string[] = [];
+    for await (const page of client.iterateConversationPages({})) ids.push(...page.conversations.map((summary) => summary.conversation_id));
+
+    // Assess
+    expect(fake.calls.list).toBe(3);
+    expect(new Set(ids).size).toBe(250);
+    expect(new Set(ids)).toEqual(new Set(fake.conversationIds()));
+  });
+
+  it('returns the detail body byte for byte next to the parsed object', async () => {
+    // Prepare
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+    const id = fake.conversationIds()[3] as string;
+
+    // Act
+    const fetched = await client.getConversation(id);
+
+    // Assess
+    expect(Buffer.from(fetched.rawBody).equals(Buffer.from(fake.conversationBody(id)))).toBe(true);
+    expect(fetched.conversation.conversation_id).toBe(id);
+    expect(new TextDecoder().decode(fetched.rawBody)).toContain('\n  "agent_id"');
+  });
+
+  it('returns the recording bytes', async () => {
+    // Prepare
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+    const id = fake.conversations().find((conversation) => conversation.hasAudio)?.conversationId as string;
+
+    // Act
+    const audio = await client.getConversationAudio(id);
+
+    // Assess
+    expect(Buffer.from(audio).equals(Buffer.from(fake.audioBody(id)))).toBe(true);
+  });
+
+  it('times out a slow answer per attempt, reports "timeout", and retries', async () => {
+    // Prepare
+    fake.setLatency('list', 300);
+    const apiErrors: ApiErrorStatus[] = [];
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, requestTimeoutMs: 50, maxAttempts: 2, baseDelayMs: 1, onApiError: (status) => apiErrors.push(status) });
+
+    // Act
+    const failure = await client.listConversations({}).catch((error: unknown) => error);
+    fake.clearFaults();
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsApiError);
+    expect((failure as Error).message).toMatch(/timed out after 50 ms/);
+    expect(apiErrors).toEqual(['timeout', 'timeout']);
+  });
+
+  it('cuts an attempt to the caller’s remaining time and reports that as a deadline, not a plain timeout', async () => {
+    // Prepare
+    fake.setLatency('get', 300);
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, requestTimeoutMs: 10_000 });
+
+    // Act
+    const failure = await client.getConversation(fake.conversationIds()[0] as string, { remainingMs: () => 50 }).catch((error: unknown) => error);
+    fake.clearFaults();
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsDeadlineError);
+  });
+
+  it('survives dropped connections and 429 bursts with Retry-After', async () => {
+    // Prepare
+    fake.resetCounters();
+    fake.injectFault({ route: 'get', count: 1, status: 'reset' });
+    fake.injectFault({ route: 'get', count: 2, status: 429, retryAfter: '0' });
+    const apiErrors: ApiErrorStatus[] = [];
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 1, onApiError: (status) => apiErrors.push(status) });
+    const id = fake.conversationIds()[9] as string;
+
+    // Act
+    const fetched = await client.getConversation(id);
+
+    // Assess
+    expect(fetched.conversation.conversation_id).toBe(id);
+    expect(apiErrors).toEqual(['network', 429, 429]);
+    expect(fake.calls.get).toBe(4);
+  });
+
+  it('answers a wrong key with 401, which the client reports clearly', async () => {
+    // Prepare
+    const client = new ElevenLabsApiClient({ apiKey: 'sk_wrong', baseUrl: fake.url });
+
+    // Act / Assess
+    await expect(client.listConversations({})).rejects.toThrow(/ElevenLabs rejected the API key \(401, invalid_api_key\)/);
+  });
+});
