@@ -125,7 +125,7 @@ export class ConversationBucket extends Construct {
    */
   bindConsumer(fn: ProjectFunction): void {
     fn.addEnvironment('CONVERSATION_BUCKET_NAME', this.bucket.bucketName);
-    this.grantObjects(fn, 's3:GetObject', [BUCKET_PREFIX.events]);
+    this.grantObjects(fn, 's3:GetObject', [BUCKET_PREFIX.events, BUCKET_PREFIX.transcripts]);
     this.grantObjects(fn, 's3:PutObject', [BUCKET_PREFIX.transcripts, BUCKET_PREFIX.audio]);
   }
 

@@ -113,6 +113,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM5[Resource::<Arn>/events/*]',
       'AwsSolutions-IAM5[Resource::<Arn>/events/*]',
       'AwsSolutions-IAM5[Resource::<Arn>/transcripts/*]',
+      'AwsSolutions-IAM5[Resource::<Arn>/transcripts/*]',
       'AwsSolutions-IAM5[Resource::<Arn>/audio/*]',
       'AwsSolutions-IAM5[Resource::<Arn>:*]',
       'AwsSolutions-S1',

@@ -78,7 +78,8 @@ describe('AWS::IAM::Policy (consumer role)', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(tableId) }),
-          Match.objectLike({ Action: 's3:GetObject', Resource: objectArn(bucketId, 'events/*') }),
+          // Reads back offloaded transcripts/sections before merging a later event.
+          Match.objectLike({ Action: 's3:GetObject', Resource: Match.arrayEquals([objectArn(bucketId, 'events/*'), objectArn(bucketId, 'transcripts/*')]) }),
           Match.objectLike({
             Action: 's3:PutObject',
             Resource: Match.arrayEquals([objectArn(bucketId, 'audio/*'), objectArn(bucketId, 'transcripts/*')]),
