@@ -5,6 +5,9 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { StorageError } from './errors.js';
 
+/** Set by the consumer once a record holds the conversation's transcription (webhook or poller copy). */
+export const TRANSCRIPTION_MARKER = 'transcription_body_sha256';
+
 /** DynamoDB's BatchGetItem key limit. */
 export const BATCH_GET_MAX_KEYS = 100;
 
@@ -43,9 +46,13 @@ export async function readStoredConversations(
   const unique = [...new Set(ids)];
   const found = new Map<string, StoredConversationState>();
   const includeAudio = options.includeAudio ?? false;
+  // A record that only holds audio or a failure event still lacks the conversation itself: it counts as missing.
   const projection: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> } = includeAudio
-    ? { ProjectionExpression: '#id, #has_audio, #audio.#s3_key', ExpressionAttributeNames: { '#id': 'conversation_id', '#has_audio': 'has_audio', '#audio': 'audio', '#s3_key': 's3_key' } }
-    : { ProjectionExpression: '#id', ExpressionAttributeNames: { '#id': 'conversation_id' } };
+    ? {
+        ProjectionExpression: '#id, #transcription, #has_audio, #audio.#s3_key',
+        ExpressionAttributeNames: { '#id': 'conversation_id', '#transcription': TRANSCRIPTION_MARKER, '#has_audio': 'has_audio', '#audio': 'audio', '#s3_key': 's3_key' },
+      }
+    : { ProjectionExpression: '#id, #transcription', ExpressionAttributeNames: { '#id': 'conversation_id', '#transcription': TRANSCRIPTION_MARKER } };
   const maxAttempts = options.maxAttempts ?? 8;
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
@@ -63,7 +70,7 @@ export async function readStoredConversations(
       }
       for (const item of response.Responses?.[tableName] ?? []) {
         const id = item.conversation_id;
-        if (typeof id !== 'string') continue;
+        if (typeof id !== 'string' || item[TRANSCRIPTION_MARKER] === undefined) continue;
         const audio = item.audio as { s3_key?: unknown } | undefined;
         const hasAudioFlag = item.has_audio;
         found.set(id, {
@@ -77,7 +84,7 @@ export async function readStoredConversations(
   return found;
 }
 
-/** The ids (deduplicated, in first-seen order) with no record in the table; projects only `conversation_id`. */
+/** The ids (deduplicated, in first-seen order) whose record is absent or does not yet hold the transcription. */
 export async function findMissingConversationIds(
   client: DynamoDBDocumentClient,
   tableName: string,

@@ -40,7 +40,7 @@ beforeAll(async () => {
   await seedRecords(
     documentClient,
     tableName,
-    ids.filter((id) => !missing.has(id)).map((id) => ({ conversation_id: id, start_time_unix_secs: fake.conversation(id).startTimeUnixSecs })),
+    ids.filter((id) => !missing.has(id)).map((id) => ({ conversation_id: id, transcription_body_sha256: `sha-${id}`, start_time_unix_secs: fake.conversation(id).startTimeUnixSecs })),
   );
   dataDir = await mkdtemp(join(tmpdir(), 'backfill-cli-'));
   await writeLocalEndpoints(dataDir, {

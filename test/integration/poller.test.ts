@@ -92,7 +92,7 @@ async function freshPipeline(): Promise<Pipeline> {
 async function markStored(pipeline: Pipeline, fake: FakeElevenLabsApi, ids: Iterable<string>): Promise<void> {
   const records = [...ids].map((id) => {
     const conversation = fake.conversation(id);
-    return { conversation_id: id, agent_id: conversation.agentId, start_time_unix_secs: conversation.startTimeUnixSecs, status: conversation.status };
+    return { conversation_id: id, transcription_body_sha256: `sha-${id}`, agent_id: conversation.agentId, start_time_unix_secs: conversation.startTimeUnixSecs, status: conversation.status };
   });
   await seedRecords(documentClient, pipeline.tableName, records);
 }
@@ -343,6 +343,7 @@ describe('runPoller with the real adapters', () => {
       const lacksAudio = storedWithoutAudio.includes(id);
       return {
         conversation_id: id,
+        transcription_body_sha256: `sha-${id}`,
         agent_id: conversation.agentId,
         start_time_unix_secs: conversation.startTimeUnixSecs,
         has_audio: conversation.hasAudio,
@@ -394,7 +395,7 @@ describe('adapters on dynalite', () => {
       tableName,
       ids
         .filter((_, index) => index % 5 !== 0)
-        .map((id, index) => ({ conversation_id: id, has_audio: index % 2 === 0, ...(index % 4 === 0 ? { audio: { s3_key: `audio/${id}/a.mp3` } } : {}) })),
+        .map((id, index) => ({ conversation_id: id, transcription_body_sha256: `sha-${id}`, has_audio: index % 2 === 0, ...(index % 4 === 0 ? { audio: { s3_key: `audio/${id}/a.mp3` } } : {}) })),
     );
     let batchGets = 0;
     const counted = documentClientFor(new DynamoDBClient({ endpoint: dynamo.endpoint, region: emulatorRegion, credentials: emulatorCredentials }));
@@ -418,5 +419,22 @@ describe('adapters on dynalite', () => {
     expect(stored.size).toBe(200);
     expect(stored.get('conv_presence_1')).toEqual({ hasAudio: true, audioExpected: true });
     expect(stored.get('conv_presence_2')).toEqual({ hasAudio: false, audioExpected: false });
+  });
+
+  it('counts a record that holds only audio or a failure event as missing, so its transcript is back-filled', async () => {
+    // Prepare
+    const tableName = `presence-partial-${Date.now()}`;
+    await createConversationsTable(dynamo.client, tableName);
+    await seedRecords(documentClient, tableName, [
+      { conversation_id: 'conv_audio_only', audio: { s3_key: 'audio/conv_audio_only/a.mp3' } },
+      { conversation_id: 'conv_failure_only', status: 'failed' },
+      { conversation_id: 'conv_complete', transcription_body_sha256: 'sha-complete' },
+    ]);
+
+    // Act
+    const missing = await findMissingConversationIds(documentClient, tableName, ['conv_audio_only', 'conv_failure_only', 'conv_complete', 'conv_absent']);
+
+    // Assess
+    expect(missing).toEqual(['conv_audio_only', 'conv_failure_only', 'conv_absent']);
   });
 });

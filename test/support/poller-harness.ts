@@ -28,6 +28,8 @@ export function documentClientFor(client: DynamoDBClient): DynamoDBDocumentClien
 /** A minimal stored record, as far as the poller looks: the key plus the index attributes. */
 export interface MinimalRecord {
   readonly conversation_id: string;
+  /** Present once the record holds the transcription; records without it count as missing. */
+  readonly transcription_body_sha256?: string;
   readonly agent_id?: string;
   readonly start_time_unix_secs?: number;
   readonly status?: string;
