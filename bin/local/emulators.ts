@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { buildApp, startFauxqs, type FauxqsServer } from 'fauxqs';
+import { listenOnLoopback } from './ports.js';
 
 /** Emulators answer any credentials; these keep the SDK from looking for real ones. */
 export const emulatorCredentials = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -129,14 +130,7 @@ export interface DynamoDbEmulator {
  */
 export async function startDynamoDbEmulator(options: { path?: string; port?: number } = {}): Promise<DynamoDbEmulator> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port ?? 0);
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: emulatorRegion, credentials: emulatorCredentials });
   return {

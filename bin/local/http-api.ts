@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { listenOnLoopback } from './ports.js';
 
 /** The route the stack defines (lib/webhook-ingress.ts). */
 export const WEBHOOK_ROUTE = { method: 'POST', path: '/webhooks/elevenlabs' } as const;
@@ -243,14 +243,7 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
   });
   server.requestTimeout = INTEGRATION_TIMEOUT_MS + 5_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port);
   return {
     port,
     webhookUrl: `http://127.0.0.1:${port}${WEBHOOK_ROUTE.path}`,

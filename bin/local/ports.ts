@@ -3,6 +3,7 @@
  * command-line tools can be pointed at them): webhook PORT, DynamoDB PORT+1, SQS/S3 PORT+2, Secrets Manager PORT+3.
  * PORT=0 picks free ports for all of them (tests).
  */
+import type { AddressInfo, Server } from 'node:net';
 export interface LocalPorts {
   readonly webhook: number;
   readonly dynamodb: number;
@@ -29,4 +30,16 @@ export function portsFor(basePort: number): LocalPorts {
 /** Whether an error is "address already in use", to name the port and its likely owner. */
 export function isAddressInUse(error: unknown): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+}
+
+/** Starts `server` on 127.0.0.1 (never another interface) and resolves with the port it got (`port` 0 = a free one). */
+export async function listenOnLoopback(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }
