@@ -4,6 +4,7 @@
  * PORT=0 picks free ports for all of them (tests).
  */
 import type { AddressInfo, Server } from 'node:net';
+
 export interface LocalPorts {
   readonly webhook: number;
   readonly dynamodb: number;
