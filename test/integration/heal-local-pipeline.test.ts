@@ -64,7 +64,7 @@ describe('healing a local pipeline that lost a third of its webhooks', () => {
   it('stores every final conversation exactly once after `npm run backfill -- --local`', async () => {
     // Prepare: deliver two thirds of the conversations as signed webhooks, drop the rest.
     const conversations = fake.conversations();
-    const finalIds = conversations.filter((c) => FINAL_CONVERSATION_STATUSES.includes(c.status as never)).map((c) => c.conversationId);
+    const finalIds = conversations.filter((c) => FINAL_CONVERSATION_STATUSES.includes(c.status)).map((c) => c.conversationId);
     const delivered = conversations.filter((_, index) => index % 3 !== 0).map((c) => c.conversationId);
     for (const id of delivered) {
       const body = Buffer.from(`{"type":"post_call_transcription","event_timestamp":${nowSeconds()},"data":${Buffer.from(fake.conversationBody(id)).toString('utf8')}}`);
