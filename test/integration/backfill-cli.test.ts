@@ -3,10 +3,9 @@
  * fauxqs — through `--local` (a local-endpoints.json naming this test's emulators, pid = this process) and through the
  * AWS settings (flags + AWS_ENDPOINT_URL_*).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,9 +14,8 @@ import { createConversationsTable } from '../support/conversation-tables.js';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 import { documentClientFor, drainQueue, seedRecords } from '../support/poller-harness.js';
+import { runBackfill } from '../support/run-backfill.js';
 
-const REPO = resolve(import.meta.dirname, '../..');
-const TSX = join(REPO, 'node_modules/.bin/tsx');
 const BUCKET = 'backfill-conversations';
 
 let dynamo: DynamoDbEmulator;
@@ -61,30 +59,6 @@ afterAll(async () => {
   await Promise.all([fake?.stop(), dynamo?.stop(), sqsS3?.stop()]);
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
 });
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `tsx bin/backfill.ts …` with only the environment given (plus PATH/HOME). */
-function runBackfill(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(TSX, ['bin/backfill.ts', ...args], {
-      cwd: REPO,
-      // NODE_NO_WARNINGS: the AWS SDK's "Node 20 support ends" notice would otherwise land on stderr.
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_NO_WARNINGS: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
 
 const localEnv = () => ({ LOCAL_DATA_DIR: dataDir, ELEVENLABS_API_KEY: FAKE_API_KEY, ELEVENLABS_API_BASE_URL: fake.url });
 const SINCE = '2020-01-01';

@@ -3,10 +3,9 @@
  * `npm run backfill -- --local` (spawned) against a fake ElevenLabs API brings every final conversation into the store,
  * each exactly once.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,31 +15,14 @@ import { findMissingConversationIds } from '../../lambdas/core/conversation-pres
 import { FINAL_CONVERSATION_STATUSES } from '../../lambdas/core/elevenlabs-api.js';
 import { elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
+import { runBackfill } from '../support/run-backfill.js';
 
-const REPO = resolve(import.meta.dirname, '../..');
-const TSX = join(REPO, 'node_modules/.bin/tsx');
 const ENVIRONMENT = { ...process.env };
 
 let dataDir: string;
 let pipeline: LocalPipeline;
 let fake: FakeElevenLabsApi;
 let documentClient: DynamoDBDocumentClient;
-
-function runBackfill(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(TSX, ['bin/backfill.ts', ...args], {
-      cwd: REPO,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_NO_WARNINGS: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'heal-local-'));
