@@ -1,13 +1,14 @@
 /**
- * Builds post-call events the way production enqueues them (gzip archive object first, then the SQS message from
- * encodeQueuedEvent), and turns SQS messages into the Lambda event the consumer receives.
+ * Builds post-call events and publishes them through the production publish path (gzip archive object first, then the
+ * SQS message), and turns SQS messages into the Lambda event the consumer receives.
  */
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { archiveKeyFor, encodeQueuedEvent, type EventAttributes, type EventSource } from '../../lambdas/core/queued-event.js';
+import { publishEvent, type QueuedMessage } from '../../lambdas/core/publish-event.js';
+import type { EventAttributes, EventSource } from '../../lambdas/core/queued-event.js';
+import { parseWebhookEvent } from '../../lambdas/core/webhook-event.js';
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -108,28 +109,29 @@ export interface PublishedEvent {
   readonly message: { MessageBody: string; MessageAttributes: Record<string, MessageAttributeValue> };
 }
 
-/** Archives the body (gzip) at its archive key, then encodes the SQS message — the production publish order. */
+/**
+ * Publishes the body through the production publish path (archive first, then the message), capturing the SQS message
+ * instead of sending it, so a test can deliver it to the consumer itself.
+ */
 export async function archiveAndEncode(
   rawBody: Uint8Array,
   options: { source?: EventSource; receivedAt?: Date; s3: S3Client; bucketName: string },
 ): Promise<PublishedEvent> {
-  const parsed = JSON.parse(Buffer.from(rawBody).toString('utf8')) as { type?: unknown; event_timestamp?: unknown; data?: { conversation_id?: unknown; agent_id?: unknown } };
-  const receivedAt = options.receivedAt ?? new Date('2026-01-01T12:00:00.000Z');
-  const bodySha256 = sha256Hex(rawBody);
-  const eventType = typeof parsed.type === 'string' ? parsed.type : 'unknown';
-  const conversationId = typeof parsed.data?.conversation_id === 'string' ? parsed.data.conversation_id : undefined;
-  const attributes: EventAttributes = {
-    eventType,
-    conversationId,
-    agentId: typeof parsed.data?.agent_id === 'string' ? parsed.data.agent_id : undefined,
-    eventTimestamp: typeof parsed.event_timestamp === 'number' ? parsed.event_timestamp : undefined,
-    receivedAt: receivedAt.toISOString(),
-    source: options.source ?? 'webhook',
-    archiveKey: archiveKeyFor({ receivedAt, conversationId, eventType, bodySha256 }),
-    bodySha256,
-  };
-  await options.s3.send(new PutObjectCommand({ Bucket: options.bucketName, Key: attributes.archiveKey, Body: gzipSync(rawBody), ContentType: 'application/json', ContentEncoding: 'gzip' }));
-  return { rawBody, attributes, message: encodeQueuedEvent(attributes, rawBody, options.bucketName) };
+  let message: QueuedMessage | undefined;
+  const attributes = await publishEvent(
+    { rawBody, event: parseWebhookEvent(Buffer.from(rawBody).toString('utf8')), source: options.source ?? 'webhook', receivedAt: options.receivedAt ?? new Date('2026-01-01T12:00:00.000Z') },
+    {
+      bucketName: options.bucketName,
+      putArchiveObject: async (key, gzipBody) => {
+        await options.s3.send(new PutObjectCommand({ Bucket: options.bucketName, Key: key, Body: gzipBody, ContentType: 'application/json', ContentEncoding: 'gzip' }));
+      },
+      sendMessage: async (encoded) => {
+        message = encoded;
+      },
+    },
+  );
+  if (message === undefined) throw new Error('publishEvent sent no message');
+  return { rawBody, attributes, message };
 }
 
 let messageCounter = 0;
