@@ -10,8 +10,8 @@ import { createDynamoDbDocumentClient } from '../core/aws/dynamodb.js';
 import { createS3Client } from '../core/aws/s3.js';
 import { createSqsClient } from '../core/aws/sqs.js';
 import { readStoredConversations } from '../core/conversation-presence.js';
-import { ElevenLabsApiClient, ElevenLabsAuthError, type ApiErrorStatus } from '../core/elevenlabs-api.js';
-import { ConfigurationError, assertIsError } from '../core/errors.js';
+import { ElevenLabsApiClient, ElevenLabsApiError, ElevenLabsAuthError, type ApiErrorStatus } from '../core/elevenlabs-api.js';
+import { ConfigurationError, StorageError, assertIsError } from '../core/errors.js';
 import { MetricUnit, createObservability } from '../core/observability.js';
 import { createWatermarkStore } from '../core/poller-watermark.js';
 import { createAwsPublishPorts, publishEvent } from '../core/publish-event.js';
@@ -88,8 +88,9 @@ export const handler = async (_event: unknown, context: Context): Promise<Poller
       await readApiKey(true).catch(() => undefined);
     }
     const cause = error.cause instanceof Error ? error.cause : undefined;
-    // Our own messages and AWS error names only: they never quote a body or the key.
-    logger.error('poll failed', { errorName: error.name, errorMessage: error.message, causeName: cause?.name, causeMessage: cause?.message });
+    // Messages only from our own error types; anything else (e.g. a JSON SyntaxError) may quote a response body.
+    const ownMessage = error instanceof ElevenLabsApiError || error instanceof StorageError || error instanceof ConfigurationError;
+    logger.error('poll failed', { errorName: error.name, ...(ownMessage ? { errorMessage: error.message } : {}), causeName: cause?.name });
     throw error;
   } finally {
     for (const [status, count] of apiErrors) sink.add('ApiError', 'Count', count, { name: 'status', value: status });
