@@ -4,7 +4,7 @@ import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamod
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ConsumerHandler } from '../../lambdas/consumer/handler.js';
+import { createConsumerHandler, type ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
 import { readConsumerConfig } from '../../lambdas/consumer/config.js';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
@@ -39,7 +39,6 @@ let dynamo: DynamoDbEmulator;
 let tableName: string;
 let queueUrl: string;
 let handler: ConsumerHandler;
-let createConsumerHandler: typeof import('../../lambdas/consumer/handler.js').createConsumerHandler;
 let documentClient: DynamoDBDocumentClient;
 let s3: ReturnType<typeof createS3Client>;
 let reader: ConversationReader;
@@ -59,7 +58,7 @@ beforeAll(async () => {
     CONVERSATION_BUCKET_NAME: BUCKET,
     POWERTOOLS_LOG_LEVEL: 'ERROR',
   });
-  ({ handler, createConsumerHandler } = await import('../../lambdas/consumer/handler.js'));
+  ({ handler } = await import('../../lambdas/consumer/handler.js'));
   documentClient = createDynamoDbDocumentClient();
   s3 = createS3Client();
   reader = createConversationReader({ documentClient, s3, tableName, bucketName: BUCKET });
