@@ -13,6 +13,11 @@ export const BATCH_GET_MAX_KEYS = 100;
 
 /** What the back-fill needs to know about a stored conversation record. */
 export interface StoredConversationState {
+  /**
+   * The record holds the transcription. Without it (only audio or a failure event arrived) the conversation still
+   * counts as missing, and its transcript is back-filled.
+   */
+  readonly hasTranscription: boolean;
   /** The record holds the recording (its `audio` section is set). */
   readonly hasAudio: boolean;
   /** The record's own `has_audio` (from the transcription): whether ElevenLabs has a recording at all. */
@@ -46,7 +51,6 @@ export async function readStoredConversations(
   const unique = [...new Set(ids)];
   const found = new Map<string, StoredConversationState>();
   const includeAudio = options.includeAudio ?? false;
-  // A record that only holds audio or a failure event still lacks the conversation itself: it counts as missing.
   const projection: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> } = includeAudio
     ? {
         ProjectionExpression: '#id, #transcription, #has_audio, #audio.#s3_key',
@@ -70,10 +74,11 @@ export async function readStoredConversations(
       }
       for (const item of response.Responses?.[tableName] ?? []) {
         const id = item.conversation_id;
-        if (typeof id !== 'string' || item[TRANSCRIPTION_MARKER] === undefined) continue;
+        if (typeof id !== 'string') continue;
         const audio = item.audio as { s3_key?: unknown } | undefined;
         const hasAudioFlag = item.has_audio;
         found.set(id, {
+          hasTranscription: item[TRANSCRIPTION_MARKER] !== undefined,
           hasAudio: typeof audio?.s3_key === 'string',
           ...(typeof hasAudioFlag === 'boolean' ? { audioExpected: hasAudioFlag } : {}),
         });
@@ -92,5 +97,5 @@ export async function findMissingConversationIds(
   options: Omit<ReadStoredOptions, 'includeAudio'> = {},
 ): Promise<string[]> {
   const stored = await readStoredConversations(client, tableName, ids, { ...options, includeAudio: false });
-  return [...new Set(ids)].filter((id) => !stored.has(id));
+  return [...new Set(ids)].filter((id) => stored.get(id)?.hasTranscription !== true);
 }

@@ -165,6 +165,8 @@ export function audioEnvelope(conversationId: string, agentId: string | undefine
 interface Task {
   readonly kind: 'transcript' | 'audio';
   readonly summary: ConversationSummary;
+  /** A transcript task for a record that already holds the recording (its audio webhook arrived): no audio fetch. */
+  readonly audioStored?: boolean;
 }
 
 /** Runs `work` over `items` with at most `concurrency` in flight; the first thrown error stops new work and is rethrown. */
@@ -223,7 +225,7 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
   const classify = (summary: ConversationSummary, stored: StoredConversationState | undefined, tasks: Task[]) => {
     const final = isFinalStatus(summary.status);
     const settled = isSettled(summary, nowSecs, input.settleDelaySecs);
-    if (stored !== undefined) {
+    if (stored?.hasTranscription === true) {
       counts.alreadyStored++;
       if (!input.fetchMissingAudio || stored.audioExpected !== true || stored.hasAudio) return;
       audio.missing++;
@@ -242,7 +244,7 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
     } else if (input.dryRun) {
       counts.wouldBackfill++;
     } else {
-      tasks.push({ kind: 'transcript', summary });
+      tasks.push({ kind: 'transcript', summary, audioStored: stored?.hasAudio === true });
     }
   };
 
@@ -264,7 +266,7 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
     return true;
   };
 
-  const runTask = async ({ kind, summary }: Task) => {
+  const runTask = async ({ kind, summary, audioStored }: Task) => {
     const conversationId = summary.conversation_id;
     try {
       if (!hasTime()) {
@@ -286,7 +288,7 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
       await publish(transcriptionEnvelope(fetched, Math.floor(nowMs() / 1000)));
       counts.backfilled++;
       ports.logger?.info('conversation back-filled', { conversation_id: conversationId });
-      if (input.fetchMissingAudio && fetched.conversation.has_audio === true) {
+      if (input.fetchMissingAudio && fetched.conversation.has_audio === true && audioStored !== true) {
         audio.missing++;
         const agentId = typeof fetched.conversation.agent_id === 'string' ? fetched.conversation.agent_id : summary.agent_id;
         await backfillAudio(summary, agentId);

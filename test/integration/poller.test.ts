@@ -417,8 +417,8 @@ describe('adapters on dynalite', () => {
     expect(callsForMissing).toBe(3);
     expect(batchGets).toBe(6);
     expect(stored.size).toBe(200);
-    expect(stored.get('conv_presence_1')).toEqual({ hasAudio: true, audioExpected: true });
-    expect(stored.get('conv_presence_2')).toEqual({ hasAudio: false, audioExpected: false });
+    expect(stored.get('conv_presence_1')).toEqual({ hasTranscription: true, hasAudio: true, audioExpected: true });
+    expect(stored.get('conv_presence_2')).toEqual({ hasTranscription: true, hasAudio: false, audioExpected: false });
   });
 
   it('counts a record that holds only audio or a failure event as missing, so its transcript is back-filled', async () => {

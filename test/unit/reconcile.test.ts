@@ -108,7 +108,7 @@ class MemoryStore {
   readonly records = new Map<string, StoredConversationState>();
 
   constructor(storedIds: Iterable<string> = []) {
-    for (const id of storedIds) this.records.set(id, { hasAudio: false });
+    for (const id of storedIds) this.records.set(id, { hasTranscription: true, hasAudio: false });
   }
 
   readStored = async (ids: readonly string[]): Promise<ReadonlyMap<string, StoredConversationState>> => {
@@ -125,7 +125,7 @@ function harness(api: MemoryApi, store: MemoryStore, overrides: Partial<Reconcil
     publish: async (input) => {
       published.push(input);
       // What the consumer would eventually do: the conversation becomes stored.
-      if (input.event.conversationId !== undefined && input.event.type === 'post_call_transcription') store.records.set(input.event.conversationId, { hasAudio: false, audioExpected: input.event.data.has_audio === true });
+      if (input.event.conversationId !== undefined && input.event.type === 'post_call_transcription') store.records.set(input.event.conversationId, { hasTranscription: true, hasAudio: false, audioExpected: input.event.data.has_audio === true });
     },
     nowMs: () => NOW_MS,
     ...overrides,
@@ -477,9 +477,9 @@ describe('recordings', () => {
     // Prepare
     const api = new MemoryApi([conversation('no-audio-yet', NOW - 5000), conversation('has-audio', NOW - 4000), conversation('never-recorded', NOW - 3000)]);
     const store = new MemoryStore();
-    store.records.set('no-audio-yet', { hasAudio: false, audioExpected: true });
-    store.records.set('has-audio', { hasAudio: true, audioExpected: true });
-    store.records.set('never-recorded', { hasAudio: false, audioExpected: false });
+    store.records.set('no-audio-yet', { hasTranscription: true, hasAudio: false, audioExpected: true });
+    store.records.set('has-audio', { hasTranscription: true, hasAudio: true, audioExpected: true });
+    store.records.set('never-recorded', { hasTranscription: true, hasAudio: false, audioExpected: false });
     const { ports, published } = harness(api, store);
 
     // Act
@@ -489,6 +489,27 @@ describe('recordings', () => {
     expect(api.calls.get).toBe(0);
     expect(published.map((input) => `${input.event.type}:${input.event.conversationId}`)).toEqual(['post_call_audio:no-audio-yet']);
     expect(summary.audio.backfilled).toBe(1);
+  });
+
+  it('back-fills only the transcript of a record that holds the recording but not the transcription (its webhook was lost)', async () => {
+    // Prepare
+    const api = new MemoryApi([conversation('audio-arrived', NOW - 5000, { hasAudio: true }), conversation('nothing-arrived', NOW - 4000, { hasAudio: true })]);
+    const store = new MemoryStore();
+    store.records.set('audio-arrived', { hasTranscription: false, hasAudio: true });
+    const { ports, published } = harness(api, store);
+
+    // Act
+    const summary = await reconcileRange(range({ fetchMissingAudio: true }), ports);
+
+    // Assess
+    expect(summary).toMatchObject({ missing: 2, backfilled: 2, alreadyStored: 0 });
+    expect(published.map((input) => `${input.event.type}:${input.event.conversationId}`).sort()).toEqual([
+      'post_call_audio:nothing-arrived',
+      'post_call_transcription:audio-arrived',
+      'post_call_transcription:nothing-arrived',
+    ]);
+    expect(api.calls.audio).toBe(1);
+    expect(summary.audio).toEqual({ missing: 1, backfilled: 1, unavailable: 0 });
   });
 
   it('treats a recording ElevenLabs no longer has (404) as unavailable, not as a failure', async () => {
