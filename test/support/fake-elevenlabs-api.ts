@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom } from './seeded-random.js';
 
 export type FakeRoute = 'list' | 'get' | 'audio' | 'other';
 export type BoundKind = 'inclusive' | 'exclusive';
@@ -75,18 +76,6 @@ const FINAL = new Set(['done', 'failed']);
 /** `detail.status` codes the fake answers injected faults with. */
 const FAULT_CODES: Readonly<Record<number, string>> = { 401: 'invalid_api_key', 404: 'conversation_not_found', 429: 'too_many_concurrent_requests', 503: 'system_busy' };
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FIRST_NAMES = ['Jordan', 'Amélie', 'Sam', 'Priya', 'Mateo', 'Chen', 'Olu', 'Zoë'];
 const SERVICES = ['a cleaning', 'a check-up', 'whitening', 'a crown fitting', 'an emergency visit'];
 const TERMINATIONS = ['end_call tool was called.', 'Client disconnected: 1000', 'Call ended by remote party'];
@@ -116,7 +105,7 @@ export class FakeElevenLabsApi {
   constructor(private readonly options: FakeAccountOptions) {
     const count = options.count;
     const seed = options.seed ?? 1;
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const newest = options.newestStartBefore ?? Math.floor(Date.now() / 1000) - 3600;
     const span = options.spanSecs ?? 12 * 3600;
     const agentCount = Math.max(1, options.agentCount ?? 3);
@@ -144,7 +133,7 @@ export class FakeElevenLabsApi {
     const byStartDescending = (a: number, b: number) => (this.starts[b] as number) - (this.starts[a] as number) || a - b;
     const mode = options.order ?? 'newest-first';
     if (mode === 'shuffled') {
-      const shuffle = prng(seed ^ 0x5eed);
+      const shuffle = seededRandom(seed ^ 0x5eed);
       for (let index = count - 1; index > 0; index--) {
         const other = Math.floor(shuffle() * (index + 1));
         [order[index], order[other]] = [order[other] as number, order[index] as number];
@@ -227,7 +216,7 @@ export class FakeElevenLabsApi {
     const index = this.indexOf(id);
     if (index === undefined) throw new Error(`no fake conversation ${id}`);
     const size = this.options.audioBytes ?? 4096;
-    const random = prng((this.options.seed ?? 1) * 7919 + index);
+    const random = seededRandom((this.options.seed ?? 1) * 7919 + index);
     const bytes = new Uint8Array(size);
     bytes.set([0x49, 0x44, 0x33, 0x04, 0x00]); // "ID3" v2.4 header start, like an MP3 file
     for (let offset = 5; offset < size; offset++) bytes[offset] = Math.floor(random() * 256);
@@ -280,7 +269,7 @@ export class FakeElevenLabsApi {
 
   private summary(index: number): Record<string, unknown> {
     const meta = this.meta(index);
-    const random = prng((this.options.seed ?? 1) * 31 + index);
+    const random = seededRandom((this.options.seed ?? 1) * 31 + index);
     const final = FINAL.has(meta.status);
     return {
       agent_id: meta.agentId,
@@ -303,7 +292,7 @@ export class FakeElevenLabsApi {
 
   private detail(index: number): Record<string, unknown> {
     const meta = this.meta(index);
-    const random = prng((this.options.seed ?? 1) * 131 + index);
+    const random = seededRandom((this.options.seed ?? 1) * 131 + index);
     const name = FIRST_NAMES[Math.floor(random() * FIRST_NAMES.length)] as string;
     const service = SERVICES[Math.floor(random() * SERVICES.length)] as string;
     const turns = 3 + Math.floor(random() * 6);
