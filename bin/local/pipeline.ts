@@ -6,7 +6,7 @@
  * (fauxqs is in-memory; see s3-mirror.ts), messages still queued at a clean shutdown (queue-snapshot.ts), the
  * generated webhook secret. What it does not keep: messages after a crash (kill -9), receive counts, message ids.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -15,6 +15,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { LOCAL_RESOURCE_NAMES, localEndpointsFile, removeLocalEndpoints, writeLocalEndpoints, type LocalEndpoints } from './endpoints.js';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from './emulators.js';
 import { startLocalHttpApi, type LocalHttpApi } from './http-api.js';
+import { lambdaContext } from './lambda-context.js';
 import { isAddressInUse, portsFor, type LocalPorts } from './ports.js';
 import { restoreQueueSnapshot, saveQueueSnapshot } from './queue-snapshot.js';
 import { ensureLocalResources, LOCAL_VISIBILITY_TIMEOUT_SECS } from './resources.js';
@@ -83,28 +84,6 @@ const handlerCredentials = { accessKeyId: `LOCAL${randomBytes(8).toString('hex')
 
 /** The handler environment of this process: handlers read it once, at their first import. */
 let importedWith: { readonly fingerprint: string; readonly handlers: Promise<Handlers> } | undefined;
-
-/** A Lambda-like context for an in-process invocation. */
-function lambdaContext(functionName: string, budgetMs: number): Context {
-  const deadline = Date.now() + budgetMs;
-  const fail = () => {
-    throw new Error('callback-style completion is not supported');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${emulatorRegion}:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: fail,
-    fail,
-    succeed: fail,
-  };
-}
 
 function positiveSeconds(value: string | undefined, name: string, defaultValue: number): number {
   if (value === undefined || value.trim() === '') return defaultValue;

@@ -1,0 +1,177 @@
+/**
+ * Consumer throughput: the real consumer handler (createConsumerHandler, wired as lambdas/consumer/handler.ts wires it)
+ * against dynalite and fauxqs, fed SQS events of the stack's batch size, one batch at a time and several in flight.
+ */
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { createConsumerHandler, type ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
+import { createConversationStore } from '../../lambdas/core/conversation-store.js';
+import { s3ObjectReader } from '../../lambdas/core/event-body.js';
+import { createObservability } from '../../lambdas/core/observability.js';
+import { publishEvent, type QueuedMessage } from '../../lambdas/core/publish-event.js';
+import { parseWebhookEvent } from '../../lambdas/core/webhook-event.js';
+import { emulatorRegion } from '../local/emulators.js';
+import { formatBytes, formatCount, formatMs, formatPerSecond } from './format.js';
+import { lambdaContext } from '../local/lambda-context.js';
+import { sampleTranscriptionBody, SILENT_POWERTOOLS, startBenchAws, withEnvironment, type BenchAws } from './harness.js';
+import type { BenchSection } from './section.js';
+import { mean, monotonicMs } from './timing.js';
+
+const DEFAULT_RECORDS = 2000;
+/** The event source's batch size in lib/consumer.ts (not imported: that would load aws-cdk-lib). */
+const STACK_BATCH_SIZE = 10;
+const BATCHES_IN_FLIGHT = 4;
+const WARM_UP_BATCHES = 5;
+/** Items read back to size a stored record. */
+const SIZED_ITEMS = 100;
+
+/** The SQS record Lambda would deliver for a message (the shape test/support/conversation-events.ts toSqsRecord builds). */
+function sqsRecordFor(message: QueuedMessage, messageId: string, queueArn: string): SQSRecord {
+  const now = String(Date.now());
+  return {
+    messageId,
+    receiptHandle: `receipt-${messageId}`,
+    body: message.MessageBody,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'bench', ApproximateFirstReceiveTimestamp: now },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes).map(([name, value]) => [name, { stringValue: value.StringValue, dataType: value.DataType ?? 'String' }]),
+    ),
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: emulatorRegion,
+  };
+}
+
+/**
+ * SQS events of `batchSize` records, one sample transcription per new conversation, encoded by the production publish
+ * path (publishEvent) with ports that keep the message instead of sending it. The archive write is skipped: inline
+ * messages carry their body, so the consumer never reads it.
+ */
+async function queuedBatches(count: number, batchSize: number, label: string, aws: BenchAws): Promise<SQSEvent[]> {
+  const records: SQSRecord[] = [];
+  for (let index = 0; index < count; index++) {
+    const conversationId = `conv_bench_consumer_${label}_${String(index).padStart(6, '0')}`;
+    const rawBody = sampleTranscriptionBody(conversationId);
+    let queued: QueuedMessage | undefined;
+    await publishEvent(
+      { rawBody, event: parseWebhookEvent(rawBody.toString('utf8')), source: 'webhook', receivedAt: new Date() },
+      {
+        bucketName: aws.names.bucketName,
+        putArchiveObject: async () => undefined,
+        sendMessage: async (message) => {
+          queued = message;
+        },
+      },
+    );
+    if (queued === undefined) throw new Error('publishEvent sent no message');
+    records.push(sqsRecordFor(queued, `${label}-${index}`, aws.resources.queueArn));
+  }
+  const batches: SQSEvent[] = [];
+  for (let offset = 0; offset < records.length; offset += batchSize) batches.push({ Records: records.slice(offset, offset + batchSize) });
+  return batches;
+}
+
+/** Runs every batch through the handler, `inFlight` invocations at a time; resolves to the wall time in ms. */
+async function consumeAll(handler: ConsumerHandler, batches: readonly SQSEvent[], inFlight: number): Promise<number> {
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++] as SQSEvent;
+      const { batchItemFailures } = await handler(batch, lambdaContext('consumer-bench', 60_000));
+      if (batchItemFailures.length > 0) throw new Error(`the consumer failed ${batchItemFailures.length} record(s) of a batch`);
+    }
+  };
+  const started = monotonicMs();
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return monotonicMs() - started;
+}
+
+/**
+ * DynamoDB's item size rules, roughly: each attribute's name bytes plus its value's bytes; a number about one byte
+ * per two significant digits plus one; a map or list 3 bytes plus 1 per element plus the elements (a map's with
+ * their names).
+ */
+function dynamoDbItemBytes(item: Readonly<Record<string, AttributeValue>>): number {
+  return Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + attributeValueBytes(value), 0);
+}
+
+function attributeValueBytes(value: AttributeValue): number {
+  if (value.S !== undefined) return Buffer.byteLength(value.S);
+  if (value.N !== undefined) return numberBytes(value.N);
+  if (value.B !== undefined) return value.B.byteLength;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.SS !== undefined) return value.SS.reduce((sum, element) => sum + Buffer.byteLength(element), 0);
+  if (value.NS !== undefined) return value.NS.reduce((sum, element) => sum + numberBytes(element), 0);
+  if (value.BS !== undefined) return value.BS.reduce((sum, element) => sum + element.byteLength, 0);
+  if (value.L !== undefined) return value.L.reduce((sum, element) => sum + 1 + attributeValueBytes(element), 3);
+  if (value.M !== undefined) return Object.entries(value.M).reduce((sum, [name, element]) => sum + 1 + Buffer.byteLength(name) + attributeValueBytes(element), 3);
+  return 0;
+}
+
+function numberBytes(text: string): number {
+  const significant = text.replace(/[eE].*$/, '').replace(/\D/g, '').replace(/^0+/, '').replace(/0+$/, '');
+  return Math.ceil(significant.length / 2) + 1;
+}
+
+async function meanStoredItemBytes(aws: BenchAws): Promise<number> {
+  const { Items = [] } = await aws.dynamo.client.send(new ScanCommand({ TableName: aws.names.tableName, Limit: SIZED_ITEMS }));
+  if (Items.length === 0) throw new Error('the consumer stored no records');
+  return mean(Items.map(dynamoDbItemBytes));
+}
+
+/**
+ * Records per second through the consumer handler: `records` records in batches of the stack's size one after another,
+ * then as many again with {@link BATCHES_IN_FLIGHT} batches in flight, every record a new conversation.
+ */
+export function benchConsumerThroughput(options: { records?: number } = {}): Promise<BenchSection> {
+  return withEnvironment(SILENT_POWERTOOLS, () => measureConsumer(options.records ?? DEFAULT_RECORDS));
+}
+
+async function measureConsumer(records: number): Promise<BenchSection> {
+  const aws = await startBenchAws();
+  const documentClient = DynamoDBDocumentClient.from(aws.dynamo.client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+  try {
+    const handler = createConsumerHandler(
+      {
+        getObject: s3ObjectReader(aws.s3),
+        store: createConversationStore({ documentClient, s3: aws.s3, tableName: aws.names.tableName, bucketName: aws.names.bucketName }),
+      },
+      createObservability('consumer'),
+    );
+    const warmUp = await queuedBatches(WARM_UP_BATCHES * STACK_BATCH_SIZE, STACK_BATCH_SIZE, 'warm', aws);
+    const sequential = await queuedBatches(records, STACK_BATCH_SIZE, 'sequential', aws);
+    const concurrent = await queuedBatches(records, STACK_BATCH_SIZE, 'concurrent', aws);
+
+    await consumeAll(handler, warmUp, 1);
+    const sequentialMs = await consumeAll(handler, sequential, 1);
+    const concurrentMs = await consumeAll(handler, concurrent, BATCHES_IN_FLIGHT);
+
+    const figures = {
+      consumerRecordsPerSec: (records * 1000) / sequentialMs,
+      consumerConcurrentRecordsPerSec: (records * 1000) / concurrentMs,
+      consumerMeanMsPerRecord: sequentialMs / records,
+      consumerBatchSize: STACK_BATCH_SIZE,
+      consumerBatchesInFlight: BATCHES_IN_FLIGHT,
+      recordItemBytesMean: await meanStoredItemBytes(aws),
+    };
+    return {
+      title: 'Consumer throughput',
+      table: [
+        ['batches in flight', 'records', 'records/s', 'ms per record (wall)'],
+        ['1', formatCount(records), formatPerSecond(figures.consumerRecordsPerSec), formatMs(figures.consumerMeanMsPerRecord)],
+        [String(BATCHES_IN_FLIGHT), formatCount(records), formatPerSecond(figures.consumerConcurrentRecordsPerSec), formatMs(concurrentMs / records)],
+      ],
+      notes: [
+        `createConsumerHandler (lambdas/consumer/consume-batch.ts) with the production conversation store on dynalite and S3 on fauxqs; SQS events of ${STACK_BATCH_SIZE} records (the stack's batch size), every record a new conversation, after ${WARM_UP_BATCHES} warm-up batches.`,
+        'Messages come from the production publish path (publishEvent) with the sample post_call_transcription, delivered inline as Lambda would; every record stored, no batch item failures.',
+        "The handler and dynalite share this process's one JavaScript thread and a batch's records already run concurrently (BatchProcessor's default), so more batches in flight can add little here, and the rates are those of this process (handler + emulator), not of DynamoDB. In Lambda each batch in flight gets an execution environment of its own.",
+        `A stored record is ~${formatBytes(figures.recordItemBytesMean)}: the mean of ${SIZED_ITEMS} items read back (Scan) and sized by DynamoDB's rules (attribute name + value bytes; numbers ~1 byte per 2 digits + 1; maps and lists 3 bytes + 1 per element). Both GSIs project ALL, so each index holds another copy.`,
+      ],
+      figures,
+    };
+  } finally {
+    await aws.stop();
+  }
+}

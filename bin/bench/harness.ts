@@ -1,0 +1,81 @@
+/**
+ * What the pipeline benchmarks share: the embedded emulators (fauxqs for SQS + S3 on 127.0.0.1, dynalite in memory)
+ * with clients and the local pipeline's resources, silenced handler logs and metrics, and the sample payload.
+ */
+import { readFileSync } from 'node:fs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_RESOURCE_NAMES } from '../local/endpoints.js';
+import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator } from '../local/emulators.js';
+import { ensureLocalResources, type LocalResourceNames, type LocalResources } from '../local/resources.js';
+
+export interface BenchAws {
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  readonly dynamo: DynamoDbEmulator;
+  readonly names: LocalResourceNames;
+  readonly resources: LocalResources;
+  /** Destroys the clients and stops both emulators (all state is in memory: nothing is left behind). */
+  stop(): Promise<void>;
+}
+
+/** Starts both emulators and creates the local pipeline's table, queue and bucket on them. */
+export async function startBenchAws(): Promise<BenchAws> {
+  const [dynamoStart, sqsS3Start] = await Promise.allSettled([startDynamoDbEmulator(), startLocalSqsS3Emulator({ port: 0 })]);
+  const dynamo = dynamoStart.status === 'fulfilled' ? dynamoStart.value : undefined;
+  const sqsS3 = sqsS3Start.status === 'fulfilled' ? sqsS3Start.value : undefined;
+  const stopEmulators = () => Promise.all([dynamo?.stop(), sqsS3?.stop()]).then(() => undefined);
+  if (dynamo === undefined || sqsS3 === undefined) {
+    await stopEmulators();
+    throw dynamoStart.status === 'rejected' ? dynamoStart.reason : (sqsS3Start as PromiseRejectedResult).reason;
+  }
+
+  const clientConfig = { endpoint: sqsS3.endpoint, region: emulatorRegion, credentials: emulatorCredentials };
+  const sqs = new SQSClient(clientConfig);
+  const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+  const stop = async () => {
+    sqs.destroy();
+    s3.destroy();
+    await stopEmulators();
+  };
+  try {
+    const names = LOCAL_RESOURCE_NAMES;
+    const resources = await ensureLocalResources({ dynamodb: dynamo.client, sqs, s3, names });
+    return { sqs, s3, dynamo, names, resources, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** What silences the handlers' Powertools Logger and Metrics, so a benchmark prints only its table. */
+export const SILENT_POWERTOOLS = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' } as const;
+
+/**
+ * Runs `run` with these environment variables set, then restores the previous values. Needed for the whole run, not
+ * only while handlers are built: Metrics reads POWERTOOLS_METRICS_DISABLED again for each `singleMetric()`.
+ */
+export async function withEnvironment<T>(values: Readonly<Record<string, string>>, run: () => Promise<T>): Promise<T> {
+  const previous = Object.keys(values).map((name) => [name, process.env[name]] as const);
+  Object.assign(process.env, values);
+  try {
+    return await run();
+  } finally {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+const SAMPLE_CONVERSATION_ID = 'conv_01jz9a7b6c5d4e3f2g1h0j9k8m';
+let sampleTranscription: string | undefined;
+
+/**
+ * The sample post_call_transcription body (test/fixtures/payloads: a documented-schema payload, every identifier
+ * made up) with its conversation id replaced, so each benchmark request is a distinct conversation.
+ */
+export function sampleTranscriptionBody(conversationId: string): Buffer {
+  sampleTranscription ??= readFileSync(new URL('../../test/fixtures/payloads/post_call_transcription.json', import.meta.url), 'utf8');
+  return Buffer.from(sampleTranscription.split(SAMPLE_CONVERSATION_ID).join(conversationId), 'utf8');
+}

@@ -1,0 +1,160 @@
+/**
+ * Poller API calls: one scheduled run (runPoller, with the adapters lambdas/poller/handler.ts wires: the ElevenLabs
+ * API client, BatchGet presence reads, the publish path, the watermark store) over a fake ElevenLabs account in which
+ * some conversations are missing from the table. The fake counts the calls by route.
+ */
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readStoredConversations } from '../../lambdas/core/conversation-presence.js';
+import { ElevenLabsApiClient, MAX_PAGE_SIZE } from '../../lambdas/core/elevenlabs-api.js';
+import { createWatermarkStore } from '../../lambdas/core/poller-watermark.js';
+import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/publish-event.js';
+import { DEFAULT_CONCURRENCY, runPoller, type PollerPorts } from '../../lambdas/core/reconcile.js';
+import { POLLER_DEFAULTS } from '../../lambdas/poller/config.js';
+// The test suite's fake ElevenLabs API: imported rather than copied into bin/, so the bench and the poller tests run
+// against the same fake (its list paging, bounds and call counters).
+import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../test/support/fake-elevenlabs-api.js';
+import { formatCount, formatMs, formatRatio } from './format.js';
+import { startBenchAws, type BenchAws } from './harness.js';
+import type { BenchSection } from './section.js';
+import { timed } from './timing.js';
+
+const DEFAULT_CONVERSATIONS = 10_000;
+const DEFAULT_MISSING_FRACTION = 0.1;
+const BATCH_WRITE_MAX_ITEMS = 25;
+const SEED_WRITERS = 16;
+
+/** Spreads the missing ones evenly: index i is missing when ⌊(i+1)·f⌋ > ⌊i·f⌋, which makes ⌊N·f⌋ of them. */
+function isMissing(index: number, missingFraction: number): boolean {
+  return Math.floor((index + 1) * missingFraction) > Math.floor(index * missingFraction);
+}
+
+/** Stores records as the consumer leaves them, as far as the poller looks (key, transcription marker, index keys). */
+async function seedStoredRecords(documentClient: DynamoDBDocumentClient, tableName: string, fake: FakeElevenLabsApi, ids: readonly string[]): Promise<void> {
+  const items = ids.map((id) => {
+    const conversation = fake.conversation(id);
+    return {
+      conversation_id: id,
+      transcription_body_sha256: `bench-${id}`,
+      agent_id: conversation.agentId,
+      start_time_unix_secs: conversation.startTimeUnixSecs,
+      start_day: new Date(conversation.startTimeUnixSecs * 1000).toISOString().slice(0, 10),
+      status: conversation.status,
+    };
+  });
+  let next = 0;
+  const writer = async () => {
+    while (next < items.length) {
+      const chunk = items.slice(next, next + BATCH_WRITE_MAX_ITEMS);
+      next += BATCH_WRITE_MAX_ITEMS;
+      let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 1; requests.length > 0; attempt++) {
+        if (attempt > 10) throw new Error('seeding the table: items stayed unprocessed');
+        const { UnprocessedItems } = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+        requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: SEED_WRITERS }, writer));
+}
+
+/** A document client on the emulator that counts its BatchGetItem calls. */
+function countingDocumentClient(aws: BenchAws): { readonly documentClient: DynamoDBDocumentClient; readonly batchGetCalls: () => number } {
+  let calls = 0;
+  const documentClient = DynamoDBDocumentClient.from(aws.dynamo.client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+  documentClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'BatchGetItemCommand') calls++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countBatchGetItem' },
+  );
+  return { documentClient, batchGetCalls: () => calls };
+}
+
+/**
+ * API calls of one poller run over `conversations` conversations (default 10,000) of which `missingFraction`
+ * (default 10%) are not in the table, against the lower bound: ⌈N / page size⌉ list pages + one detail call per
+ * missing conversation.
+ */
+export async function benchPollerCalls(options: { conversations?: number; missingFraction?: number } = {}): Promise<BenchSection> {
+  const conversations = options.conversations ?? DEFAULT_CONVERSATIONS;
+  const missingFraction = options.missingFraction ?? DEFAULT_MISSING_FRACTION;
+  const aws = await startBenchAws();
+  let fake: FakeElevenLabsApi | undefined;
+  try {
+    fake = await startFakeElevenLabsApi({ count: conversations, seed: 42 });
+    const ids = fake.conversationIds();
+    const missing = ids.filter((_, index) => isMissing(index, missingFraction)).length;
+    const { documentClient, batchGetCalls } = countingDocumentClient(aws);
+    const seeding = await timed(() =>
+      seedStoredRecords(
+        documentClient,
+        aws.names.tableName,
+        fake as FakeElevenLabsApi,
+        ids.filter((_, index) => !isMissing(index, missingFraction)),
+      ),
+    );
+
+    const publishPorts = createAwsPublishPorts(aws.s3, aws.sqs, aws.names.bucketName, aws.resources.queueUrl);
+    const ports: PollerPorts = {
+      api: new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url }),
+      readStored: (storedIds, readOptions) => readStoredConversations(documentClient, aws.names.tableName, storedIds, readOptions),
+      publish: (input) => publishEvent(input, publishPorts),
+      watermark: createWatermarkStore(documentClient, aws.names.stateTableName),
+      metrics: { add: () => undefined },
+    };
+    const settings = {
+      settleDelaySecs: POLLER_DEFAULTS.settleDelaySecs,
+      overlapSecs: POLLER_DEFAULTS.overlapSecs,
+      initialLookbackSecs: POLLER_DEFAULTS.initialLookbackSecs,
+      fetchMissingAudio: false,
+    };
+    fake.resetCounters();
+    const batchGetsBefore = batchGetCalls();
+    const run = await timed(() => runPoller(settings, ports));
+    const { summary } = run.result;
+    if (summary.listed !== conversations || summary.backfilled !== missing || !summary.complete) {
+      throw new Error(`the poller run did not reconcile the account (listed ${summary.listed}/${conversations}, back-filled ${summary.backfilled}/${missing})`);
+    }
+
+    const { list, get, audio, other } = fake.calls;
+    const totalCalls = list + get + audio + other;
+    const lowerBound = Math.ceil(conversations / MAX_PAGE_SIZE) + missing;
+    const figures = {
+      pollerConversations: conversations,
+      pollerMissing: missing,
+      pollerListCalls: list,
+      pollerDetailCalls: get,
+      pollerTotalCalls: totalCalls,
+      pollerLowerBoundCalls: lowerBound,
+      pollerBatchGetCalls: batchGetCalls() - batchGetsBefore,
+      pollerRunMs: run.ms,
+    };
+    return {
+      title: 'Poller API calls',
+      table: [
+        ['conversations', 'missing', 'list calls', 'detail calls', 'total', 'lower bound', 'ratio', 'DynamoDB BatchGet calls', 'run time'],
+        [
+          formatCount(conversations),
+          formatCount(missing),
+          formatCount(list),
+          formatCount(get),
+          formatCount(totalCalls),
+          formatCount(lowerBound),
+          formatRatio(totalCalls / lowerBound),
+          formatCount(figures.pollerBatchGetCalls),
+          formatMs(run.ms),
+        ],
+      ],
+      notes: [
+        `One runPoller run (lambdas/core/reconcile.ts) with the handler's adapters and default settings, on a fresh state table, against the test suite's fake ElevenLabs API (127.0.0.1), dynalite and fauxqs; calls counted by the fake per route.`,
+        `Lower bound: ⌈${formatCount(conversations)} / ${MAX_PAGE_SIZE}⌉ list pages + one detail call per missing conversation; every missing one was back-filled (archived and queued).`,
+        `Run time is on loopback (the fake answers at once; ${DEFAULT_CONCURRENCY} detail calls in flight); against ElevenLabs it follows their response times. Seeding ${formatCount(conversations - missing)} stored records beforehand took ${formatMs(seeding.ms)} (not counted).`,
+      ],
+      figures,
+    };
+  } finally {
+    await fake?.stop();
+    await aws.stop();
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Receiver latency: the real receiver handler (createReceiverHandler, wired as lambdas/receiver/handler.ts wires it)
+ * with real S3 and SQS clients against fauxqs, timed around each invocation.
+ */
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { createObservability } from '../../lambdas/core/observability.js';
+import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/publish-event.js';
+import { sqsMessageSize } from '../../lambdas/core/queued-event.js';
+import { SIGNATURE_HEADER, signatureHeaderFor } from '../../lambdas/core/signature.js';
+import { createWebhookSecrets } from '../../lambdas/core/webhook-secrets.js';
+import { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS } from '../../lambdas/receiver/config.js';
+import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
+import { formatBytes, formatCount, formatMs } from './format.js';
+import { lambdaContext } from '../local/lambda-context.js';
+import { sampleTranscriptionBody, SILENT_POWERTOOLS, startBenchAws, withEnvironment } from './harness.js';
+import { percentile, type BenchSection } from './section.js';
+import { mean, timed } from './timing.js';
+
+const DEFAULT_REQUESTS = 2000;
+const WARM_UP_REQUESTS = 100;
+const SECRET = 'wsec_bench_receiver_0123456789abcdef';
+/** One of ElevenLabs' US egress IPs. */
+const SOURCE_IP = '34.67.146.145';
+
+/** An HTTP API (payload 2.0) event for a signed POST of `body`, shaped as API Gateway delivers it. */
+function signedWebhookEvent(body: Buffer): APIGatewayProxyEventV2 {
+  const timeEpoch = Date.now();
+  return {
+    version: '2.0',
+    routeKey: 'POST /webhooks/elevenlabs',
+    rawPath: '/webhooks/elevenlabs',
+    rawQueryString: '',
+    headers: {
+      'content-type': 'application/json',
+      'content-length': String(body.byteLength),
+      host: 'abc123.execute-api.us-east-1.amazonaws.com',
+      'user-agent': 'ElevenLabs-Webhooks',
+      'x-forwarded-for': SOURCE_IP,
+      [SIGNATURE_HEADER]: signatureHeaderFor(body, SECRET, Math.floor(timeEpoch / 1000)),
+    },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
+      domainPrefix: 'abc123',
+      http: { method: 'POST', path: '/webhooks/elevenlabs', protocol: 'HTTP/1.1', sourceIp: SOURCE_IP, userAgent: 'ElevenLabs-Webhooks' },
+      requestId: `bench-${timeEpoch}-${Math.random().toString(36).slice(2)}`,
+      routeKey: 'POST /webhooks/elevenlabs',
+      stage: '$default',
+      time: new Date(timeEpoch).toUTCString(),
+      timeEpoch,
+    },
+    body: body.toString('utf8'),
+    isBase64Encoded: false,
+  };
+}
+
+/** Sizes of what the receiver stores, recorded on the way to the real ports. */
+interface StoredSizes {
+  readonly archiveObjectBytes: number[];
+  readonly messageBodyBytes: number[];
+  readonly messageWithAttributesBytes: number[];
+}
+
+function measuredPorts(ports: PublishPorts, sizes: StoredSizes): PublishPorts {
+  return {
+    bucketName: ports.bucketName,
+    putArchiveObject(key, gzipBody) {
+      sizes.archiveObjectBytes.push(gzipBody.byteLength);
+      return ports.putArchiveObject(key, gzipBody);
+    },
+    sendMessage(message) {
+      sizes.messageBodyBytes.push(Buffer.byteLength(message.MessageBody, 'utf8'));
+      sizes.messageWithAttributesBytes.push(sqsMessageSize(message.MessageBody, message.MessageAttributes));
+      return ports.sendMessage(message);
+    },
+  };
+}
+
+/**
+ * Latency percentiles of `requests` sequential invocations (after a warm-up) of the receiver handler, each a signed
+ * delivery of the sample transcription payload for a distinct conversation.
+ */
+export function benchReceiverLatency(options: { requests?: number } = {}): Promise<BenchSection> {
+  return withEnvironment(SILENT_POWERTOOLS, () => measureReceiver(options.requests ?? DEFAULT_REQUESTS));
+}
+
+async function measureReceiver(requests: number): Promise<BenchSection> {
+  const aws = await startBenchAws();
+  try {
+    const sizes: StoredSizes = { archiveObjectBytes: [], messageBodyBytes: [], messageWithAttributesBytes: [] };
+    const publishPorts = measuredPorts(createAwsPublishPorts(aws.s3, aws.sqs, aws.names.bucketName, aws.resources.queueUrl), sizes);
+    const handler = createReceiverHandler(
+      {
+        // The production secret cache, reading an in-memory value instead of Secrets Manager.
+        secrets: createWebhookSecrets({ fetchSecretString: async () => SECRET }),
+        publishPorts,
+        maxFutureSkewSecs: DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS,
+      },
+      createObservability('receiver'),
+    );
+    const context: Context = lambdaContext('receiver-bench', 30_000);
+
+    const invoke = async (conversationId: string): Promise<{ readonly ms: number; readonly bodyBytes: number }> => {
+      const body = sampleTranscriptionBody(conversationId);
+      const event = signedWebhookEvent(body);
+      const { result, ms } = await timed(() => handler(event, context));
+      if (result.statusCode !== 200) throw new Error(`the receiver answered ${result.statusCode} ${result.body ?? ''}`);
+      return { ms, bodyBytes: body.byteLength };
+    };
+
+    for (let index = 0; index < WARM_UP_REQUESTS; index++) await invoke(`conv_bench_receiver_warm_${index}`);
+    for (const list of Object.values(sizes)) list.length = 0;
+    const latenciesMs: number[] = [];
+    const bodyBytes: number[] = [];
+    for (let index = 0; index < requests; index++) {
+      const sample = await invoke(`conv_bench_receiver_${String(index).padStart(6, '0')}`);
+      latenciesMs.push(sample.ms);
+      bodyBytes.push(sample.bodyBytes);
+    }
+
+    const figures = {
+      receiverP50Ms: percentile(latenciesMs, 50),
+      receiverP90Ms: percentile(latenciesMs, 90),
+      receiverP99Ms: percentile(latenciesMs, 99),
+      receiverMeanMs: mean(latenciesMs),
+      receiverMaxMs: Math.max(...latenciesMs),
+      webhookBodyBytesMean: mean(bodyBytes),
+      queueMessageBytesMean: mean(sizes.messageBodyBytes),
+      queueMessageWithAttributesBytesMean: mean(sizes.messageWithAttributesBytes),
+      archiveObjectBytesMean: mean(sizes.archiveObjectBytes),
+    };
+    return {
+      title: 'Receiver latency',
+      table: [
+        ['requests', 'p50', 'p90', 'p99', 'mean', 'max'],
+        [formatCount(requests), ...[figures.receiverP50Ms, figures.receiverP90Ms, figures.receiverP99Ms, figures.receiverMeanMs, figures.receiverMaxMs].map(formatMs)],
+      ],
+      notes: [
+        `createReceiverHandler (lambdas/receiver/receive-webhook.ts) with real S3 + SQS clients on fauxqs (127.0.0.1) and an in-memory webhook secret; ${formatCount(requests)} sequential invocations after ${WARM_UP_REQUESTS} warm-up ones, timed around the handler call.`,
+        `Each request: the sample post_call_transcription (${formatBytes(figures.webhookBodyBytesMean)}) for a new conversation, signed, as an HTTP API 2.0 event; every one answered 200.`,
+        `Stored per request: a ${formatBytes(figures.archiveObjectBytesMean)} gzip archive object and a ${formatBytes(figures.queueMessageBytesMean)} SQS message body (${formatBytes(figures.queueMessageWithAttributesBytesMean)} with attributes).`,
+        'fauxqs on loopback stands in for S3 and SQS: in AWS the S3 PUT and the SQS send each add a network round trip to these figures.',
+      ],
+      figures,
+    };
+  } finally {
+    await aws.stop();
+  }
+}
