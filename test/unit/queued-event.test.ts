@@ -50,7 +50,7 @@ function bodyOfMessageSize(targetBytes: number): string {
 describe('encodeQueuedEvent → decodeQueuedEvent', () => {
   it('carries a small body inline, byte for byte, with every attribute', () => {
     // Prepare
-    const rawBody = '{"type":"post_call_transcription","event_timestamp":1767268920,"data":{"conversation_id":"c","note":"héllo ✓ 🎧"}}';
+    const rawBody = '{"type":"post_call_transcription","event_timestamp":1767268920,"data":{"conversation_id":"c","note":"héllo ✓ 会话"}}';
 
     // Act
     const message = encodeQueuedEvent(ATTRIBUTES, bytes(rawBody), BUCKET);
@@ -153,15 +153,23 @@ describe('encodeQueuedEvent → decodeQueuedEvent', () => {
     expect(JSON.parse(message.MessageBody)).toEqual({ claim_check: { bucket: BUCKET, key: ATTRIBUTES.archiveKey, encoding: 'gzip' } });
   });
 
-  it('keeps tabs, newlines, carriage returns and astral characters inline', () => {
+  it('keeps tabs, newlines, carriage returns and other scripts inline', () => {
     // Prepare
-    const rawBody = '{\t"type":"x",\r\n"data":{"emoji":"🎧","cjk":"会话"}}';
+    const rawBody = '{\t"type":"x",\r\n"data":{"cjk":"会话","accent":"é"}}';
 
     // Act
     const message = encodeQueuedEvent(ATTRIBUTES, bytes(rawBody), BUCKET);
 
     // Assess
     expect(message.MessageBody).toBe(rawBody);
+  });
+
+  it('sends a body with characters beyond U+FFFF (emoji) by claim check, which every SQS implementation takes', () => {
+    // Act
+    const message = encodeQueuedEvent(ATTRIBUTES, bytes('{"type":"x","data":{"emoji":"🎧"}}'), BUCKET);
+
+    // Assess
+    expect(message.MessageAttributes[ATTRIBUTE.bodyLocation]?.StringValue).toBe('s3');
   });
 });
 
