@@ -11,7 +11,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { findMissingConversationIds } from '../../lambdas/core/conversation-presence.js';
-import { elevenLabsSignature, nowSeconds, samplePayload } from '../../test/fixtures/webhook-requests.js';
+import { signatureHeaderFor } from '../../lambdas/core/signature.js';
+import { samplePayload } from '../../test/fixtures/webhook-requests.js';
 import { emulatorCredentials } from '../local/emulators.js';
 import { startLocalPipeline, type LocalPipeline } from '../local/pipeline.js';
 import { formatCount, formatMs, formatPerSecond } from './format.js';
@@ -64,14 +65,14 @@ type TranscriptionPayload = { event_timestamp: number; data: { conversation_id: 
 
 /** The sample transcription as a new conversation, with its signature (made before the level starts, off the clock). */
 function signedTranscription(template: TranscriptionPayload, conversationId: string, secret: string): { body: Buffer; signature: string } {
-  const now = nowSeconds();
+  const now = Math.floor(Date.now() / 1000);
   const payload: TranscriptionPayload = {
     ...template,
     event_timestamp: now,
     data: { ...template.data, conversation_id: conversationId, metadata: { ...template.data.metadata, start_time_unix_secs: now - 60 } },
   };
   const body = Buffer.from(JSON.stringify(payload), 'utf8');
-  return { body, signature: elevenLabsSignature(body, secret, now) };
+  return { body, signature: signatureHeaderFor(body, secret, now) };
 }
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with the consumer's `updated_at`. */
