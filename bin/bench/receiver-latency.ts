@@ -2,16 +2,16 @@
  * Receiver latency: the real receiver handler (createReceiverHandler, wired as lambdas/receiver/handler.ts wires it)
  * with real S3 and SQS clients against fauxqs, timed around each invocation.
  */
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/publish-event.js';
 import { sqsMessageSize } from '../../lambdas/core/queued-event.js';
-import { SIGNATURE_HEADER, signatureHeaderFor } from '../../lambdas/core/signature.js';
 import { createWebhookSecrets } from '../../lambdas/core/webhook-secrets.js';
 import { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS } from '../../lambdas/receiver/config.js';
 import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
-import { formatBytes, formatCount, formatMs } from './format.js';
+import { signedWebhookEvent } from '../../test/fixtures/webhook-requests.js';
 import { lambdaContext } from '../local/lambda-context.js';
+import { formatBytes, formatCount, formatMs } from './format.js';
 import { sampleTranscriptionBody, SILENT_POWERTOOLS, startBenchAws, withEnvironment } from './harness.js';
 import { percentile, type BenchSection } from './section.js';
 import { mean, timed } from './timing.js';
@@ -19,41 +19,6 @@ import { mean, timed } from './timing.js';
 const DEFAULT_REQUESTS = 2000;
 const WARM_UP_REQUESTS = 100;
 const SECRET = 'wsec_bench_receiver_0123456789abcdef';
-/** One of ElevenLabs' US egress IPs. */
-const SOURCE_IP = '34.67.146.145';
-
-/** An HTTP API (payload 2.0) event for a signed POST of `body`, shaped as API Gateway delivers it. */
-function signedWebhookEvent(body: Buffer): APIGatewayProxyEventV2 {
-  const timeEpoch = Date.now();
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/elevenlabs',
-    rawPath: '/webhooks/elevenlabs',
-    rawQueryString: '',
-    headers: {
-      'content-type': 'application/json',
-      'content-length': String(body.byteLength),
-      host: 'abc123.execute-api.us-east-1.amazonaws.com',
-      'user-agent': 'ElevenLabs-Webhooks',
-      'x-forwarded-for': SOURCE_IP,
-      [SIGNATURE_HEADER]: signatureHeaderFor(body, SECRET, Math.floor(timeEpoch / 1000)),
-    },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'abc123',
-      http: { method: 'POST', path: '/webhooks/elevenlabs', protocol: 'HTTP/1.1', sourceIp: SOURCE_IP, userAgent: 'ElevenLabs-Webhooks' },
-      requestId: `bench-${timeEpoch}-${Math.random().toString(36).slice(2)}`,
-      routeKey: 'POST /webhooks/elevenlabs',
-      stage: '$default',
-      time: new Date(timeEpoch).toUTCString(),
-      timeEpoch,
-    },
-    body: body.toString('utf8'),
-    isBase64Encoded: false,
-  };
-}
 
 /** Sizes of what the receiver stores, recorded on the way to the real ports. */
 interface StoredSizes {
@@ -103,7 +68,7 @@ async function measureReceiver(requests: number): Promise<BenchSection> {
 
     const invoke = async (conversationId: string): Promise<{ readonly ms: number; readonly bodyBytes: number }> => {
       const body = sampleTranscriptionBody(conversationId);
-      const event = signedWebhookEvent(body);
+      const event = signedWebhookEvent(body, SECRET);
       const { result, ms } = await timed(() => handler(event, context));
       if (result.statusCode !== 200) throw new Error(`the receiver answered ${result.statusCode} ${result.body ?? ''}`);
       return { ms, bodyBytes: body.byteLength };
