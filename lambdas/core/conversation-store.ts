@@ -26,6 +26,7 @@ import {
 } from './conversation-record.js';
 import { CONVERSATIONS_TABLE } from './conversation-table-schema.js';
 import { s3ObjectReader } from './event-body.js';
+import { DYNAMODB_MAX_NESTING_LEVELS, exceedsNestingLimit } from './json-nesting.js';
 import { StorageError } from './errors.js';
 
 export type { ConversationRecord } from './conversation-record.js';
@@ -48,7 +49,7 @@ export const DEFAULT_LIST_LOOKBACK_SECS = 30 * 24 * 3600;
 /** Day buckets queried ahead while listing without an agent. */
 const DAY_PREFETCH = 4;
 
-/** The record cannot fit in one item even with its large sections in S3 (only the event pointers remain). */
+/** The record cannot fit in one item even with its large sections in S3 (too large, or nested too deep). */
 export class ConversationTooLargeError extends Error {
   override readonly name = 'ConversationTooLargeError';
 }
@@ -106,20 +107,24 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
   const maxAttempts = options.maxWriteAttempts ?? DEFAULT_MAX_WRITE_ATTEMPTS;
   const budget = options.itemBudgetBytes ?? ITEM_SIZE_BUDGET_BYTES;
 
+  /**
+   * Moves to S3 what DynamoDB would refuse: sections nested deeper than it stores, then, while the item is over the
+   * size budget, the transcript and the other large sections. Depth goes first: sizing a value recurses into it.
+   */
   async function fitItem(record: ConversationRecord): Promise<{ item: ConversationRecord; transcriptOffloaded: boolean; sectionsOffloaded: boolean }> {
     const item: ConversationRecord = { ...record };
     let transcriptOffloaded = false;
     let sectionsOffloaded = false;
-    if (estimateItemBytes(item) > budget && item.transcript !== undefined) {
-      const json = JSON.stringify(item.transcript);
+    const offloadTranscript = async (transcript: JsonValue) => {
+      const json = JSON.stringify(transcript);
       const key = transcriptObjectKey(item.conversation_id, item.transcription_body_sha256 ?? sha256Hex(json));
       await objects.putGzipJson(key, json);
       delete item.transcript;
       item.transcript_location = 's3';
       item.transcript_s3_key = key;
       transcriptOffloaded = true;
-    }
-    if (estimateItemBytes(item) > budget) {
+    };
+    const offloadSections = async () => {
       const sections: Partial<Record<OffloadableAttribute, unknown>> = {};
       for (const attribute of OFFLOADABLE_ATTRIBUTES) {
         if (item[attribute] === undefined) continue;
@@ -127,15 +132,23 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
         delete item[attribute];
       }
       const names = Object.keys(sections) as OffloadableAttribute[];
-      if (names.length > 0) {
-        const json = JSON.stringify(sections);
-        const key = offloadedSectionsObjectKey(item.conversation_id, sha256Hex(json));
-        await objects.putGzipJson(key, json);
-        item.offloaded_s3_key = key;
-        item.offloaded_attributes = names;
-        sectionsOffloaded = true;
-      }
+      if (names.length === 0) return;
+      const json = JSON.stringify(sections);
+      const key = offloadedSectionsObjectKey(item.conversation_id, sha256Hex(json));
+      await objects.putGzipJson(key, json);
+      item.offloaded_s3_key = key;
+      item.offloaded_attributes = names;
+      sectionsOffloaded = true;
+    };
+
+    if (item.transcript !== undefined && exceedsNestingLimit(item.transcript)) await offloadTranscript(item.transcript);
+    if (OFFLOADABLE_ATTRIBUTES.some((attribute) => exceedsNestingLimit(item[attribute]))) await offloadSections();
+    const tooDeep = Object.entries(item).find(([, value]) => exceedsNestingLimit(value));
+    if (tooDeep !== undefined) {
+      throw new ConversationTooLargeError(`conversation ${item.conversation_id}: attribute ${tooDeep[0]} nests deeper than DynamoDB's ${DYNAMODB_MAX_NESTING_LEVELS} levels`);
     }
+    if (item.transcript !== undefined && estimateItemBytes(item) > budget) await offloadTranscript(item.transcript);
+    if (!sectionsOffloaded && estimateItemBytes(item) > budget) await offloadSections();
     const size = estimateItemBytes(item);
     if (size > budget) {
       throw new ConversationTooLargeError(`conversation ${item.conversation_id}: item is ~${size} bytes with every large section in S3 (budget ${budget})`);

@@ -1,4 +1,5 @@
 import { InvalidWebhookError } from './errors.js';
+import { exceedsNestingLimit } from './json-nesting.js';
 
 /** Post-call event types documented today; others are accepted and kept (ElevenLabs adds types). */
 export const KNOWN_EVENT_TYPES = ['post_call_transcription', 'post_call_audio', 'call_initiation_failure'] as const;
@@ -18,6 +19,12 @@ export interface WebhookEvent {
   readonly data: Record<string, unknown>;
 }
 
+/**
+ * Deepest JSON nesting an event may have. ElevenLabs' payloads nest about ten levels; the store moves anything deeper
+ * than DynamoDB's 32 levels to S3, and serialising it (JSON.stringify recurses) is safe far beyond this.
+ */
+export const MAX_EVENT_NESTING_LEVELS = 512;
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -34,7 +41,7 @@ function optionalTimestamp(value: unknown): number | undefined {
 
 /**
  * Parses an already-verified raw body into its envelope. Throws InvalidWebhookError with reason
- * `body_not_json`, `body_not_object`, `missing_type` or `missing_data`.
+ * `body_not_json`, `body_not_object`, `body_too_deep`, `missing_type` or `missing_data`.
  */
 export function parseWebhookEvent(rawBody: string): WebhookEvent {
   let parsed: unknown;
@@ -44,6 +51,8 @@ export function parseWebhookEvent(rawBody: string): WebhookEvent {
     throw new InvalidWebhookError('body_not_json', { cause: error });
   }
   if (!isRecord(parsed)) throw new InvalidWebhookError('body_not_object');
+  // Refused here rather than accepted and then never storable: the consumer could not serialise it.
+  if (exceedsNestingLimit(parsed, MAX_EVENT_NESTING_LEVELS)) throw new InvalidWebhookError('body_too_deep');
   const type = optionalString(parsed.type);
   if (type === undefined) throw new InvalidWebhookError('missing_type');
   if (!isRecord(parsed.data)) throw new InvalidWebhookError('missing_data');

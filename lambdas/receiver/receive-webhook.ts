@@ -20,6 +20,7 @@ export type RejectionReason =
   | SignatureFailureReason
   | 'body_not_json'
   | 'body_not_object'
+  | 'body_too_deep'
   | 'missing_type'
   | 'missing_data'
   | 'empty_body'

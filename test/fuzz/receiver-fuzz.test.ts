@@ -88,6 +88,7 @@ const REJECTION_REASONS = [
   'invalid_signature',
   'body_not_json',
   'body_not_object',
+  'body_too_deep',
   'missing_type',
   'missing_data',
   'empty_body',

@@ -6,6 +6,8 @@ import { processQueuedRecord, type ProcessedEvent } from '../../lambdas/consumer
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { toConversationData, type ConversationRecord } from '../../lambdas/core/conversation-record.js';
+import { InvalidWebhookError } from '../../lambdas/core/errors.js';
+import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
 import {
   ConversationTooLargeError,
   createConversationReader,
@@ -16,6 +18,7 @@ import {
 } from '../../lambdas/core/conversation-store.js';
 import { s3ObjectReader } from '../../lambdas/core/event-body.js';
 import type { EventSource } from '../../lambdas/core/queued-event.js';
+import { MAX_EVENT_NESTING_LEVELS, parseWebhookEvent } from '../../lambdas/core/webhook-event.js';
 import {
   AGENT_ID,
   archiveAndEncode,
@@ -170,6 +173,43 @@ describe('conversation store', () => {
       expect(toConversationData(record!)).toEqual(data);
       expect(record?.initiation_failure).toEqual(failureData(conversationId));
       expect(record?.record_version).toBe(2);
+    });
+
+    it('moves sections nested deeper than DynamoDB stores (32 levels) to S3 and returns them deep-equal', async () => {
+      // Prepare: dynamic variables and a tool call's details nested 40 deep (dynalite does not enforce the limit).
+      const conversationId = newConversationId();
+      const deep = (depth: number): JsonObject => (depth === 0 ? { leaf: 'value' } : { level: depth, next: deep(depth - 1) });
+      const data = transcriptionData(conversationId);
+      data.conversation_initiation_client_data = { dynamic_variables: { profile: deep(40) } };
+      ((data.transcript as JsonObject[])[2]?.tool_calls as JsonObject[])[0]!.tool_details = deep(40);
+
+      // Act
+      const processed = await deliver('post_call_transcription', data, 1767268920);
+
+      // Assess
+      expect(processed.outcome).toMatchObject({ kind: 'created', transcriptOffloaded: true, sectionsOffloaded: true });
+      const item = await rawItem(conversationId);
+      expect(Object.entries(item ?? {}).filter(([, value]) => exceedsNestingLimit(value))).toEqual([]);
+      expect(item).toMatchObject({ transcript_location: 's3', offloaded_attributes: ['conversation'], agent_id: AGENT_ID });
+      expect(toConversationData((await reader.getConversation(conversationId))!)).toEqual(data);
+    });
+
+    it('stores an event nested as deep as the receiver accepts, so no acknowledged event is unstorable', async () => {
+      // Prepare: body (1) → data (2) → conversation_initiation_client_data (3) → dynamic_variables (4) → profile (5…).
+      const conversationId = newConversationId();
+      const deep = (depth: number): JsonObject => (depth === 0 ? { leaf: 'value' } : { next: deep(depth - 1) });
+      const withProfile = (depth: number) => ({ ...transcriptionData(conversationId), conversation_initiation_client_data: { dynamic_variables: { profile: deep(depth) } } });
+      const deepest = MAX_EVENT_NESTING_LEVELS - 6;
+      const data = withProfile(deepest);
+      expect(() => parseWebhookEvent(Buffer.from(envelope('post_call_transcription', data, 1)).toString('utf8'))).not.toThrow();
+      expect(() => parseWebhookEvent(Buffer.from(envelope('post_call_transcription', withProfile(deepest + 1), 1)).toString('utf8'))).toThrow(InvalidWebhookError);
+
+      // Act
+      const processed = await deliver('post_call_transcription', data, 1767268920);
+
+      // Assess
+      expect(processed.outcome).toMatchObject({ kind: 'created', sectionsOffloaded: true });
+      expect(toConversationData((await reader.getConversation(conversationId))!)).toEqual(data);
     });
 
     it('fails loudly, writing nothing, rather than truncating a record that cannot fit', async () => {

@@ -231,6 +231,7 @@ describe('a bad request', () => {
     ['a signed JSON array', 'body_not_object', () => signedBody(`[${valid}]`)],
     ['a signed JSON string', 'body_not_object', () => signedBody('"post_call_audio"')],
     ['a signed JSON null', 'body_not_object', () => signedBody('null')],
+    ['a signed envelope nested 10,000 levels deep', 'body_too_deep', () => signedBody(`{"type":"post_call_audio","data":{"deep":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`)],
     ['a signed envelope without type', 'missing_type', () => signedBody('{"event_timestamp":1,"data":{"conversation_id":"c"}}')],
     ['a signed envelope with an empty type', 'missing_type', () => signedBody('{"type":"","data":{"conversation_id":"c"}}')],
     ['a signed envelope with a numeric type', 'missing_type', () => signedBody('{"type":7,"data":{"conversation_id":"c"}}')],

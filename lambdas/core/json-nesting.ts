@@ -1,0 +1,19 @@
+/** DynamoDB refuses an attribute nested deeper than this, counting the top-level attribute as level 1. */
+export const DYNAMODB_MAX_NESTING_LEVELS = 32;
+
+/**
+ * Whether `value` nests deeper than `limit` levels (the value itself is level 1; each map or list around an element
+ * adds one). Iterative, so JSON nested thousands of levels deep cannot overflow the stack; stops at the first element
+ * too deep.
+ */
+export function exceedsNestingLimit(value: unknown, limit = DYNAMODB_MAX_NESTING_LEVELS): boolean {
+  const pending: Array<{ readonly value: unknown; readonly level: number }> = [{ value, level: 1 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const container = next.value;
+    if (typeof container !== 'object' || container === null || container instanceof Uint8Array) continue;
+    const children = Array.isArray(container) ? container : Object.values(container);
+    if (children.length > 0 && next.level + 1 > limit) return true;
+    for (const child of children) pending.push({ value: child, level: next.level + 1 });
+  }
+  return false;
+}
