@@ -46,7 +46,8 @@ function optionalTimestamp(value: unknown): number | undefined {
 export function parseWebhookEvent(rawBody: string): WebhookEvent {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(rawBody);
+    // A leading byte-order mark is allowed (RFC 8259 §8.1) and ignored, wherever the text was decoded.
+    parsed = JSON.parse(rawBody.startsWith('\uFEFF') ? rawBody.slice(1) : rawBody);
   } catch (error) {
     throw new InvalidWebhookError('body_not_json', { cause: error });
   }

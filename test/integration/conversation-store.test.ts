@@ -212,6 +212,21 @@ describe('conversation store', () => {
       expect(toConversationData((await reader.getConversation(conversationId))!)).toEqual(data);
     });
 
+    it('stores a body that starts with a UTF-8 byte-order mark, which the receiver accepts', async () => {
+      // Prepare
+      const conversationId = newConversationId();
+      const data = transcriptionData(conversationId);
+      const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(envelope('post_call_transcription', data, 1767268920))]);
+      const published = await archiveAndEncode(body, { s3, bucketName: BUCKET });
+
+      // Act
+      const processed = await processQueuedRecord(toSqsRecord(published.message), { getObject: s3ObjectReader(s3), store });
+
+      // Assess
+      expect(processed.outcome.kind).toBe('created');
+      expect(toConversationData((await reader.getConversation(conversationId))!)).toEqual(data);
+    });
+
     it('fails loudly, writing nothing, rather than truncating a record that cannot fit', async () => {
       // Prepare
       const conversationId = newConversationId();
