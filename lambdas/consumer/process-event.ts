@@ -8,7 +8,7 @@ import type { ApplyEventOutcome, ConversationStore } from '../core/conversation-
 import { resolveRawBody, type GetObjectBytes } from '../core/event-body.js';
 import { InvalidWebhookError } from '../core/errors.js';
 import { decodeQueuedEvent, MalformedQueuedEventError, type EventAttributes, type SqsRecordLike } from '../core/queued-event.js';
-import { parseWebhookEvent, type WebhookEvent } from '../core/webhook-event.js';
+import { eventText, parseWebhookEvent, type WebhookEvent } from '../core/webhook-event.js';
 
 export interface ProcessEventPorts {
   /** Reads claim-checked bodies from the archive. */
@@ -24,7 +24,6 @@ export interface ProcessedEvent {
   readonly outcome: ApplyEventOutcome;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const AUDIO_CONTENT_TYPE = 'audio/mpeg';
 const BASE64 = /^(?:[A-Za-z0-9+/]*|[A-Za-z0-9_-]*)={0,2}$/;
 
@@ -40,18 +39,10 @@ export async function processQueuedRecord(record: SqsRecordLike, ports: ProcessE
   if (createHash('sha256').update(bytes).digest('hex') !== queued.attributes.bodySha256) {
     throw new MalformedQueuedEventError('body does not match its body_sha256 attribute');
   }
-  const envelope = parseEnvelope(typeof rawBody === 'string' ? rawBody : decodeUtf8(rawBody));
+  const envelope = parseEnvelope(typeof rawBody === 'string' ? rawBody : eventText(rawBody));
   const { event, audioBytes } = toConversationEvent(queued.attributes, envelope);
   const outcome = await ports.store.applyEvent(event, { audioBytes });
   return { conversationId: event.meta.conversationId, eventType: event.meta.eventType, kind: event.kind, outcome };
-}
-
-function decodeUtf8(bytes: Uint8Array): string {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch (error) {
-    throw new MalformedQueuedEventError('body is not UTF-8', { cause: error });
-  }
 }
 
 function parseEnvelope(text: string): WebhookEvent {

@@ -5,6 +5,7 @@
  * of its newest event, lists are kept sorted, and the summary/index attributes are derived from the sections
  * alone, so the same set of events gives the same record whatever the order or number of deliveries.
  */
+import { isDynamoDbNumber } from './dynamodb-storable.js';
 import type { EventSource } from './queued-event.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
@@ -294,8 +295,9 @@ function optionalString(value: JsonValue | undefined): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/** A number DynamoDB can hold as a top-level attribute; others stay only in their section (offloaded if need be). */
 function optionalNumber(value: JsonValue | undefined): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  return typeof value === 'number' && isDynamoDbNumber(value) ? value : undefined;
 }
 
 function optionalBoolean(value: JsonValue | undefined): boolean | undefined {

@@ -26,7 +26,7 @@ import {
 } from './conversation-record.js';
 import { CONVERSATIONS_TABLE } from './conversation-table-schema.js';
 import { s3ObjectReader } from './event-body.js';
-import { DYNAMODB_MAX_NESTING_LEVELS, exceedsNestingLimit } from './json-nesting.js';
+import { isDynamoDbStorable } from './dynamodb-storable.js';
 import { StorageError } from './errors.js';
 
 export type { ConversationRecord } from './conversation-record.js';
@@ -49,7 +49,7 @@ export const DEFAULT_LIST_LOOKBACK_SECS = 30 * 24 * 3600;
 /** Day buckets queried ahead while listing without an agent. */
 const DAY_PREFETCH = 4;
 
-/** The record cannot fit in one item even with its large sections in S3 (too large, or nested too deep). */
+/** The record cannot fit in one item even with its large sections in S3 (too large, or unstorable outside them). */
 export class ConversationTooLargeError extends Error {
   override readonly name = 'ConversationTooLargeError';
 }
@@ -108,8 +108,9 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
   const budget = options.itemBudgetBytes ?? ITEM_SIZE_BUDGET_BYTES;
 
   /**
-   * Moves to S3 what DynamoDB would refuse: sections nested deeper than it stores, then, while the item is over the
-   * size budget, the transcript and the other large sections. Depth goes first: sizing a value recurses into it.
+   * Moves to S3 what DynamoDB would refuse: sections it cannot hold (nested beyond 32 levels, numbers out of its
+   * range, `__proto__` keys), then, while the item is over the size budget, the transcript and the other large
+   * sections. The first check goes first because sizing a value recurses into it.
    */
   async function fitItem(record: ConversationRecord): Promise<{ item: ConversationRecord; transcriptOffloaded: boolean; sectionsOffloaded: boolean }> {
     const item: ConversationRecord = { ...record };
@@ -141,12 +142,10 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
       sectionsOffloaded = true;
     };
 
-    if (item.transcript !== undefined && exceedsNestingLimit(item.transcript)) await offloadTranscript(item.transcript);
-    if (OFFLOADABLE_ATTRIBUTES.some((attribute) => exceedsNestingLimit(item[attribute]))) await offloadSections();
-    const tooDeep = Object.entries(item).find(([, value]) => exceedsNestingLimit(value));
-    if (tooDeep !== undefined) {
-      throw new ConversationTooLargeError(`conversation ${item.conversation_id}: attribute ${tooDeep[0]} nests deeper than DynamoDB's ${DYNAMODB_MAX_NESTING_LEVELS} levels`);
-    }
+    if (item.transcript !== undefined && !isDynamoDbStorable(item.transcript)) await offloadTranscript(item.transcript);
+    if (OFFLOADABLE_ATTRIBUTES.some((attribute) => !isDynamoDbStorable(item[attribute]))) await offloadSections();
+    const unstorable = Object.entries(item).find(([, value]) => !isDynamoDbStorable(value));
+    if (unstorable !== undefined) throw new ConversationTooLargeError(`conversation ${item.conversation_id}: attribute ${unstorable[0]} holds what DynamoDB cannot store`);
     if (item.transcript !== undefined && estimateItemBytes(item) > budget) await offloadTranscript(item.transcript);
     if (!sectionsOffloaded && estimateItemBytes(item) > budget) await offloadSections();
     const size = estimateItemBytes(item);

@@ -33,10 +33,25 @@ function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/**
+ * Unix seconds from 1 up to here (year 5138), or 0, are plausible; others are not a time (and may not even fit a
+ * DynamoDB number), so they count as absent and the time of receipt stands in.
+ */
+const LATEST_PLAUSIBLE_UNIX_SECS = 1e11;
+
 function optionalTimestamp(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) return Number(value);
-  return undefined;
+  const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : undefined;
+  return seconds !== undefined && (seconds === 0 || (seconds >= 1 && seconds <= LATEST_PLAUSIBLE_UNIX_SECS)) ? seconds : undefined;
+}
+
+const lenientUtf8 = new TextDecoder('utf-8');
+
+/**
+ * A raw body's text as the receiver and the consumer both read it: UTF-8, a leading BOM dropped, invalid sequences as
+ * U+FFFD. The HMAC covers the exact bytes and the archive keeps them; JSON.parse then judges the text.
+ */
+export function eventText(rawBody: Uint8Array): string {
+  return lenientUtf8.decode(rawBody);
 }
 
 /**

@@ -9,7 +9,7 @@ import { MetricUnit, type Observability } from '../core/observability.js';
 import { publishEvent, type PublishPorts } from '../core/publish-event.js';
 import type { EventAttributes } from '../core/queued-event.js';
 import { SIGNATURE_HEADER, findHeader, verifySignature, type SignatureFailureReason } from '../core/signature.js';
-import { isKnownEventType, parseWebhookEvent } from '../core/webhook-event.js';
+import { eventText, isKnownEventType, parseWebhookEvent } from '../core/webhook-event.js';
 import { SecretUnavailableError, type WebhookSecrets } from '../core/webhook-secrets.js';
 
 /** Lambda's synchronous payload cap; API Gateway delivers nothing larger, this guards the decode all the same. */
@@ -107,8 +107,7 @@ export async function receiveWebhook(request: WebhookRequest, deps: ReceiveWebho
     }
     if (!verdict.ok) return rejected(verdict.reason);
 
-    // Non-fatal decoding: the HMAC already covered the exact bytes; JSON.parse judges the text.
-    const event = parseWebhookEvent(new TextDecoder().decode(rawBody));
+    const event = parseWebhookEvent(eventText(rawBody));
     const attributes = await publishEvent({ rawBody, event, source: 'webhook', receivedAt }, deps.publishPorts);
     return { kind: 'accepted', attributes, bodyBytes: rawBody.byteLength };
   } catch (error) {

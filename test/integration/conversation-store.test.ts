@@ -227,6 +227,24 @@ describe('conversation store', () => {
       expect(toConversationData((await reader.getConversation(conversationId))!)).toEqual(data);
     });
 
+    it('moves sections holding numbers beyond DynamoDB\'s range or a __proto__ key to S3, and returns them exactly', async () => {
+      // Prepare: valid JSON DynamoDB cannot hold (its numbers stop at 1E+126 and 1E-130; the marshaller mishandles __proto__).
+      const conversationId = newConversationId();
+      const data = JSON.parse(
+        JSON.stringify(transcriptionData(conversationId)).replace('"status":"done"', '"status":"done","scores":{"huge":1e300,"tiny":5e-324},"__proto__":{"kept":true}'),
+      ) as JsonObject;
+      (data.transcript as JsonObject[])[0]!.confidence = 1e-200;
+
+      // Act
+      const processed = await deliver('post_call_transcription', data, 1767268920);
+
+      // Assess
+      expect(processed.outcome).toMatchObject({ kind: 'created', transcriptOffloaded: true, sectionsOffloaded: true });
+      const stored = toConversationData((await reader.getConversation(conversationId))!);
+      expect(stored).toEqual(data);
+      expect(Object.getOwnPropertyDescriptor(stored!, '__proto__')?.value).toEqual({ kept: true });
+    });
+
     it('fails loudly, writing nothing, rather than truncating a record that cannot fit', async () => {
       // Prepare
       const conversationId = newConversationId();
