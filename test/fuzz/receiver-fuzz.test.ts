@@ -5,7 +5,8 @@
  * - every answer is 200 or 400 `{"error": <RejectionReason>}`, never a 5xx or a thrown error;
  * - no forgery: a 200 only for a body and timestamp a receiver secret signed inside the window (SignatureLedger);
  * - nothing stored for a 400; exactly one archive object and one message for a 200, carrying the bytes byte-for-byte;
- * - every genuine well-formed event is accepted, and every mutation gets the answer the contract promises for it.
+ * - every genuine well-formed event is accepted, and every mutation gets the answer the contract promises for it;
+ * - every accepted request is storable: the consumer core writes each one's record (dynalite), none goes to a DLQ.
  *
  * Reproducible: FUZZ_SEED=<integer> (fast-check prints the seed and path of any counterexample).
  */
@@ -14,20 +15,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorCredentials, emulatorRegion } from '../../bin/local/emulators.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
+import { processQueuedRecord } from '../../lambdas/consumer/process-event.js';
+import { createConversationStore } from '../../lambdas/core/conversation-store.js';
 import { resolveRawBody } from '../../lambdas/core/event-body.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import type { PublishPorts, QueuedMessage } from '../../lambdas/core/publish-event.js';
-import { decodeQueuedEvent } from '../../lambdas/core/queued-event.js';
+import { decodeQueuedEvent, type SqsRecordLike } from '../../lambdas/core/queued-event.js';
 import { DEFAULT_TOLERANCE_SECS } from '../../lambdas/core/signature.js';
 import type { WebhookSecrets } from '../../lambdas/core/webhook-secrets.js';
 import { MAX_BODY_BYTES, createReceiverHandler, type ReceiverHandler, type RejectionReason } from '../../lambdas/receiver/receive-webhook.js';
 import { captureOutput, type CapturedOutput } from '../fixtures/output-capture.js';
 import { ELEVENLABS_SOURCE_IP, elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
+import { createConversationsTable } from '../support/conversation-tables.js';
+import { startDynamoDbEmulator, startSqsS3Emulator } from '../support/emulators.js';
 import {
   SignatureLedger,
   claimedTimestamps,
@@ -191,6 +197,8 @@ describe(`receiver fuzz (FUZZ_SEED=${SEED})`, () => {
   const storage = new MemoryStorage();
   const ledger = new SignatureLedger(SETUP);
   const totals = new FuzzTotals();
+  /** Every accepted request's message and archive object, for the consumer to store at the end. */
+  const acceptedEvents: Array<{ readonly label: string; readonly record: SqsRecordLike; readonly archiveKey: string; readonly gzipped: Uint8Array }> = [];
   let handler: ReceiverHandler;
   let output: CapturedOutput;
 
@@ -220,6 +228,7 @@ describe(`receiver fuzz (FUZZ_SEED=${SEED})`, () => {
     });
     const queuedBytes = typeof queuedBody === 'string' ? Buffer.from(queuedBody, 'utf8') : Buffer.from(queuedBody);
     expect(queuedBytes.equals(delivered), `${label}: the queued body is the archived body, byte for byte`).toBe(true);
+    acceptedEvents.push({ label, record: { body: message.MessageBody, messageAttributes }, archiveKey, gzipped });
     return delivered;
   }
 
@@ -310,6 +319,38 @@ describe(`receiver fuzz (FUZZ_SEED=${SEED})`, () => {
     for (const reason of REJECTION_REASONS) expect(totals.byReason.get(reason) ?? 0, `400s with reason ${reason}`).toBeGreaterThan(0);
     // Mutations that keep the signed bytes and timestamp must be accepted, so a healthy share of 200s is expected.
     expect(totals.accepted, 'accepted requests').toBeGreaterThan(RUNS.genuine);
+  });
+
+  it('stores every accepted request: the consumer takes each message and writes its record (a 200 is never unstorable)', async () => {
+    // Prepare: the production store on dynalite, with S3 (fauxqs) for recordings and offloaded sections.
+    const [dynamo, sqsS3] = await Promise.all([startDynamoDbEmulator(), startSqsS3Emulator()]);
+    try {
+      const bucketName = 'fuzz-conversations';
+      sqsS3.server.createBucket(bucketName);
+      const tableName = await createConversationsTable(dynamo.client);
+      const documentClient = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+      const store = createConversationStore({ documentClient, s3: sqsS3.s3, tableName, bucketName });
+      const archive = new Map(acceptedEvents.map((accepted) => [accepted.archiveKey, accepted.gzipped]));
+      const ports = { store, getObject: async (_bucket: string, key: string) => archive.get(key) ?? new Uint8Array() };
+      const failures: string[] = [];
+
+      // Act: four at a time, as the event source would run batches.
+      let next = 0;
+      const worker = async () => {
+        for (let index = next++; index < acceptedEvents.length; index = next++) {
+          const accepted = acceptedEvents[index]!;
+          await processQueuedRecord(accepted.record, ports).catch((error: Error) => failures.push(`${accepted.label}: ${error.name}: ${error.message.slice(0, 160)}`));
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+
+      // Assess
+      expect(acceptedEvents.length).toBe(totals.accepted);
+      expect(acceptedEvents.length, 'accepted requests to store (run the whole file)').toBeGreaterThan(RUNS.genuine);
+      expect(failures).toEqual([]);
+    } finally {
+      await Promise.all([dynamo.stop(), sqsS3.stop()]);
+    }
   });
 
   it('logged no secret and no unexpected failure', () => {
