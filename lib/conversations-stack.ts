@@ -131,6 +131,11 @@ export interface ConversationsStackProps extends StackProps {
    */
   readonly pollerFetchMissingAudio?: boolean;
   /**
+   * POLLER_MAX_PENDING_AGE_SECS (0 = hold the watermark until final).
+   * @default 172800
+   */
+  readonly pollerMaxPendingAgeSecs?: number;
+  /**
    * Alarm threshold overrides. `pollerSilence` defaults to three schedule intervals (at least 30 minutes) for a
    * rate schedule and one day for a cron schedule.
    * @default DEFAULT_ALARM_THRESHOLDS
@@ -220,6 +225,7 @@ export class ConversationsStack extends Stack {
       overlapSecs: props.pollerOverlapSecs,
       initialLookbackSecs: props.pollerInitialLookbackSecs,
       fetchMissingAudio: props.pollerFetchMissingAudio,
+      maxPendingAgeSecs: props.pollerMaxPendingAgeSecs,
       maxEventAge: interval === undefined ? Duration.hours(1) : clampSeconds(interval, 60, 6 * 3600),
     });
 

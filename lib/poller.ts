@@ -56,6 +56,12 @@ export interface PollerProps {
    */
   readonly fetchMissingAudio?: boolean;
   /**
+   * POLLER_MAX_PENDING_AGE_SECS: a conversation still not final this long after it started stops holding the
+   * watermark back (logged as given up); 0 = it holds it until it is final.
+   * @default 172800 (2 days)
+   */
+  readonly maxPendingAgeSecs?: number;
+  /**
    * SECRET_CACHE_TTL_SECS for the API key.
    * @default 300
    */
@@ -111,6 +117,7 @@ export class Poller extends Construct {
         POLLER_OVERLAP_SECS: String(props.overlapSecs ?? 3600),
         POLLER_INITIAL_LOOKBACK_SECS: String(props.initialLookbackSecs ?? 86_400),
         POLLER_FETCH_MISSING_AUDIO: String(props.fetchMissingAudio ?? false),
+        POLLER_MAX_PENDING_AGE_SECS: String(props.maxPendingAgeSecs ?? 172_800),
         SECRET_CACHE_TTL_SECS: String(props.secretCacheTtlSecs ?? 300),
       },
     });

@@ -34,6 +34,7 @@ export const CONTEXT_KEYS = {
   pollerOverlapSecs: 'Seconds each poll re-reads before its watermark (default 3600)',
   pollerInitialLookbackSecs: 'Seconds the first poll looks back (default 86400)',
   pollerFetchMissingAudio: 'true: the poller also fetches audio of back-filled conversations (default false)',
+  pollerMaxPendingAgeSecs: 'Seconds after its start a conversation still not final stops holding the poller watermark; 0 = never (default 172800)',
   alarmThresholds:
     'JSON object overriding alarm thresholds: counts by AlarmThresholds name, plus ingestQueueOldestMessageAgeMinutes and pollerSilenceMinutes',
 } as const;
@@ -163,6 +164,7 @@ export function readStackConfig(context: ContextReader): ConversationsStackProps
     pollerOverlapSecs: integer('pollerOverlapSecs', 0, 7 * 86_400),
     pollerInitialLookbackSecs: integer('pollerInitialLookbackSecs', 60, 90 * 86_400),
     pollerFetchMissingAudio: boolean('pollerFetchMissingAudio'),
+    pollerMaxPendingAgeSecs: integer('pollerMaxPendingAgeSecs', 0, 90 * 86_400),
     alarmThresholds: readAlarmThresholds(raw('alarmThresholds'), (value, why) => fail('alarmThresholds', value, why)),
   };
   if (problems.length > 0) {

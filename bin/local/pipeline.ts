@@ -319,7 +319,7 @@ async function importHandlers(
   // A shell's AWS settings must not reach the emulators' clients, nor real credentials be looked up.
   for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete process.env[name];
   Object.assign(process.env, handlerEnvironment);
-  for (const name of ['ELEVENLABS_API_BASE_URL', 'POLLER_SETTLE_DELAY_SECS', 'POLLER_OVERLAP_SECS', 'POLLER_INITIAL_LOOKBACK_SECS', 'POLLER_FETCH_MISSING_AUDIO']) {
+  for (const name of ['ELEVENLABS_API_BASE_URL', 'POLLER_SETTLE_DELAY_SECS', 'POLLER_OVERLAP_SECS', 'POLLER_INITIAL_LOOKBACK_SECS', 'POLLER_FETCH_MISSING_AUDIO', 'POLLER_MAX_PENDING_AGE_SECS']) {
     const value = options.env[name];
     if (value !== undefined) process.env[name] = value;
   }

@@ -38,6 +38,12 @@ export interface ReconcileRangeInput {
   readonly fetchMissingAudio: boolean;
   /** Count only: no detail or audio calls, nothing published, no watermark. */
   readonly dryRun: boolean;
+  /**
+   * A missing conversation still not `done`/`failed` this long after it started stops holding the watermark back (it
+   * is counted in `givenUpNotFinal` and logged), so one conversation stuck in progress cannot make every later run
+   * list from it again. Absent: it holds the watermark until it is final.
+   */
+  readonly maxPendingAgeSecs?: number;
   /** Listing window; a range longer than this is reconciled window by window, oldest first. @default 86400 */
   readonly windowSecs?: number;
   /** Stop starting new work when less than this much time remains. @default 20000 */
@@ -63,6 +69,8 @@ export interface ReconcileSummary {
   readonly wouldBackfill: number;
   /** Missing and not `done`/`failed` yet (left for a later run). */
   readonly skippedNotFinal: number;
+  /** Of those, started longer than `maxPendingAgeSecs` ago: no longer holding the watermark back. */
+  readonly givenUpNotFinal: number;
   /** Missing and final, but ended too recently (left to the webhook for now). */
   readonly skippedNotSettled: number;
   /** Conversations whose detail or audio could not be fetched (not counting auth errors, which stop the run). */
@@ -203,7 +211,7 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
   const after = Math.floor(input.after);
   const before = Math.floor(input.before);
 
-  const counts = { listed: 0, alreadyStored: 0, missing: 0, backfilled: 0, wouldBackfill: 0, skippedNotFinal: 0, skippedNotSettled: 0, errors: 0, deferred: 0 };
+  const counts = { listed: 0, alreadyStored: 0, missing: 0, backfilled: 0, wouldBackfill: 0, skippedNotFinal: 0, givenUpNotFinal: 0, skippedNotSettled: 0, errors: 0, deferred: 0 };
   const audio = { missing: 0, backfilled: 0, unavailable: 0 };
   let backfillQueued = 0;
   let backfillDone = 0;
@@ -237,7 +245,12 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
     counts.missing++;
     if (!final) {
       counts.skippedNotFinal++;
-      block(summary, 'not_final');
+      if (input.maxPendingAgeSecs !== undefined && nowSecs - summary.start_time_unix_secs > input.maxPendingAgeSecs) {
+        counts.givenUpNotFinal++;
+        ports.logger?.warn('conversation given up: still not final', { conversation_id: summary.conversation_id, status: summary.status, start_time_unix_secs: summary.start_time_unix_secs });
+      } else {
+        block(summary, 'not_final');
+      }
     } else if (!settled) {
       counts.skippedNotSettled++;
       block(summary, 'not_settled');
@@ -401,6 +414,8 @@ export interface PollerSettings {
   /** How far the first run (no watermark yet) looks back. */
   readonly initialLookbackSecs: number;
   readonly fetchMissingAudio: boolean;
+  /** See ReconcileRangeInput.maxPendingAgeSecs. */
+  readonly maxPendingAgeSecs?: number;
   readonly windowSecs?: number;
   readonly safetyMarginMs?: number;
   readonly concurrency?: number;
@@ -444,6 +459,7 @@ export async function runPoller(settings: PollerSettings, ports: PollerPorts): P
         settleDelaySecs: settings.settleDelaySecs,
         fetchMissingAudio: settings.fetchMissingAudio,
         dryRun: false,
+        ...(settings.maxPendingAgeSecs === undefined ? {} : { maxPendingAgeSecs: settings.maxPendingAgeSecs }),
         ...(settings.windowSecs === undefined ? {} : { windowSecs: settings.windowSecs }),
         ...(settings.safetyMarginMs === undefined ? {} : { safetyMarginMs: settings.safetyMarginMs }),
         ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
@@ -468,6 +484,7 @@ export async function runPoller(settings: PollerSettings, ports: PollerPorts): P
       missing: summary.missing,
       backfilled: summary.backfilled,
       skippedNotFinal: summary.skippedNotFinal,
+      givenUpNotFinal: summary.givenUpNotFinal,
       skippedNotSettled: summary.skippedNotSettled,
       errors: summary.errors,
       deferred: summary.deferred,

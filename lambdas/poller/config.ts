@@ -23,6 +23,11 @@ export interface PollerConfig {
   readonly initialLookbackSecs: number;
   /** POLLER_FETCH_MISSING_AUDIO ("true"/"false"). @default false */
   readonly fetchMissingAudio: boolean;
+  /**
+   * POLLER_MAX_PENDING_AGE_SECS: a missing conversation still not final this long after it started no longer holds
+   * the watermark back; 0 = it holds it until it is final. @default 172800 (2 days)
+   */
+  readonly maxPendingAgeSecs: number;
   /** SECRET_CACHE_TTL_SECS: how long the API key is cached. @default 300 */
   readonly secretCacheTtlSecs: number;
 }
@@ -32,6 +37,7 @@ export const POLLER_DEFAULTS = {
   overlapSecs: 3600,
   initialLookbackSecs: 86_400,
   fetchMissingAudio: false,
+  maxPendingAgeSecs: 172_800,
   secretCacheTtlSecs: 300,
 } as const;
 
@@ -87,6 +93,7 @@ export function readPollerConfig(env: NodeJS.ProcessEnv = process.env): PollerCo
     overlapSecs: seconds('POLLER_OVERLAP_SECS', POLLER_DEFAULTS.overlapSecs),
     initialLookbackSecs: seconds('POLLER_INITIAL_LOOKBACK_SECS', POLLER_DEFAULTS.initialLookbackSecs),
     fetchMissingAudio: flag('POLLER_FETCH_MISSING_AUDIO', POLLER_DEFAULTS.fetchMissingAudio),
+    maxPendingAgeSecs: seconds('POLLER_MAX_PENDING_AGE_SECS', POLLER_DEFAULTS.maxPendingAgeSecs),
     secretCacheTtlSecs: seconds('SECRET_CACHE_TTL_SECS', POLLER_DEFAULTS.secretCacheTtlSecs),
   };
   const problems = [...(missing.length > 0 ? [`missing: ${missing.join(', ')}`] : []), ...invalid];

@@ -70,6 +70,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Poller
         overlapSecs: config.overlapSecs,
         initialLookbackSecs: config.initialLookbackSecs,
         fetchMissingAudio: config.fetchMissingAudio,
+        ...(config.maxPendingAgeSecs === 0 ? {} : { maxPendingAgeSecs: config.maxPendingAgeSecs }),
       },
       {
         api,

@@ -28,6 +28,7 @@ const { stack, template } = synthesizeStack({
     archiveExpirationDays: '400',
     signatureMaxFutureSkewSecs: '120',
     pollerFetchMissingAudio: 'true',
+    pollerMaxPendingAgeSecs: '86400',
     alarmThresholds: '{"invalidSignaturesPer5Minutes":3,"ingestQueueOldestMessageAgeMinutes":5}',
   },
 });
@@ -140,7 +141,7 @@ describe('AWS::Lambda::Function', () => {
   });
 
   it('poller: API host without trailing slash, audio fetching on', () => {
-    expect(variablesOf(pollerId)).toMatchObject({ ELEVENLABS_API_BASE_URL: 'https://api.eu.residency.elevenlabs.io', POLLER_FETCH_MISSING_AUDIO: 'true' });
+    expect(variablesOf(pollerId)).toMatchObject({ ELEVENLABS_API_BASE_URL: 'https://api.eu.residency.elevenlabs.io', POLLER_FETCH_MISSING_AUDIO: 'true', POLLER_MAX_PENDING_AGE_SECS: '86400' });
   });
 
   it('every function traces with X-Ray', () => {

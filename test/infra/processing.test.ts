@@ -123,6 +123,7 @@ describe('AWS::Lambda::Function (poller)', () => {
         POLLER_OVERLAP_SECS: '3600',
         POLLER_INITIAL_LOOKBACK_SECS: '86400',
         POLLER_FETCH_MISSING_AUDIO: 'false',
+        POLLER_MAX_PENDING_AGE_SECS: '172800',
         SECRET_CACHE_TTL_SECS: '300',
       },
     });

@@ -67,6 +67,7 @@ const SUMMARY: ReconcileSummary = {
   backfilled: 998,
   wouldBackfill: 0,
   skippedNotFinal: 1,
+  givenUpNotFinal: 0,
   skippedNotSettled: 0,
   errors: 1,
   deferred: 0,

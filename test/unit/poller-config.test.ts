@@ -23,6 +23,7 @@ describe('readPollerConfig', () => {
       overlapSecs: 3600,
       initialLookbackSecs: 86_400,
       fetchMissingAudio: false,
+      maxPendingAgeSecs: 172_800,
       secretCacheTtlSecs: 300,
     });
   });
@@ -35,6 +36,7 @@ describe('readPollerConfig', () => {
       POLLER_OVERLAP_SECS: '0',
       POLLER_INITIAL_LOOKBACK_SECS: '3600',
       POLLER_FETCH_MISSING_AUDIO: 'TRUE',
+      POLLER_MAX_PENDING_AGE_SECS: '0',
       SECRET_CACHE_TTL_SECS: '60',
     });
     expect(config).toMatchObject({
@@ -43,6 +45,7 @@ describe('readPollerConfig', () => {
       overlapSecs: 0,
       initialLookbackSecs: 3600,
       fetchMissingAudio: true,
+      maxPendingAgeSecs: 0,
       secretCacheTtlSecs: 60,
     });
   });

@@ -282,6 +282,27 @@ describe('settle delay and unfinished conversations', () => {
     expect(published.map((input) => input.event.conversationId)).toEqual(['early', 'late', 'stuck']);
   });
 
+  it('stops holding the watermark for a conversation still not final after the maximum pending age, and says so', async () => {
+    // Prepare: one stuck for 2 hours (beyond a 1-hour limit), one for 10 minutes past the settle delay (within it).
+    const longStuck = conversation('long-stuck', NOW - 7000, { status: 'initiated' });
+    const recentlyStuck = conversation('recently-stuck', NOW - 3000, { status: 'processing' });
+    const api = new MemoryApi([longStuck, conversation('between', NOW - 5000), recentlyStuck, conversation('late', NOW - 2000)]);
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = { info: () => undefined, warn: (_message: string, ...fields: Array<Record<string, unknown>>) => warnings.push(Object.assign({}, ...fields)) };
+    const { ports } = harness(api, new MemoryStore(), { logger });
+
+    // Act
+    const summary = await reconcileRange(range({ maxPendingAgeSecs: 3600 }), ports);
+    const withoutLimit = await reconcileRange(range(), harness(api, new MemoryStore()).ports);
+
+    // Assess
+    expect(summary).toMatchObject({ skippedNotFinal: 2, givenUpNotFinal: 1, backfilled: 2 });
+    expect(summary.newWatermark).toBe(recentlyStuck.start - 1);
+    expect(summary.watermarkBlockedBy).toMatchObject({ conversationId: 'recently-stuck', reason: 'not_final' });
+    expect(warnings).toEqual([{ conversation_id: 'long-stuck', status: 'initiated', start_time_unix_secs: longStuck.start }]);
+    expect(withoutLimit.newWatermark).toBe(longStuck.start - 1);
+  });
+
   it('trusts the detail over the list when the detail says the conversation is not final yet', async () => {
     // Prepare
     const api = new MemoryApi([conversation('c1', NOW - 5000)]);
