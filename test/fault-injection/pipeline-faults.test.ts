@@ -83,11 +83,12 @@ async function inParallel<T, R>(items: readonly T[], concurrency: number, task: 
   return results;
 }
 
-/** A seeded policy: each call of a listed operation fails with `probability`, with one of `faults` (picked at random). */
-function failing(operations: readonly string[], probability: number, faults: ReadonlyArray<() => Fault>, seed: number): FaultPolicy {
+/** A seeded policy: each call of a listed operation fails with `probability`, with one of its faults (picked at random). */
+function failing(faultsByOperation: Readonly<Record<string, ReadonlyArray<() => Fault>>>, probability: number, seed: number): FaultPolicy {
   const random = seededRandom(seed);
   return ({ operation }) => {
-    if (!operations.includes(operation) || random() >= probability) return PASS;
+    const faults = faultsByOperation[operation];
+    if (faults === undefined || random() >= probability) return PASS;
     return (faults[Math.floor(random() * faults.length)] as () => Fault)();
   };
 }
@@ -192,7 +193,7 @@ describe('fault injection', () => {
     // answer SlowDown or drop the connection. The SDK retries; what still fails is answered 500.
     const fake = await fakeAccount(50, SEED + 2);
     const webhooks = webhooksOf(fake);
-    pipeline.sqsS3Proxy.setPolicy(failing(['SendMessage', 'PUT object'], 0.5, [sqsInternalError, loseAnswer, s3SlowDown, reset], SEED + 2));
+    pipeline.sqsS3Proxy.setPolicy(failing({ SendMessage: [sqsInternalError, loseAnswer], 'PUT object': [s3SlowDown, reset, loseAnswer] }, 0.5, SEED + 2));
 
     // Act: a sender that retries a 5xx up to 8 times, as ElevenLabs does with retries switched on.
     const attempts = await inParallel(webhooks, 6, async (webhook) => {
@@ -216,7 +217,7 @@ describe('fault injection', () => {
   it('stores everything once although DynamoDB throttles a quarter of reads and writes', async () => {
     // Prepare
     const fake = await fakeAccount(40, SEED + 3);
-    pipeline.dynamoDbProxy.setPolicy(failing(['GetItem', 'PutItem'], 0.25, [dynamoDbThrottling], SEED + 3));
+    pipeline.dynamoDbProxy.setPolicy(failing({ GetItem: [dynamoDbThrottling], PutItem: [dynamoDbThrottling] }, 0.25, SEED + 3));
 
     // Act
     const statuses = await inParallel(webhooksOf(fake), 8, (webhook) => pipeline.deliver(webhook.body));
@@ -244,7 +245,7 @@ describe('fault injection', () => {
       crashes++;
       throw new Error('injected crash after half the batch');
     });
-    pipeline.dynamoDbProxy.setPolicy(failing(['PutItem'], 0.2, [loseAnswer], SEED + 4));
+    pipeline.dynamoDbProxy.setPolicy(failing({ PutItem: [loseAnswer] }, 0.2, SEED + 4));
     const batchesBefore = pipeline.batches.length;
 
     // Act
