@@ -13,14 +13,15 @@ import { publishEvent, type QueuedMessage } from '../../lambdas/core/publish-eve
 import { parseWebhookEvent } from '../../lambdas/core/webhook-event.js';
 import { emulatorRegion } from '../local/emulators.js';
 import { lambdaContext } from '../local/lambda-context.js';
+import { STACK_SETTINGS } from './cost-model.js';
 import { formatBytes, formatCount, formatMs, formatPerSecond } from './format.js';
 import { sampleTranscriptionBody, SILENT_POWERTOOLS, startBenchAws, withEnvironment, type BenchAws } from './harness.js';
 import type { BenchSection } from './section.js';
 import { mean, monotonicMs } from './timing.js';
 
 const DEFAULT_RECORDS = 2000;
-/** The event source's batch size in lib/consumer.ts (not imported: that would load aws-cdk-lib). */
-const STACK_BATCH_SIZE = 10;
+/** The event source's batch size (lib/consumer.ts; the copy in STACK_SETTINGS is pinned by test/infra). */
+const STACK_BATCH_SIZE = STACK_SETTINGS.consumerBatchSize;
 const BATCHES_IN_FLIGHT = 4;
 const WARM_UP_BATCHES = 5;
 /** Items read back to size a stored record. */
