@@ -11,7 +11,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLocalEndpoints } from '../../bin/local/endpoints.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
-import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
+import { emulatorRegion, sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 import { documentClientFor, drainQueue, seedRecords } from '../support/poller-harness.js';
 import { runBackfill } from '../support/run-backfill.js';
@@ -164,12 +164,7 @@ describe('npm run backfill against AWS settings', () => {
   it('reconciles with --table/--queue-url/--bucket and the SDK’s endpoint variables', async () => {
     // Act
     const result = await runBackfill(['--since', SINCE, '--table', tableName, '--queue-url', queueUrl, '--bucket', BUCKET, '--json'], {
-      AWS_REGION: emulatorRegion,
-      AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
-      AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
+      ...sdkEnvironmentFor({ dynamodb: dynamo.endpoint, sqs: sqsS3.endpoint, s3: sqsS3.endpoint }),
       ELEVENLABS_API_KEY: FAKE_API_KEY,
       ELEVENLABS_API_BASE_URL: fake.url,
     });

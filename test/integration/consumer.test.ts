@@ -29,7 +29,7 @@ import {
   type PublishedEvent,
 } from '../support/conversation-events.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
-import { emulatorCredentials, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
+import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
 
 const BUCKET = 'conversation-bucket';
 const ENVIRONMENT = { ...process.env };
@@ -50,10 +50,7 @@ beforeAll(async () => {
   tableName = await createConversationsTable(dynamo.client);
   // What the stack (or the local pipeline) gives the function.
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
+    ...sdkEnvironmentFor({ s3: sqsS3.endpoint, dynamodb: dynamo.endpoint }),
     CONVERSATIONS_TABLE_NAME: tableName,
     CONVERSATION_BUCKET_NAME: BUCKET,
     POWERTOOLS_LOG_LEVEL: 'ERROR',

@@ -32,7 +32,7 @@ import {
   type JsonObject,
 } from '../support/conversation-events.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
-import { emulatorCredentials, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
+import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
 
 const BUCKET = 'conversation-bucket';
 const ENVIRONMENT = { ...process.env };
@@ -51,12 +51,7 @@ beforeAll(async () => {
   sqsS3.server.createBucket(BUCKET);
   tableName = await createConversationsTable(dynamo.client);
   // The production client factories, pointed at the emulators the way the local pipeline does it.
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
-  });
+  Object.assign(process.env, sdkEnvironmentFor({ s3: sqsS3.endpoint, dynamodb: dynamo.endpoint }));
   documentClient = createDynamoDbDocumentClient();
   s3 = createS3Client();
   documentClient.middlewareStack.add(

@@ -17,7 +17,7 @@ import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/publish-
 import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/reconcile.js';
 import { captureOutput } from '../fixtures/output-capture.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
-import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
+import { emulatorCredentials, emulatorRegion, sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeAccountOptions, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 import { createPollerStateTable, documentClientFor, drainQueue, seedRecords } from '../support/poller-harness.js';
 
@@ -46,12 +46,7 @@ beforeAll(async () => {
   });
   secretsManager.on(GetSecretValueCommand).callsFake((input: { SecretId?: string }) => ({ Name: input.SecretId, SecretString: secretValues.get(input.SecretId ?? '') }));
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
-    AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
-    AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
-    AWS_REGION: emulatorRegion,
+    ...sdkEnvironmentFor({ dynamodb: dynamo.endpoint, sqs: sqsS3.endpoint, s3: sqsS3.endpoint }),
     POWERTOOLS_SERVICE_NAME: 'poller',
     POWERTOOLS_LOG_LEVEL: 'WARN',
   });

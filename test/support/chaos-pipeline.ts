@@ -26,6 +26,7 @@ import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/publish-
 import { runPoller, type PollerRunResult } from '../../lambdas/core/reconcile.js';
 import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 import { elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
+import { sdkEnvironmentFor } from './emulators.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { FAKE_API_KEY, type FakeElevenLabsApi } from './fake-elevenlabs-api.js';
 
@@ -91,13 +92,7 @@ export async function startChaosPipeline(): Promise<ChaosPipeline> {
   // only through the proxies, as AWS_ENDPOINT_URL_* and the credentials in the environment say. The SQS client is
   // the exception: fauxqs finds a queue by its whole URL, so it keeps the real URL and sends to its endpoint instead.
   const environment = { ...process.env };
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: sqsS3Proxy.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoDbProxy.endpoint,
-    AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
-    AWS_REGION: emulatorRegion,
-  });
+  Object.assign(process.env, sdkEnvironmentFor({ s3: sqsS3Proxy.endpoint, dynamodb: dynamoDbProxy.endpoint }));
   const s3 = createS3Client();
   const documentClient = createDynamoDbDocumentClient();
   const sqs = new SQSClient({ ...direct, endpoint: sqsS3Proxy.endpoint, useQueueUrlAsEndpoint: false });
