@@ -3,72 +3,27 @@
  * API client, BatchGet presence reads, the publish path, the watermark store) over a fake ElevenLabs account in which
  * some conversations are missing from the table. The fake counts the calls by route.
  */
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readStoredConversations } from '../../lambdas/core/conversation-presence.js';
 import { ElevenLabsApiClient, MAX_PAGE_SIZE } from '../../lambdas/core/elevenlabs-api.js';
 import { createWatermarkStore } from '../../lambdas/core/poller-watermark.js';
 import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/publish-event.js';
 import { DEFAULT_CONCURRENCY, runPoller, type PollerPorts } from '../../lambdas/core/reconcile.js';
 import { POLLER_DEFAULTS } from '../../lambdas/poller/config.js';
-// The test suite's fake ElevenLabs API: imported rather than copied into bin/, so the bench and the poller tests run
-// against the same fake (its list paging, bounds and call counters).
+// The test suite's fake ElevenLabs API and table seeding: imported rather than copied into bin/, so the bench and the
+// poller tests run against the same fake (its list paging, bounds and call counters).
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../test/support/fake-elevenlabs-api.js';
+import { countingBatchGets, seedRecords } from '../../test/support/poller-harness.js';
 import { formatCount, formatMs, formatRatio } from './format.js';
-import { startBenchAws, type BenchAws } from './harness.js';
+import { startBenchAws } from './harness.js';
 import type { BenchSection } from './section.js';
 import { timed } from './timing.js';
 
 const DEFAULT_CONVERSATIONS = 10_000;
 const DEFAULT_MISSING_FRACTION = 0.1;
-const BATCH_WRITE_MAX_ITEMS = 25;
-const SEED_WRITERS = 16;
 
 /** Spreads the missing ones evenly: index i is missing when ⌊(i+1)·f⌋ > ⌊i·f⌋, which makes ⌊N·f⌋ of them. */
 function isMissing(index: number, missingFraction: number): boolean {
   return Math.floor((index + 1) * missingFraction) > Math.floor(index * missingFraction);
-}
-
-/** Stores records as the consumer leaves them, as far as the poller looks (key, transcription marker, index keys). */
-async function seedStoredRecords(documentClient: DynamoDBDocumentClient, tableName: string, fake: FakeElevenLabsApi, ids: readonly string[]): Promise<void> {
-  const items = ids.map((id) => {
-    const conversation = fake.conversation(id);
-    return {
-      conversation_id: id,
-      transcription_body_sha256: `bench-${id}`,
-      agent_id: conversation.agentId,
-      start_time_unix_secs: conversation.startTimeUnixSecs,
-      start_day: new Date(conversation.startTimeUnixSecs * 1000).toISOString().slice(0, 10),
-      status: conversation.status,
-    };
-  });
-  let next = 0;
-  const writer = async () => {
-    while (next < items.length) {
-      const chunk = items.slice(next, next + BATCH_WRITE_MAX_ITEMS);
-      next += BATCH_WRITE_MAX_ITEMS;
-      let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 1; requests.length > 0; attempt++) {
-        if (attempt > 10) throw new Error('seeding the table: items stayed unprocessed');
-        const { UnprocessedItems } = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-        requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: SEED_WRITERS }, writer));
-}
-
-/** A document client on the emulator that counts its BatchGetItem calls. */
-function countingDocumentClient(aws: BenchAws): { readonly documentClient: DynamoDBDocumentClient; readonly batchGetCalls: () => number } {
-  let calls = 0;
-  const documentClient = DynamoDBDocumentClient.from(aws.dynamo.client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
-  documentClient.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'BatchGetItemCommand') calls++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countBatchGetItem' },
-  );
-  return { documentClient, batchGetCalls: () => calls };
 }
 
 /**
@@ -85,15 +40,16 @@ export async function benchPollerCalls(options: { conversations?: number; missin
     fake = await startFakeElevenLabsApi({ count: conversations, seed: 42 });
     const ids = fake.conversationIds();
     const missing = ids.filter((_, index) => isMissing(index, missingFraction)).length;
-    const { documentClient, batchGetCalls } = countingDocumentClient(aws);
-    const seeding = await timed(() =>
-      seedStoredRecords(
-        documentClient,
-        aws.names.tableName,
-        fake as FakeElevenLabsApi,
-        ids.filter((_, index) => !isMissing(index, missingFraction)),
-      ),
-    );
+    const { documentClient, batchGetCalls } = countingBatchGets(aws.dynamo.endpoint);
+    const account = fake;
+    // Records as the consumer leaves them, as far as the poller looks: key, transcription marker, index keys.
+    const stored = ids
+      .filter((_, index) => !isMissing(index, missingFraction))
+      .map((id) => {
+        const conversation = account.conversation(id);
+        return { conversation_id: id, transcription_body_sha256: `bench-${id}`, agent_id: conversation.agentId, start_time_unix_secs: conversation.startTimeUnixSecs, status: conversation.status };
+      });
+    const seeding = await timed(() => seedRecords(documentClient, aws.names.tableName, stored));
 
     const publishPorts = createAwsPublishPorts(aws.s3, aws.sqs, aws.names.bucketName, aws.resources.queueUrl);
     const ports: PollerPorts = {

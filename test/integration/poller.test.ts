@@ -3,7 +3,7 @@
  * + ingest queue). The real handler module (config, clients, Secrets Manager via Powertools, mocked at the SDK client)
  * runs the 10,000-conversation case and the bad-key case; the other cases drive runPoller with the same adapters.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -17,9 +17,9 @@ import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/publish-
 import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/reconcile.js';
 import { captureOutput } from '../fixtures/output-capture.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
-import { emulatorCredentials, emulatorRegion, sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
+import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeAccountOptions, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
-import { createPollerStateTable, documentClientFor, drainQueue, seedRecords } from '../support/poller-harness.js';
+import { countingBatchGets, createPollerStateTable, documentClientFor, drainQueue, seedRecords } from '../support/poller-harness.js';
 
 const ENVIRONMENT = { ...process.env };
 const BUCKET = 'poller-conversations';
@@ -302,15 +302,7 @@ describe('runPoller with the real adapters', () => {
     const fake = await fakeAccount({ count: 300, seed: 17, order: 'shuffled', bounds: { after: 'inclusive', before: 'inclusive' } });
     const pipeline = await freshPipeline();
     const missing = await seedAllBut(pipeline, fake, 10);
-    let batchGets = 0;
-    const counted = documentClientFor(new DynamoDBClient({ endpoint: dynamo.endpoint, region: emulatorRegion, credentials: emulatorCredentials }));
-    counted.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'BatchGetItemCommand') batchGets++;
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+    const { documentClient: counted, batchGetCalls } = countingBatchGets(dynamo.endpoint);
     const ports: PollerPorts = {
       ...pollerPorts(pipeline, fake),
       readStored: (ids, options) => readStoredConversations(counted, pipeline.tableName, ids, options),
@@ -323,7 +315,7 @@ describe('runPoller with the real adapters', () => {
     // Assess
     expect(result.summary).toMatchObject({ listed: 300, backfilled: 30 });
     expect(new Set(messages.map((message) => message.attributes.conversationId))).toEqual(missing);
-    expect(batchGets).toBe(3);
+    expect(batchGetCalls()).toBe(3);
   });
 
   it('with POLLER_FETCH_MISSING_AUDIO, publishes recordings missing from back-filled and stored records', async () => {
@@ -392,25 +384,17 @@ describe('adapters on dynalite', () => {
         .filter((_, index) => index % 5 !== 0)
         .map((id, index) => ({ conversation_id: id, transcription_body_sha256: `sha-${id}`, has_audio: index % 2 === 0, ...(index % 4 === 0 ? { audio: { s3_key: `audio/${id}/a.mp3` } } : {}) })),
     );
-    let batchGets = 0;
-    const counted = documentClientFor(new DynamoDBClient({ endpoint: dynamo.endpoint, region: emulatorRegion, credentials: emulatorCredentials }));
-    counted.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'BatchGetItemCommand') batchGets++;
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+    const { documentClient: counted, batchGetCalls } = countingBatchGets(dynamo.endpoint);
 
     // Act
     const missing = await findMissingConversationIds(counted, tableName, [...ids, ...ids.slice(0, 30)]);
-    const callsForMissing = batchGets;
+    const callsForMissing = batchGetCalls();
     const stored = await readStoredConversations(counted, tableName, ids, { includeAudio: true });
 
     // Assess
     expect(missing).toEqual(ids.filter((_, index) => index % 5 === 0));
     expect(callsForMissing).toBe(3);
-    expect(batchGets).toBe(6);
+    expect(batchGetCalls()).toBe(6);
     expect(stored.size).toBe(200);
     expect(stored.get('conv_presence_1')).toEqual({ hasTranscription: true, hasAudio: true, audioExpected: true });
     expect(stored.get('conv_presence_2')).toEqual({ hasTranscription: true, hasAudio: false, audioExpected: false });

@@ -3,10 +3,11 @@
  * records in bulk, and draining the ingest queue into decoded events (optionally marking them stored, as the
  * consumer would).
  */
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { decodeQueuedEvent, type QueuedEvent } from '../../lambdas/core/queued-event.js';
+import { emulatorCredentials, emulatorRegion } from './emulators.js';
 
 /** Creates a poller state table (partition key `id`) and returns its name. */
 export async function createPollerStateTable(client: DynamoDBClient, tableName = `poller-state-${Math.random().toString(36).slice(2, 10)}`): Promise<string> {
@@ -23,6 +24,23 @@ export async function createPollerStateTable(client: DynamoDBClient, tableName =
 
 export function documentClientFor(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/**
+ * A document client of its own on the emulator at `endpoint` that counts the BatchGetItem calls it sends (the
+ * presence read's unit of cost). Its own client: a document client shares its client's middleware stack.
+ */
+export function countingBatchGets(endpoint: string): { readonly documentClient: DynamoDBDocumentClient; readonly batchGetCalls: () => number } {
+  let calls = 0;
+  const documentClient = documentClientFor(new DynamoDBClient({ endpoint, region: emulatorRegion, credentials: emulatorCredentials }));
+  documentClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'BatchGetItemCommand') calls++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countBatchGetItem' },
+  );
+  return { documentClient, batchGetCalls: () => calls };
 }
 
 /** A minimal stored record, as far as the poller looks: the key plus the index attributes. */
