@@ -3,7 +3,10 @@
  * DynamoDB's range, and `__proto__` keys (the marshaller assigns them, which sets a prototype instead of a key).
  * The conversation store moves sections holding any of these to S3 as JSON, which keeps them exactly.
  */
-import { DYNAMODB_MAX_NESTING_LEVELS, exceedsNestingLimit } from './json-nesting.js';
+import { exceedsNestingLimit } from './json-nesting.js';
+
+/** DynamoDB refuses an attribute nested deeper than this, counting the top-level attribute as level 1. */
+export const DYNAMODB_MAX_NESTING_LEVELS = 32;
 
 /** DynamoDB numbers: zero, or a magnitude in [1E-130, 1E+126). */
 const SMALLEST_MAGNITUDE = 1e-130;

@@ -1,12 +1,9 @@
-/** DynamoDB refuses an attribute nested deeper than this, counting the top-level attribute as level 1. */
-export const DYNAMODB_MAX_NESTING_LEVELS = 32;
-
 /**
  * Whether `value` nests deeper than `limit` levels (the value itself is level 1; each map or list around an element
  * adds one). Iterative, so JSON nested thousands of levels deep cannot overflow the stack; stops at the first element
  * too deep.
  */
-export function exceedsNestingLimit(value: unknown, limit = DYNAMODB_MAX_NESTING_LEVELS): boolean {
+export function exceedsNestingLimit(value: unknown, limit: number): boolean {
   const pending: Array<{ readonly value: unknown; readonly level: number }> = [{ value, level: 1 }];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const container = next.value;

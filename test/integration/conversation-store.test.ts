@@ -7,6 +7,7 @@ import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { toConversationData, type ConversationRecord } from '../../lambdas/core/conversation-record.js';
 import { InvalidWebhookError } from '../../lambdas/core/errors.js';
+import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/dynamodb-storable.js';
 import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
 import {
   ConversationTooLargeError,
@@ -184,7 +185,7 @@ describe('conversation store', () => {
       // Assess
       expect(processed.outcome).toMatchObject({ kind: 'created', transcriptOffloaded: true, sectionsOffloaded: true });
       const item = await rawItem(conversationId);
-      expect(Object.entries(item ?? {}).filter(([, value]) => exceedsNestingLimit(value))).toEqual([]);
+      expect(Object.entries(item ?? {}).filter(([, value]) => exceedsNestingLimit(value, DYNAMODB_MAX_NESTING_LEVELS))).toEqual([]);
       expect(item).toMatchObject({ transcript_location: 's3', offloaded_attributes: ['conversation'], agent_id: AGENT_ID });
       expect(toConversationData((await reader.getConversation(conversationId))!)).toEqual(data);
     });

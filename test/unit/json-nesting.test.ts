@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/dynamodb-storable.js';
 import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
 
 /** A scalar wrapped in `wraps` containers, maps and lists alternating: `wraps` = 2 → `{ n: [ 'leaf' ] }`. */
@@ -11,11 +12,11 @@ function nested(wraps: number): unknown {
 describe('exceedsNestingLimit', () => {
   it('accepts 31 containers around a value and refuses 32, as DynamoDB does (the attribute itself is level 1)', () => {
     // Act + Assess
-    expect(exceedsNestingLimit('scalar')).toBe(false);
-    expect(exceedsNestingLimit(nested(31))).toBe(false);
-    expect(exceedsNestingLimit(nested(32))).toBe(true);
-    expect(exceedsNestingLimit({ shallow: 1, deep: nested(31) })).toBe(true);
-    expect(exceedsNestingLimit({ shallow: 1, deep: nested(30) })).toBe(false);
+    expect(exceedsNestingLimit('scalar', DYNAMODB_MAX_NESTING_LEVELS)).toBe(false);
+    expect(exceedsNestingLimit(nested(31), DYNAMODB_MAX_NESTING_LEVELS)).toBe(false);
+    expect(exceedsNestingLimit(nested(32), DYNAMODB_MAX_NESTING_LEVELS)).toBe(true);
+    expect(exceedsNestingLimit({ shallow: 1, deep: nested(31) }, DYNAMODB_MAX_NESTING_LEVELS)).toBe(true);
+    expect(exceedsNestingLimit({ shallow: 1, deep: nested(30) }, DYNAMODB_MAX_NESTING_LEVELS)).toBe(false);
   });
 
   it('counts an empty container as a value, and reads a value nested 100,000 deep without overflowing the stack', () => {
@@ -26,6 +27,6 @@ describe('exceedsNestingLimit', () => {
     // Act + Assess
     expect(exceedsNestingLimit({ a: { b: {} } }, 3)).toBe(false);
     expect(exceedsNestingLimit({ a: { b: { c: 1 } } }, 3)).toBe(true);
-    expect(exceedsNestingLimit(deepest)).toBe(true);
+    expect(exceedsNestingLimit(deepest, DYNAMODB_MAX_NESTING_LEVELS)).toBe(true);
   });
 });
