@@ -3,6 +3,7 @@
  * as a table or, with --json, one JSON object.
  */
 import type { ReconcileProgress, ReconcileSummary } from '../../lambdas/core/reconcile.js';
+import { createProgressLine, type ProgressStream } from './progress-line.js';
 
 export interface BackfillReport {
   readonly since: number;
@@ -62,21 +63,11 @@ export function summaryTable(report: BackfillReport): string {
 }
 
 /** A writable terminal stream, as far as the progress bar needs one. */
-export interface ProgressStream {
-  readonly isTTY?: boolean;
-  readonly columns?: number;
-  write(chunk: string): boolean;
-}
-
 /** Redraws one line on a TTY (at most every 100 ms); does nothing elsewhere, so logs and pipes stay clean. */
 export function createProgressBar(stream: ProgressStream, now: () => number = Date.now): { update(progress: ReconcileProgress): void; clear(): void } {
-  if (stream.isTTY !== true) return { update: () => undefined, clear: () => undefined };
-  let lastDraw = 0;
-  let drawn = false;
+  const line = createProgressLine(stream, now);
   return {
     update(progress) {
-      if (now() - lastDraw < 100) return;
-      lastDraw = now();
       // Several windows: whole windows done. One window: back-fills done once its listing finished.
       const fraction =
         progress.windowsTotal > 1
@@ -86,15 +77,8 @@ export function createProgressBar(stream: ProgressStream, now: () => number = Da
             : progress.backfillQueued > 0
               ? progress.backfillDone / progress.backfillQueued
               : 0;
-      const width = 24;
-      const filled = Math.round(fraction * width);
-      const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(fraction * 100)}% · listed ${progress.listed} · missing ${progress.missing} · back-filled ${progress.backfillDone}/${progress.backfillQueued}`;
-      stream.write(`\r${line.slice(0, Math.max(20, (stream.columns ?? 120) - 1))}\u001b[K`);
-      drawn = true;
+      line.draw(fraction, `listed ${progress.listed} · missing ${progress.missing} · back-filled ${progress.backfillDone}/${progress.backfillQueued}`);
     },
-    clear() {
-      if (drawn) stream.write('\r\u001b[K');
-      drawn = false;
-    },
+    clear: () => line.clear(),
   };
 }

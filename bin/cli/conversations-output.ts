@@ -5,6 +5,7 @@
  */
 import type { ConversationRecord } from '../../lambdas/core/conversation-store.js';
 import { terminalSafe, type CommandStream } from './io.js';
+import { createProgressLine } from './progress-line.js';
 
 const COLUMNS = ['CONVERSATION_ID', 'AGENT', 'STARTED (UTC)', 'DURATION', 'STATUS', 'SUCCESS', 'AUDIO', 'TITLE'] as const;
 
@@ -121,26 +122,14 @@ export function createExportProgress(
   range: { readonly since: number; readonly until: number; readonly newestFirst: boolean },
   now: () => number = Date.now,
 ): { update(count: number, startTimeUnixSecs: number | undefined): void; clear(): void } {
-  if (stream.isTTY !== true) return { update: () => undefined, clear: () => undefined };
-  let lastDraw = 0;
-  let drawn = false;
+  const line = createProgressLine(stream, now);
   const span = Math.max(1, range.until - range.since);
   return {
     update(count, startTime) {
-      if (now() - lastDraw < 100) return;
-      lastDraw = now();
       // Records come in start-time order, so the position in the time range is the progress.
       const position = startTime === undefined ? 0 : range.newestFirst ? range.until - startTime : startTime - range.since;
-      const fraction = Math.min(1, Math.max(0, position / span));
-      const width = 24;
-      const filled = Math.round(fraction * width);
-      const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(fraction * 100)}% · ${count} exported · at ${isoSeconds(startTime)}`;
-      stream.write(`\r${line.slice(0, Math.max(20, (stream.columns ?? 120) - 1))}\u001b[K`);
-      drawn = true;
+      line.draw(position / span, `${count} exported · at ${isoSeconds(startTime)}`);
     },
-    clear() {
-      if (drawn) stream.write('\r\u001b[K');
-      drawn = false;
-    },
+    clear: () => line.clear(),
   };
 }

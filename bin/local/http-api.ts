@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { listenOnLoopback } from './ports.js';
+import { readRequestBody } from './request-body.js';
 
 /** The route the stack defines (lib/webhook-ingress.ts). */
 export const WEBHOOK_ROUTE = { method: 'POST', path: '/webhooks/elevenlabs' } as const;
@@ -168,19 +169,6 @@ function errorReason(body: Buffer): string | undefined {
   }
 }
 
-/** Reads the body, or undefined once it exceeds the limit. */
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = chunk as Buffer;
-    size += buffer.byteLength;
-    if (size > MAX_REQUEST_BODY_BYTES) return undefined;
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** Starts the HTTP API stand-in on 127.0.0.1. */
 export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<LocalHttpApi> {
   const inFlight = new Set<Promise<void>>();
@@ -202,7 +190,7 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
       answer(response, 413, { ...json, connection: 'close' }, message('Request Entity Too Large'));
     };
     if (Number(request.headers['content-length'] ?? 0) > MAX_REQUEST_BODY_BYTES) return tooLarge();
-    const body = await readBody(request);
+    const body = await readRequestBody(request, MAX_REQUEST_BODY_BYTES);
     if (body === undefined) return tooLarge();
     const event = toHttpApiEvent({
       method: request.method,

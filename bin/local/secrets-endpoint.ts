@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from './ports.js';
+import { readRequestBody } from './request-body.js';
 
 export interface LocalSecretsManager {
   /** `http://127.0.0.1:<port>` */
@@ -43,18 +44,6 @@ function signingAccessKeyId(request: IncomingMessage): string | undefined {
   return /Credential=([^/,\s]+)\//.exec(request.headers.authorization ?? '')?.[1];
 }
 
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = chunk as Buffer;
-    size += buffer.byteLength;
-    if (size > MAX_REQUEST_BYTES) return undefined;
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Starts the stand-in on 127.0.0.1. */
 export async function startLocalSecretsManager(options: LocalSecretsManagerOptions): Promise<LocalSecretsManager> {
   const versionId = randomUUID();
@@ -70,7 +59,7 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
       if (target !== 'secretsmanager.GetSecretValue') {
         return sendError(response, 400, 'UnknownOperationException', `the local stand-in serves only GetSecretValue, not ${String(target)}`);
       }
-      const text = await readBody(request);
+      const text = (await readRequestBody(request, MAX_REQUEST_BYTES))?.toString('utf8');
       let secretId: unknown;
       try {
         secretId = (JSON.parse(text ?? '') as { SecretId?: unknown }).SecretId;
