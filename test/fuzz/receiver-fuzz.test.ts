@@ -32,6 +32,7 @@ import type { WebhookSecrets } from '../../lambdas/core/webhook-secrets.js';
 import { MAX_BODY_BYTES, createReceiverHandler, type ReceiverHandler, type RejectionReason } from '../../lambdas/receiver/receive-webhook.js';
 import { captureOutput, type CapturedOutput } from '../fixtures/output-capture.js';
 import { ELEVENLABS_SOURCE_IP, elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
+import { sha256Hex } from '../support/conversation-events.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
 import { startDynamoDbEmulator, startSqsS3Emulator } from '../support/emulators.js';
 import {
@@ -42,7 +43,6 @@ import {
   malformedEnvelopeCases,
   mutatedCases,
   mutationsFor,
-  sha256Hex,
   sizeSpecs,
   sizedCase,
   type FuzzCase,

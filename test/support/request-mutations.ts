@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { MAX_EVENT_NESTING_LEVELS } from '../../lambdas/core/webhook-event.js';
 import type { RejectionReason } from '../../lambdas/receiver/receive-webhook.js';
 import { SAMPLE_EVENT_TYPES, apiGatewayEvent, samplePayload } from '../fixtures/webhook-requests.js';
+import { sha256Hex } from './conversation-events.js';
 
 /** The header ElevenLabs signs with, as API Gateway hands it over (lower-case). */
 export const SIGNATURE_HEADER_NAME = 'elevenlabs-signature';
@@ -108,10 +109,6 @@ function describeBody(body: WireBody): string {
   if (body.kind === 'absent') return 'absent';
   if (body.kind === 'field') return `field of ${body.field.length} chars, isBase64Encoded ${body.isBase64Encoded}`;
   return `${body.bytes.byteLength} bytes as ${body.transport}, sha256 ${sha256Hex(body.bytes).slice(0, 16)}…`;
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** The documented recipe: lower-case hex HMAC-SHA256 of `<timestamp text>.<raw body bytes>`, keyed with the secret's UTF-8. */
