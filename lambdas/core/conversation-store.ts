@@ -144,7 +144,9 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
 
     if (item.transcript !== undefined && !isDynamoDbStorable(item.transcript)) await offloadTranscript(item.transcript);
     if (OFFLOADABLE_ATTRIBUTES.some((attribute) => !isDynamoDbStorable(item[attribute]))) await offloadSections();
-    const unstorable = Object.entries(item).find(([, value]) => !isDynamoDbStorable(value));
+    // The transcript and the offloadable sections were just checked; the rest are the record's own attributes.
+    const checked = new Set<string>(['transcript', ...OFFLOADABLE_ATTRIBUTES]);
+    const unstorable = Object.entries(item).find(([name, value]) => !checked.has(name) && !isDynamoDbStorable(value));
     if (unstorable !== undefined) throw new ConversationTooLargeError(`conversation ${item.conversation_id}: attribute ${unstorable[0]} holds what DynamoDB cannot store`);
     if (item.transcript !== undefined && estimateItemBytes(item) > budget) await offloadTranscript(item.transcript);
     if (!sectionsOffloaded && estimateItemBytes(item) > budget) await offloadSections();
