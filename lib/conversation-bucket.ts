@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { logicalIdOf, type ProjectFunction } from './project-function.js';
 
-/** Key prefixes of the one conversation bucket (see lambdas/core/queued-event.ts `archiveKeyFor`). */
+/** Key prefixes of the one conversation bucket (see lambdas/core/ingest/queued-event.ts `archiveKeyFor`). */
 export const BUCKET_PREFIX = {
   /** gzip of every accepted raw body, webhook or poller, written before it is queued. */
   events: 'events/',

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 // The same names the consumer, the local pipeline and the CLI use, so every copy of the table matches this one.
-import { CONVERSATIONS_TABLE } from '../lambdas/core/conversation-table-schema.js';
+import { CONVERSATIONS_TABLE } from '../lambdas/core/record/conversation-table-schema.js';
 import type { ProjectFunction } from './project-function.js';
 
 interface TableEncryptionProps {

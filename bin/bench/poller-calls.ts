@@ -3,11 +3,11 @@
  * API client, BatchGet presence reads, the publish path, the watermark store) over a fake ElevenLabs account in which
  * some conversations are missing from the table. The fake counts the calls by route.
  */
-import { readStoredConversations } from '../../lambdas/core/conversation-presence.js';
-import { ElevenLabsApiClient, MAX_PAGE_SIZE } from '../../lambdas/core/elevenlabs-api.js';
-import { createWatermarkStore } from '../../lambdas/core/poller-watermark.js';
-import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/publish-event.js';
-import { DEFAULT_CONCURRENCY, runPoller, type PollerPorts } from '../../lambdas/core/reconcile.js';
+import { readStoredConversations } from '../../lambdas/core/backfill/conversation-presence.js';
+import { ElevenLabsApiClient, MAX_PAGE_SIZE } from '../../lambdas/core/backfill/elevenlabs-api.js';
+import { createWatermarkStore } from '../../lambdas/core/backfill/poller-watermark.js';
+import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/ingest/publish-event.js';
+import { DEFAULT_CONCURRENCY, runPoller, type PollerPorts } from '../../lambdas/core/backfill/reconcile.js';
 import { POLLER_DEFAULTS } from '../../lambdas/poller/config.js';
 // The test suite's fake ElevenLabs API and table seeding: imported rather than copied into bin/, so the bench and the
 // poller tests run against the same fake (its list paging, bounds and call counters).

@@ -4,9 +4,9 @@
  */
 import type { Context } from 'aws-lambda';
 import { createObservability } from '../../lambdas/core/observability.js';
-import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/publish-event.js';
-import { sqsMessageSize } from '../../lambdas/core/queued-event.js';
-import { createWebhookSecrets } from '../../lambdas/core/webhook-secrets.js';
+import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/ingest/publish-event.js';
+import { sqsMessageSize } from '../../lambdas/core/ingest/queued-event.js';
+import { createWebhookSecrets } from '../../lambdas/core/ingest/webhook-secrets.js';
 import { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS } from '../../lambdas/receiver/config.js';
 import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 import { signedWebhookEvent } from '../../test/fixtures/webhook-requests.js';

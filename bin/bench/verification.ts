@@ -2,7 +2,7 @@
  * Signature verification throughput: our `verifySignature` against the official SDK's `webhooks.constructEvent`, on
  * the same validly signed bodies, sampled in alternating rounds so both see the same machine state.
  */
-import { signatureHeaderFor, verifySignature } from '../../lambdas/core/signature.js';
+import { signatureHeaderFor, verifySignature } from '../../lambdas/core/ingest/signature.js';
 import { formatPerSecond, formatRatio } from './format.js';
 import type { BenchSection } from './section.js';
 import { median, opsPerSecond } from './timing.js';
@@ -94,7 +94,7 @@ export async function benchVerification(options: { minTimeMs?: number } = {}): P
     title: 'Signature verification',
     table: [['body', 'ours: verify', 'ratio to SDK', 'ours: verify + JSON.parse', 'SDK constructEvent (verify + parse)', 'ratio, same work'], ...rows],
     notes: [
-      `verifySignature (lambdas/core/signature.ts) vs @elevenlabs/elevenlabs-js webhooks.constructEvent, one secret, the same validly signed JSON string for both.`,
+      `verifySignature (lambdas/core/ingest/signature.ts) vs @elevenlabs/elevenlabs-js webhooks.constructEvent, one secret, the same validly signed JSON string for both.`,
       `Per body: a warm-up, then ${ROUNDS} alternating rounds of ${Math.round(sampleMs)} ms each per implementation; median round; calls one after another (each awaited when it returns a promise).`,
       'constructEvent also parses the JSON (its API returns the event); the receiver verifies, then parses, so "verify + JSON.parse" is the like-for-like comparison.',
     ],

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { DEFAULT_LIST_LOOKBACK_SECS, type ConversationRecord } from '../../lambdas/core/conversation-store.js';
+import { DEFAULT_LIST_LOOKBACK_SECS, type ConversationRecord } from '../../lambdas/core/record/conversation-store.js';
 import { explainAwsError, resolveTarget, type ConversationTarget } from './conversation-target.js';
 import { CONVERSATIONS_USAGE, parseConversationsArgs, type ConversationsOptions } from './conversations-options.js';
 import { conversationRow, createExportProgress, isoSeconds, recordSummary, renderTable, transcriptLines } from './conversations-output.js';

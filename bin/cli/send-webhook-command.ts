@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { signatureHeaderFor } from '../../lambdas/core/signature.js';
+import { signatureHeaderFor } from '../../lambdas/core/ingest/signature.js';
 import { localDataDir, localPort, readLocalEndpoints } from '../local/endpoints.js';
 import { readWebhookSecret } from '../local/webhook-secret.js';
 import { parseTimeArgument, UsageError } from './backfill-options.js';

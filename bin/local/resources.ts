@@ -5,7 +5,7 @@
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException, type DynamoDBClient, type TableDescription } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { conversationsTableDefinition } from '../../lambdas/core/conversation-table-schema.js';
+import { conversationsTableDefinition } from '../../lambdas/core/record/conversation-table-schema.js';
 
 /** Receives before a message moves to the dead-letter queue (as the stack configures it). */
 export const LOCAL_MAX_RECEIVE_COUNT = 5;

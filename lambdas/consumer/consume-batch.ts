@@ -7,7 +7,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { assertIsError } from '../core/errors.js';
 import { MetricUnit, type Observability } from '../core/observability.js';
-import { MalformedQueuedEventError } from '../core/queued-event.js';
+import { MalformedQueuedEventError } from '../core/ingest/queued-event.js';
 import { processQueuedRecord, type ProcessEventPorts, type ProcessedEvent } from './process-event.js';
 
 export type ConsumerHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;

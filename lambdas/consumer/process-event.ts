@@ -3,12 +3,12 @@
  * store are injected ports, so the same code runs in Lambda, in the local pipeline and in tests.
  */
 import { createHash } from 'node:crypto';
-import { audioObjectKey, orphanEventConversationId, type ConversationEvent, type EventMeta, type JsonObject } from '../core/conversation-record.js';
-import type { ApplyEventOutcome, ConversationStore } from '../core/conversation-store.js';
-import { resolveRawBody, type GetObjectBytes } from '../core/event-body.js';
+import { audioObjectKey, orphanEventConversationId, type ConversationEvent, type EventMeta, type JsonObject } from '../core/record/conversation-record.js';
+import type { ApplyEventOutcome, ConversationStore } from '../core/record/conversation-store.js';
+import { resolveRawBody, type GetObjectBytes } from '../core/ingest/event-body.js';
 import { InvalidWebhookError } from '../core/errors.js';
-import { decodeQueuedEvent, MalformedQueuedEventError, type EventAttributes, type SqsRecordLike } from '../core/queued-event.js';
-import { eventText, parseWebhookEvent, type WebhookEvent } from '../core/webhook-event.js';
+import { decodeQueuedEvent, MalformedQueuedEventError, type EventAttributes, type SqsRecordLike } from '../core/ingest/queued-event.js';
+import { eventText, parseWebhookEvent, type WebhookEvent } from '../core/ingest/webhook-event.js';
 
 export interface ProcessEventPorts {
   /** Reads claim-checked bodies from the archive. */

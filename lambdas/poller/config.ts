@@ -1,4 +1,4 @@
-import { DEFAULT_ELEVENLABS_API_BASE_URL } from '../core/elevenlabs-api.js';
+import { DEFAULT_ELEVENLABS_API_BASE_URL } from '../core/backfill/elevenlabs-api.js';
 import { ConfigurationError } from '../core/errors.js';
 
 /** The poller's settings, read once at start-up. */

@@ -9,13 +9,13 @@ import type { Context } from 'aws-lambda';
 import { createDynamoDbDocumentClient } from '../core/aws/dynamodb.js';
 import { createS3Client } from '../core/aws/s3.js';
 import { createSqsClient } from '../core/aws/sqs.js';
-import { readStoredConversations } from '../core/conversation-presence.js';
-import { ElevenLabsApiClient, ElevenLabsApiError, ElevenLabsAuthError, type ApiErrorStatus } from '../core/elevenlabs-api.js';
+import { readStoredConversations } from '../core/backfill/conversation-presence.js';
+import { ElevenLabsApiClient, ElevenLabsApiError, ElevenLabsAuthError, type ApiErrorStatus } from '../core/backfill/elevenlabs-api.js';
 import { ConfigurationError, StorageError, assertIsError } from '../core/errors.js';
 import { MetricUnit, createObservability } from '../core/observability.js';
-import { createWatermarkStore } from '../core/poller-watermark.js';
-import { createAwsPublishPorts, publishEvent } from '../core/publish-event.js';
-import { runPoller, type MetricsSink, type PollerRunResult } from '../core/reconcile.js';
+import { createWatermarkStore } from '../core/backfill/poller-watermark.js';
+import { createAwsPublishPorts, publishEvent } from '../core/ingest/publish-event.js';
+import { runPoller, type MetricsSink, type PollerRunResult } from '../core/backfill/reconcile.js';
 import { readPollerConfig } from './config.js';
 
 const config = readPollerConfig();

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { ConfigurationError } from '../core/errors.js';
-import { DEFAULT_SECRET_CACHE_TTL_SECS } from '../core/webhook-secrets.js';
+import { DEFAULT_SECRET_CACHE_TTL_SECS } from '../core/ingest/webhook-secrets.js';
 
 /** The receiver's settings, read once at start-up. */
 export interface ReceiverConfig {

@@ -6,8 +6,8 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { createS3Client } from '../core/aws/s3.js';
 import { createSqsClient } from '../core/aws/sqs.js';
 import { createObservability } from '../core/observability.js';
-import { createAwsPublishPorts } from '../core/publish-event.js';
-import { createWebhookSecrets } from '../core/webhook-secrets.js';
+import { createAwsPublishPorts } from '../core/ingest/publish-event.js';
+import { createWebhookSecrets } from '../core/ingest/webhook-secrets.js';
 import { readReceiverConfig } from './config.js';
 import { createReceiverHandler, type ReceiverHandler } from './receive-webhook.js';
 

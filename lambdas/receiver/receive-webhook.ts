@@ -6,11 +6,11 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ConfigurationError, InvalidWebhookError, StorageError, assertIsError } from '../core/errors.js';
 import { MetricUnit, type Observability } from '../core/observability.js';
-import { publishEvent, type PublishPorts } from '../core/publish-event.js';
-import type { EventAttributes } from '../core/queued-event.js';
-import { SIGNATURE_HEADER, findHeader, verifySignature, type SignatureFailureReason } from '../core/signature.js';
-import { eventText, isKnownEventType, parseWebhookEvent } from '../core/webhook-event.js';
-import { SecretUnavailableError, type WebhookSecrets } from '../core/webhook-secrets.js';
+import { publishEvent, type PublishPorts } from '../core/ingest/publish-event.js';
+import type { EventAttributes } from '../core/ingest/queued-event.js';
+import { SIGNATURE_HEADER, findHeader, verifySignature, type SignatureFailureReason } from '../core/ingest/signature.js';
+import { eventText, isKnownEventType, parseWebhookEvent } from '../core/ingest/webhook-event.js';
+import { SecretUnavailableError, type WebhookSecrets } from '../core/ingest/webhook-secrets.js';
 
 /** Lambda's synchronous payload cap; API Gateway delivers nothing larger, this guards the decode all the same. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;

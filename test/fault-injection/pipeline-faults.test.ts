@@ -7,7 +7,7 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ConversationRecord } from '../../lambdas/core/conversation-record.js';
+import type { ConversationRecord } from '../../lambdas/core/record/conversation-record.js';
 import { captureOutput, type CapturedOutput } from '../fixtures/output-capture.js';
 import { nowSeconds } from '../fixtures/webhook-requests.js';
 import { synthesizeStack } from '../infra/support.js';

@@ -8,12 +8,12 @@ import { createConsumerHandler, type ConsumerHandler } from '../../lambdas/consu
 import { readConsumerConfig } from '../../lambdas/consumer/config.js';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
-import { type ConversationRecord } from '../../lambdas/core/conversation-record.js';
-import { createConversationReader, createConversationStore, type ConversationReader } from '../../lambdas/core/conversation-store.js';
+import { type ConversationRecord } from '../../lambdas/core/record/conversation-record.js';
+import { createConversationReader, createConversationStore, type ConversationReader } from '../../lambdas/core/record/conversation-store.js';
 import { ConfigurationError } from '../../lambdas/core/errors.js';
-import { s3ObjectReader } from '../../lambdas/core/event-body.js';
+import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
 import { createObservability } from '../../lambdas/core/observability.js';
-import { ATTRIBUTE, type EventSource } from '../../lambdas/core/queued-event.js';
+import { ATTRIBUTE, type EventSource } from '../../lambdas/core/ingest/queued-event.js';
 import {
   AGENT_ID,
   archiveAndEncode,

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processQueuedRecord, type ProcessedEvent } from '../../lambdas/consumer/process-event.js';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
-import { toConversationData, type ConversationRecord } from '../../lambdas/core/conversation-record.js';
+import { toConversationData, type ConversationRecord } from '../../lambdas/core/record/conversation-record.js';
 import { InvalidWebhookError } from '../../lambdas/core/errors.js';
-import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/dynamodb-storable.js';
+import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/record/dynamodb-storable.js';
 import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
 import {
   ConversationTooLargeError,
@@ -16,10 +16,10 @@ import {
   type ConversationReader,
   type ConversationStore,
   type ListConversationsOptions,
-} from '../../lambdas/core/conversation-store.js';
-import { s3ObjectReader } from '../../lambdas/core/event-body.js';
-import type { EventSource } from '../../lambdas/core/queued-event.js';
-import { MAX_EVENT_NESTING_LEVELS, parseWebhookEvent } from '../../lambdas/core/webhook-event.js';
+} from '../../lambdas/core/record/conversation-store.js';
+import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
+import type { EventSource } from '../../lambdas/core/ingest/queued-event.js';
+import { MAX_EVENT_NESTING_LEVELS, parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
 import {
   AGENT_ID,
   archiveAndEncode,

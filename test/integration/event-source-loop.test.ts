@@ -9,7 +9,7 @@ import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalS
 import { ensureLocalResources, LOCAL_MAX_RECEIVE_COUNT, LOCAL_VISIBILITY_TIMEOUT_SECS } from '../../bin/local/resources.js';
 import { failedMessageIds, startSqsEventSource, type SqsEventSource, type SqsFunction } from '../../bin/local/sqs-event-source.js';
 import { S3Client } from '@aws-sdk/client-s3';
-import { decodeQueuedEvent, encodeQueuedEvent, type EventAttributes } from '../../lambdas/core/queued-event.js';
+import { decodeQueuedEvent, encodeQueuedEvent, type EventAttributes } from '../../lambdas/core/ingest/queued-event.js';
 
 let sqsS3: LocalSqsS3Emulator;
 let dynamo: DynamoDbEmulator;

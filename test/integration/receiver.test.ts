@@ -10,7 +10,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decodeQueuedEvent, type QueuedEvent } from '../../lambdas/core/queued-event.js';
+import { decodeQueuedEvent, type QueuedEvent } from '../../lambdas/core/ingest/queued-event.js';
 import type { ReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 import { captureOutput, type CapturedOutput } from '../fixtures/output-capture.js';
 import {

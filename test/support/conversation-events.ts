@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { publishEvent, type QueuedMessage } from '../../lambdas/core/publish-event.js';
-import type { EventAttributes, EventSource } from '../../lambdas/core/queued-event.js';
-import { parseWebhookEvent } from '../../lambdas/core/webhook-event.js';
+import { publishEvent, type QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
+import type { EventAttributes, EventSource } from '../../lambdas/core/ingest/queued-event.js';
+import { parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
 
 export type JsonObject = { [key: string]: unknown };
 

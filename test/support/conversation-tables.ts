@@ -1,7 +1,7 @@
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { conversationsTableDefinition } from '../../lambdas/core/conversation-table-schema.js';
+import { conversationsTableDefinition } from '../../lambdas/core/record/conversation-table-schema.js';
 
-export { conversationsTableDefinition, CONVERSATIONS_TABLE } from '../../lambdas/core/conversation-table-schema.js';
+export { conversationsTableDefinition, CONVERSATIONS_TABLE } from '../../lambdas/core/record/conversation-table-schema.js';
 
 /** Creates the conversations table (exact production keys and GSIs) on the emulator and waits until it is ACTIVE. */
 export async function createConversationsTable(client: DynamoDBClient, tableName = `conversations-${Math.random().toString(36).slice(2, 10)}`): Promise<string> {

@@ -6,7 +6,7 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { decodeQueuedEvent, type QueuedEvent } from '../../lambdas/core/queued-event.js';
+import { decodeQueuedEvent, type QueuedEvent } from '../../lambdas/core/ingest/queued-event.js';
 import { emulatorCredentials, emulatorRegion } from './emulators.js';
 
 /** Creates a poller state table (partition key `id`) and returns its name. */

@@ -3,14 +3,14 @@
  * node:crypto straight from the documented recipe, not with the verifier under test), and mutations of them.
  *
  * Every generated case carries the answer the receiver's contract promises for it (README "Receiver answers";
- * contract.md "Signature verification vs the official SDK"; the header comment of lambdas/core/signature.ts), or
+ * contract.md "Signature verification vs the official SDK"; the header comment of lambdas/core/ingest/signature.ts), or
  * `unspecified` where the contract promises only "200 or 400, never a forgery", and every signature it computed, so
  * a test can tell a forgery from a genuine delivery with a {@link SignatureLedger}.
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
-import { MAX_EVENT_NESTING_LEVELS } from '../../lambdas/core/webhook-event.js';
+import { MAX_EVENT_NESTING_LEVELS } from '../../lambdas/core/ingest/webhook-event.js';
 import type { RejectionReason } from '../../lambdas/receiver/receive-webhook.js';
 import { SAMPLE_EVENT_TYPES, apiGatewayEvent, samplePayload } from '../fixtures/webhook-requests.js';
 import { sha256Hex } from './conversation-events.js';

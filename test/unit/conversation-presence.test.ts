@@ -4,7 +4,7 @@
  */
 import type { BatchGetCommand, BatchGetCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { findMissingConversationIds, readStoredConversations } from '../../lambdas/core/conversation-presence.js';
+import { findMissingConversationIds, readStoredConversations } from '../../lambdas/core/backfill/conversation-presence.js';
 import { StorageError } from '../../lambdas/core/errors.js';
 
 type Key = { conversation_id: string };

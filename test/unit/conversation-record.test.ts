@@ -10,8 +10,8 @@ import {
   type ConversationRecord,
   type EventMeta,
   type JsonObject,
-} from '../../lambdas/core/conversation-record.js';
-import type { EventSource } from '../../lambdas/core/queued-event.js';
+} from '../../lambdas/core/record/conversation-record.js';
+import type { EventSource } from '../../lambdas/core/ingest/queued-event.js';
 import { AGENT_ID, audioData, failureData, transcriptionData } from '../support/conversation-events.js';
 
 const CONVERSATION = 'conv_01jz9a7b6c5d4e3f2g1h0j9k8m';

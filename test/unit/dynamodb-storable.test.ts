@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isDynamoDbNumber, isDynamoDbStorable } from '../../lambdas/core/dynamodb-storable.js';
-import { parseWebhookEvent } from '../../lambdas/core/webhook-event.js';
+import { isDynamoDbNumber, isDynamoDbStorable } from '../../lambdas/core/record/dynamodb-storable.js';
+import { parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
 
 describe('isDynamoDbNumber', () => {
   it('takes zero and magnitudes from 1E-130 up to, not including, 1E+126', () => {

@@ -12,7 +12,7 @@ import {
   parseRetryAfter,
   type ApiErrorStatus,
   type ElevenLabsApiOptions,
-} from '../../lambdas/core/elevenlabs-api.js';
+} from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 
 const KEY = 'sk_unit_test_key_0123456789abcdef';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/dynamodb-storable.js';
+import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/record/dynamodb-storable.js';
 import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
 
 /** A scalar wrapped in `wraps` containers, maps and lists alternating: `wraps` = 2 → `{ n: [ 'leaf' ] }`. */

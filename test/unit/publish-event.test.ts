@@ -5,9 +5,9 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../lambdas/core/errors.js';
-import { createAwsPublishPorts, publishEvent, type PublishPorts, type QueuedMessage } from '../../lambdas/core/publish-event.js';
-import { ATTRIBUTE } from '../../lambdas/core/queued-event.js';
-import { parseWebhookEvent } from '../../lambdas/core/webhook-event.js';
+import { createAwsPublishPorts, publishEvent, type PublishPorts, type QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
+import { ATTRIBUTE } from '../../lambdas/core/ingest/queued-event.js';
+import { parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
 
 const RECEIVED_AT = new Date('2026-02-03T04:05:06.789Z');
 

@@ -11,7 +11,7 @@ import {
   toMessageAttributes,
   type EventAttributes,
   type SqsRecordLike,
-} from '../../lambdas/core/queued-event.js';
+} from '../../lambdas/core/ingest/queued-event.js';
 
 const BUCKET = 'conversation-bucket';
 

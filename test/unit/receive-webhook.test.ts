@@ -3,9 +3,9 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../lambdas/core/errors.js';
 import { createObservability } from '../../lambdas/core/observability.js';
-import type { PublishPorts, QueuedMessage } from '../../lambdas/core/publish-event.js';
-import { ATTRIBUTE, decodeQueuedEvent } from '../../lambdas/core/queued-event.js';
-import { SecretUnavailableError, createWebhookSecrets, type WebhookSecrets } from '../../lambdas/core/webhook-secrets.js';
+import type { PublishPorts, QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
+import { ATTRIBUTE, decodeQueuedEvent } from '../../lambdas/core/ingest/queued-event.js';
+import { SecretUnavailableError, createWebhookSecrets, type WebhookSecrets } from '../../lambdas/core/ingest/webhook-secrets.js';
 import {
   MAX_BODY_BYTES,
   createReceiverHandler,

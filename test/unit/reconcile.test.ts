@@ -3,7 +3,7 @@
  * the run behaves under a time budget, API errors and unknown list order/bound semantics.
  */
 import { describe, expect, it } from 'vitest';
-import type { StoredConversationState } from '../../lambdas/core/conversation-presence.js';
+import type { StoredConversationState } from '../../lambdas/core/backfill/conversation-presence.js';
 import {
   ElevenLabsApiError,
   ElevenLabsAuthError,
@@ -12,11 +12,11 @@ import {
   type ConversationsApi,
   type FetchedConversation,
   type ListConversationsParams,
-} from '../../lambdas/core/elevenlabs-api.js';
+} from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { StorageError } from '../../lambdas/core/errors.js';
-import type { PollerWatermark, WatermarkStore } from '../../lambdas/core/poller-watermark.js';
-import type { PublishInput } from '../../lambdas/core/publish-event.js';
-import { reconcileRange, runPoller, type MetricsSink, type PollerMetricName, type ReconcilePorts, type ReconcileRangeInput } from '../../lambdas/core/reconcile.js';
+import type { PollerWatermark, WatermarkStore } from '../../lambdas/core/backfill/poller-watermark.js';
+import type { PublishInput } from '../../lambdas/core/ingest/publish-event.js';
+import { reconcileRange, runPoller, type MetricsSink, type PollerMetricName, type ReconcilePorts, type ReconcileRangeInput } from '../../lambdas/core/backfill/reconcile.js';
 
 const NOW = 1_767_300_000;
 const NOW_MS = NOW * 1000;

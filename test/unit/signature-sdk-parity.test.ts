@@ -14,7 +14,7 @@ import {
   verifySignature,
   type SignatureFailureReason,
   type SignatureVerification,
-} from '../../lambdas/core/signature.js';
+} from '../../lambdas/core/ingest/signature.js';
 
 // Wraps timingSafeEqual (behaviour unchanged) so a test can see the verifier compare through it.
 vi.mock('node:crypto', async (importOriginal) => {

@@ -8,7 +8,7 @@ import {
   signatureHeaderFor,
   verifySignature,
   type VerifySignatureOptions,
-} from '../../lambdas/core/signature.js';
+} from '../../lambdas/core/ingest/signature.js';
 
 // The worked vector of api-facts §1.1 (computed with Python hmac, cross-checked with openssl).
 const VECTOR_SECRET = 'test_secret_123';

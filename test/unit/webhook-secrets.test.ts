@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../lambdas/core/errors.js';
-import { SecretUnavailableError, createWebhookSecrets, parseWebhookSecretValue, type WebhookSecretsOptions } from '../../lambdas/core/webhook-secrets.js';
+import { SecretUnavailableError, createWebhookSecrets, parseWebhookSecretValue, type WebhookSecretsOptions } from '../../lambdas/core/ingest/webhook-secrets.js';
 
 /** A Secrets Manager stand-in whose value, failures and clock the test controls. */
 function secretStore(initial: unknown) {

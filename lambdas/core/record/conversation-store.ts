@@ -25,9 +25,9 @@ import {
   type OffloadableAttribute,
 } from './conversation-record.js';
 import { CONVERSATIONS_TABLE } from './conversation-table-schema.js';
-import { s3ObjectReader } from './event-body.js';
+import { s3ObjectReader } from '../ingest/event-body.js';
 import { isDynamoDbStorable } from './dynamodb-storable.js';
-import { StorageError } from './errors.js';
+import { StorageError } from '../errors.js';
 
 export type { ConversationRecord } from './conversation-record.js';
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
-import { StorageError } from './errors.js';
+import { StorageError } from '../errors.js';
 import { archiveKeyFor, encodeQueuedEvent, type EventAttributes, type EventSource } from './queued-event.js';
 import type { WebhookEvent } from './webhook-event.js';
 

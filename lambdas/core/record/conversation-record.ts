@@ -6,7 +6,7 @@
  * alone, so the same set of events gives the same record whatever the order or number of deliveries.
  */
 import { isDynamoDbNumber } from './dynamodb-storable.js';
-import type { EventSource } from './queued-event.js';
+import type { EventSource } from '../ingest/queued-event.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {

@@ -3,7 +3,7 @@
  * projecting only what the back-fill needs, never one read per conversation.
  */
 import { BatchGetCommand, type DynamoDBDocumentClient, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
-import { StorageError } from './errors.js';
+import { StorageError } from '../errors.js';
 
 /** Set by the consumer once a record holds the conversation's transcription (webhook or poller copy). */
 export const TRANSCRIPTION_MARKER = 'transcription_body_sha256';

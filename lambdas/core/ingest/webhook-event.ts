@@ -1,5 +1,5 @@
-import { InvalidWebhookError } from './errors.js';
-import { exceedsNestingLimit } from './json-nesting.js';
+import { InvalidWebhookError } from '../errors.js';
+import { exceedsNestingLimit } from '../json-nesting.js';
 
 /** Post-call event types documented today; others are accepted and kept (ElevenLabs adds types). */
 export const KNOWN_EVENT_TYPES = ['post_call_transcription', 'post_call_audio', 'call_initiation_failure'] as const;

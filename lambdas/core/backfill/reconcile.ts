@@ -8,7 +8,7 @@
  * whose listing did not finish. The list order is undocumented, so nothing here depends on it: a range is split into
  * windows processed oldest first, and a window's listing must finish before anything in it counts as known.
  */
-import type { PublishInput } from './publish-event.js';
+import type { PublishInput } from '../ingest/publish-event.js';
 import type { StoredConversationState } from './conversation-presence.js';
 import {
   ElevenLabsApiError,
@@ -22,9 +22,9 @@ import {
   type ConversationsApi,
   type FetchedConversation,
 } from './elevenlabs-api.js';
-import { assertIsError } from './errors.js';
+import { assertIsError } from '../errors.js';
 import type { WatermarkStore } from './poller-watermark.js';
-import type { WebhookEvent } from './webhook-event.js';
+import type { WebhookEvent } from '../ingest/webhook-event.js';
 
 /** What to reconcile: conversations that started in [after, before) (unix seconds). */
 export interface ReconcileRangeInput {

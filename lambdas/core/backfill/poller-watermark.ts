@@ -4,7 +4,7 @@
  * two overlapping runs can never move it backwards.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { StorageError } from './errors.js';
+import { StorageError } from '../errors.js';
 
 /** Partition key value of the watermark item. */
 export const POLLER_STATE_ID = 'poller';

@@ -3,7 +3,7 @@
  * DynamoDB's range, and `__proto__` keys (the marshaller assigns them, which sets a prototype instead of a key).
  * The conversation store moves sections holding any of these to S3 as JSON, which keeps them exactly.
  */
-import { exceedsNestingLimit } from './json-nesting.js';
+import { exceedsNestingLimit } from '../json-nesting.js';
 
 /** DynamoDB refuses an attribute nested deeper than this, counting the top-level attribute as level 1. */
 export const DYNAMODB_MAX_NESTING_LEVELS = 32;

@@ -9,7 +9,7 @@
  * any read, forced or not, happens at most once per `minRefreshIntervalSecs`, so forged traffic cannot turn
  * into one Secrets Manager call per request.
  */
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../errors.js';
 
 export const DEFAULT_SECRET_CACHE_TTL_SECS = 300;
 export const DEFAULT_MIN_SECRET_REFRESH_INTERVAL_SECS = 30;
