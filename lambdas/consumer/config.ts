@@ -1,5 +1,5 @@
-import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { ConfigurationError } from '../core/errors.js';
+import { ENV, SERVICE } from '../core/contract.js';
+import { createEnvReader, type Environment } from '../core/env-reader.js';
 
 /** The consumer's settings, read once at start-up. */
 export interface ConsumerConfig {
@@ -9,14 +9,8 @@ export interface ConsumerConfig {
   readonly bucketName: string;
 }
 
-/** Reads and validates the environment; one ConfigurationError names every missing variable. */
-export function readConsumerConfig(): ConsumerConfig {
-  const read = (key: string) => getStringFromEnv({ key, defaultValue: '' });
-  const values = { tableName: read('CONVERSATIONS_TABLE_NAME'), bucketName: read('CONVERSATION_BUCKET_NAME') };
-  const missing = [
-    ['CONVERSATIONS_TABLE_NAME', values.tableName],
-    ['CONVERSATION_BUCKET_NAME', values.bucketName],
-  ].flatMap(([name, value]) => (value === '' ? [name] : []));
-  if (missing.length > 0) throw new ConfigurationError(`consumer configuration is incomplete; missing: ${missing.join(', ')}`);
-  return Object.freeze(values);
+/** Reads and validates `env`; one ConfigurationError names every missing variable. */
+export function readConsumerConfig(env: Environment = process.env): ConsumerConfig {
+  const read = createEnvReader(SERVICE.consumer, env);
+  return read.done({ tableName: read.required(ENV.conversationsTableName), bucketName: read.required(ENV.conversationBucketName) });
 }

@@ -5,6 +5,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { CONSUMER_METRIC } from '../core/contract.js';
 import { assertIsError } from '../core/errors.js';
 import { MetricUnit, type Observability } from '../core/observability.js';
 import { MalformedQueuedEventError } from '../core/ingest/queued-event.js';
@@ -26,7 +27,7 @@ export function createConsumerHandler(ports: ProcessEventPorts, { logger, metric
       });
     } catch (error) {
       assertIsError(error);
-      metrics.addMetric('RecordFailed', MetricUnit.Count, 1);
+      metrics.addMetric(CONSUMER_METRIC.recordFailed, MetricUnit.Count, 1);
       // Identifiers and our own reason codes only: causes may quote the body.
       logger.error('record failed', {
         messageId: record.messageId,
@@ -51,11 +52,11 @@ export function createConsumerHandler(ports: ProcessEventPorts, { logger, metric
 
 function countOutcome({ kind, outcome }: ProcessedEvent, metrics: Metrics): void {
   if (outcome.kind === 'duplicate') {
-    metrics.addMetric('DuplicateEvent', MetricUnit.Count, 1);
+    metrics.addMetric(CONSUMER_METRIC.duplicateEvent, MetricUnit.Count, 1);
     return;
   }
-  metrics.addMetric('ConversationStored', MetricUnit.Count, 1);
-  if (outcome.kind === 'merged') metrics.addMetric('ConversationMerged', MetricUnit.Count, 1);
-  if (kind === 'unknown') metrics.addMetric('UnknownEventStored', MetricUnit.Count, 1);
-  if (outcome.transcriptOffloaded) metrics.addMetric('TranscriptOffloaded', MetricUnit.Count, 1);
+  metrics.addMetric(CONSUMER_METRIC.conversationStored, MetricUnit.Count, 1);
+  if (outcome.kind === 'merged') metrics.addMetric(CONSUMER_METRIC.conversationMerged, MetricUnit.Count, 1);
+  if (kind === 'unknown') metrics.addMetric(CONSUMER_METRIC.unknownEventStored, MetricUnit.Count, 1);
+  if (outcome.transcriptOffloaded) metrics.addMetric(CONSUMER_METRIC.transcriptOffloaded, MetricUnit.Count, 1);
 }

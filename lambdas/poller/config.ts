@@ -1,5 +1,5 @@
-import { DEFAULT_ELEVENLABS_API_BASE_URL } from '../core/backfill/elevenlabs-api.js';
-import { ConfigurationError } from '../core/errors.js';
+import { DEFAULT_ELEVENLABS_API_BASE_URL, ENV, POLLER_DEFAULTS, SERVICE } from '../core/contract.js';
+import { createEnvReader, type Environment } from '../core/env-reader.js';
 
 /** The poller's settings, read once at start-up. */
 export interface PollerConfig {
@@ -32,71 +32,23 @@ export interface PollerConfig {
   readonly secretCacheTtlSecs: number;
 }
 
-export const POLLER_DEFAULTS = {
-  settleDelaySecs: 600,
-  overlapSecs: 3600,
-  initialLookbackSecs: 86_400,
-  fetchMissingAudio: false,
-  maxPendingAgeSecs: 172_800,
-  secretCacheTtlSecs: 300,
-} as const;
+export { POLLER_DEFAULTS };
 
-/** Reads and validates the environment; one ConfigurationError names every missing or invalid variable. */
-export function readPollerConfig(env: NodeJS.ProcessEnv = process.env): PollerConfig {
-  const missing: string[] = [];
-  const invalid: string[] = [];
-  const optional = (name: string) => env[name]?.trim() ?? '';
-  const required = (name: string): string => {
-    const value = optional(name);
-    if (value === '') missing.push(name);
-    return value;
-  };
-  const seconds = (name: string, defaultValue: number): number => {
-    const raw = optional(name);
-    if (raw === '') return defaultValue;
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
-      invalid.push(`${name} must be a whole number of seconds`);
-      return defaultValue;
-    }
-    return Number(raw);
-  };
-  const flag = (name: string, defaultValue: boolean): boolean => {
-    const raw = optional(name).toLowerCase();
-    if (raw === '') return defaultValue;
-    if (raw !== 'true' && raw !== 'false') invalid.push(`${name} must be "true" or "false"`);
-    return raw === 'true';
-  };
-  const baseUrl = (name: string): string => {
-    const raw = optional(name);
-    if (raw === '') return DEFAULT_ELEVENLABS_API_BASE_URL;
-    let url: URL | undefined;
-    try {
-      url = new URL(raw);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.username !== '' || url.password !== '') {
-      invalid.push(`${name} must be an http(s) base URL such as ${DEFAULT_ELEVENLABS_API_BASE_URL}`);
-      return DEFAULT_ELEVENLABS_API_BASE_URL;
-    }
-    return raw.replace(/\/+$/, '');
-  };
-
-  const config: PollerConfig = {
-    conversationsTableName: required('CONVERSATIONS_TABLE_NAME'),
-    pollerStateTableName: required('POLLER_STATE_TABLE_NAME'),
-    queueUrl: required('INGEST_QUEUE_URL'),
-    bucketName: required('CONVERSATION_BUCKET_NAME'),
-    apiKeySecretName: required('ELEVENLABS_API_KEY_SECRET_NAME'),
-    apiBaseUrl: baseUrl('ELEVENLABS_API_BASE_URL'),
-    settleDelaySecs: seconds('POLLER_SETTLE_DELAY_SECS', POLLER_DEFAULTS.settleDelaySecs),
-    overlapSecs: seconds('POLLER_OVERLAP_SECS', POLLER_DEFAULTS.overlapSecs),
-    initialLookbackSecs: seconds('POLLER_INITIAL_LOOKBACK_SECS', POLLER_DEFAULTS.initialLookbackSecs),
-    fetchMissingAudio: flag('POLLER_FETCH_MISSING_AUDIO', POLLER_DEFAULTS.fetchMissingAudio),
-    maxPendingAgeSecs: seconds('POLLER_MAX_PENDING_AGE_SECS', POLLER_DEFAULTS.maxPendingAgeSecs),
-    secretCacheTtlSecs: seconds('SECRET_CACHE_TTL_SECS', POLLER_DEFAULTS.secretCacheTtlSecs),
-  };
-  const problems = [...(missing.length > 0 ? [`missing: ${missing.join(', ')}`] : []), ...invalid];
-  if (problems.length > 0) throw new ConfigurationError(`poller configuration is incomplete; ${problems.join('; ')}`);
-  return Object.freeze(config);
+/** Reads and validates `env`; one ConfigurationError names every missing or invalid variable. */
+export function readPollerConfig(env: Environment = process.env): PollerConfig {
+  const read = createEnvReader(SERVICE.poller, env);
+  return read.done({
+    conversationsTableName: read.required(ENV.conversationsTableName),
+    pollerStateTableName: read.required(ENV.pollerStateTableName),
+    queueUrl: read.required(ENV.ingestQueueUrl),
+    bucketName: read.required(ENV.conversationBucketName),
+    apiKeySecretName: read.required(ENV.apiKeySecretName),
+    apiBaseUrl: read.baseUrl(ENV.apiBaseUrl, DEFAULT_ELEVENLABS_API_BASE_URL),
+    settleDelaySecs: read.seconds(ENV.pollerSettleDelaySecs, POLLER_DEFAULTS.settleDelaySecs),
+    overlapSecs: read.seconds(ENV.pollerOverlapSecs, POLLER_DEFAULTS.overlapSecs),
+    initialLookbackSecs: read.seconds(ENV.pollerInitialLookbackSecs, POLLER_DEFAULTS.initialLookbackSecs),
+    fetchMissingAudio: read.flag(ENV.pollerFetchMissingAudio, POLLER_DEFAULTS.fetchMissingAudio),
+    maxPendingAgeSecs: read.seconds(ENV.pollerMaxPendingAgeSecs, POLLER_DEFAULTS.maxPendingAgeSecs),
+    secretCacheTtlSecs: read.seconds(ENV.secretCacheTtlSecs, POLLER_DEFAULTS.secretCacheTtlSecs),
+  });
 }

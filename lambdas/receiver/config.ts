@@ -1,6 +1,5 @@
-import { isIP } from 'node:net';
-import { ConfigurationError } from '../core/errors.js';
-import { DEFAULT_SECRET_CACHE_TTL_SECS } from '../core/ingest/webhook-secrets.js';
+import { DEFAULT_SECRET_CACHE_TTL_SECS, DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS, ENV, SERVICE } from '../core/contract.js';
+import { createEnvReader, type Environment } from '../core/env-reader.js';
 
 /** The receiver's settings, read once at start-up. */
 export interface ReceiverConfig {
@@ -18,47 +17,17 @@ export interface ReceiverConfig {
   readonly allowedSourceIps: readonly string[];
 }
 
-export const DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS = 300;
+export { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS };
 
-/** Reads and validates the environment; one ConfigurationError names every missing or invalid variable. */
-export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
-  const missing: string[] = [];
-  const invalid: string[] = [];
-
-  const required = (name: string): string => {
-    const value = env[name]?.trim() ?? '';
-    if (value === '') missing.push(name);
-    return value;
-  };
-  const seconds = (name: string, defaultValue: number): number => {
-    const raw = env[name]?.trim() ?? '';
-    if (raw === '') return defaultValue;
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value)) {
-      invalid.push(`${name} must be a whole number of seconds`);
-      return defaultValue;
-    }
-    return value;
-  };
-  const sourceIps = (name: string): readonly string[] => {
-    const entries = (env[name] ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== '');
-    const notIps = entries.filter((entry) => isIP(entry) === 0);
-    if (notIps.length > 0) invalid.push(`${name} must list IP addresses separated by commas (not: ${notIps.join(', ')})`);
-    return Object.freeze(entries);
-  };
-
-  const config: ReceiverConfig = {
-    webhookSecretName: required('WEBHOOK_SECRET_NAME'),
-    queueUrl: required('INGEST_QUEUE_URL'),
-    bucketName: required('CONVERSATION_BUCKET_NAME'),
-    signatureMaxFutureSkewSecs: seconds('SIGNATURE_MAX_FUTURE_SKEW_SECS', DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS),
-    secretCacheTtlSecs: seconds('SECRET_CACHE_TTL_SECS', DEFAULT_SECRET_CACHE_TTL_SECS),
-    allowedSourceIps: sourceIps('ALLOWED_SOURCE_IPS'),
-  };
-  const problems = [...(missing.length > 0 ? [`missing: ${missing.join(', ')}`] : []), ...invalid];
-  if (problems.length > 0) throw new ConfigurationError(`receiver configuration is incomplete; ${problems.join('; ')}`);
-  return Object.freeze(config);
+/** Reads and validates `env`; one ConfigurationError names every missing or invalid variable. */
+export function readReceiverConfig(env: Environment = process.env): ReceiverConfig {
+  const read = createEnvReader(SERVICE.receiver, env);
+  return read.done({
+    webhookSecretName: read.required(ENV.webhookSecretName),
+    queueUrl: read.required(ENV.ingestQueueUrl),
+    bucketName: read.required(ENV.conversationBucketName),
+    signatureMaxFutureSkewSecs: read.seconds(ENV.signatureMaxFutureSkewSecs, DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS),
+    secretCacheTtlSecs: read.seconds(ENV.secretCacheTtlSecs, DEFAULT_SECRET_CACHE_TTL_SECS),
+    allowedSourceIps: read.ipList(ENV.allowedSourceIps),
+  });
 }

@@ -1,32 +1,19 @@
 /**
  * API Gateway HTTP API (payload 2.0) → verified webhook → S3 archive + SQS. Configuration, clients and the secret
- * cache live at module scope, so they are built once per execution environment.
+ * cache live at module scope, so they are built once per execution environment; the logic is in receive-webhook.ts.
  */
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { readS3ClientOptions } from '../core/aws/client-options.js';
 import { createS3Client } from '../core/aws/s3.js';
+import { createSecretReader } from '../core/aws/secrets.js';
 import { createSqsClient } from '../core/aws/sqs.js';
+import { SERVICE } from '../core/contract.js';
 import { createObservability } from '../core/observability.js';
-import { createAwsPublishPorts } from '../core/ingest/publish-event.js';
-import { createWebhookSecrets } from '../core/ingest/webhook-secrets.js';
 import { readReceiverConfig } from './config.js';
+import { receiverDependencies } from './dependencies.js';
 import { createReceiverHandler, type ReceiverHandler } from './receive-webhook.js';
 
-const config = readReceiverConfig();
-const observability = createObservability('receiver');
+const config = readReceiverConfig(process.env);
+const observability = createObservability(SERVICE.receiver);
+const clients = { s3: createS3Client(readS3ClientOptions(process.env)), sqs: createSqsClient(), readSecret: createSecretReader() };
 
-const secrets = createWebhookSecrets({
-  // Our cache decides when to read; Powertools' own cache would only delay a rotation further.
-  fetchSecretString: () => getSecret(config.webhookSecretName, { forceFetch: true }),
-  ttlSecs: config.secretCacheTtlSecs,
-  onStaleSecretsKept: (error) => observability.logger.warn('webhook secret refresh failed; the cached secrets stay in use', { errorName: error.name }),
-});
-
-export const handler: ReceiverHandler = createReceiverHandler(
-  {
-    secrets,
-    publishPorts: createAwsPublishPorts(createS3Client(), createSqsClient(), config.bucketName, config.queueUrl),
-    maxFutureSkewSecs: config.signatureMaxFutureSkewSecs,
-    allowedSourceIps: config.allowedSourceIps,
-  },
-  observability,
-);
+export const handler: ReceiverHandler = createReceiverHandler(receiverDependencies(config, clients, observability), observability);

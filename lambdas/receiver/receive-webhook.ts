@@ -4,6 +4,7 @@
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { AWS_LIMITS, METRIC_DIMENSION, RECEIVER_METRIC } from '../core/contract.js';
 import { ConfigurationError, InvalidWebhookError, StorageError, assertIsError } from '../core/errors.js';
 import { MetricUnit, type Observability } from '../core/observability.js';
 import { publishEvent, type PublishPorts } from '../core/ingest/publish-event.js';
@@ -13,7 +14,7 @@ import { eventText, isKnownEventType, parseWebhookEvent } from '../core/ingest/w
 import { SecretUnavailableError, type WebhookSecrets } from '../core/ingest/webhook-secrets.js';
 
 /** Lambda's synchronous payload cap; API Gateway delivers nothing larger, this guards the decode all the same. */
-export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+export const MAX_BODY_BYTES = AWS_LIMITS.lambdaSyncInvokeMaxBytes;
 
 /** Every reason a request is answered 400 (stable strings, returned as `{"error": reason}`). */
 export type RejectionReason =
@@ -155,15 +156,15 @@ export function eventTypeDimension(eventType: string): string {
 function recordMetrics(outcome: ReceiveOutcome, metrics: Metrics): void {
   if (outcome.kind === 'accepted') {
     const accepted = metrics.singleMetric();
-    accepted.addDimension('event_type', eventTypeDimension(outcome.attributes.eventType));
-    accepted.addMetric('EventAccepted', MetricUnit.Count, 1);
-    metrics.addMetric('AcceptedBytes', MetricUnit.Bytes, outcome.bodyBytes);
+    accepted.addDimension(METRIC_DIMENSION.eventType, eventTypeDimension(outcome.attributes.eventType));
+    accepted.addMetric(RECEIVER_METRIC.eventAccepted, MetricUnit.Count, 1);
+    metrics.addMetric(RECEIVER_METRIC.acceptedBytes, MetricUnit.Bytes, outcome.bodyBytes);
   } else if (outcome.kind === 'rejected') {
     // The only metric of this invocation, so the dimension applies to it alone (cleared on publish).
-    metrics.addDimension('reason', outcome.reason);
-    metrics.addMetric('RequestRejected', MetricUnit.Count, 1);
+    metrics.addDimension(METRIC_DIMENSION.reason, outcome.reason);
+    metrics.addMetric(RECEIVER_METRIC.requestRejected, MetricUnit.Count, 1);
   } else if (outcome.reason === 'storage_unavailable') {
-    metrics.addMetric('PublishFailed', MetricUnit.Count, 1);
+    metrics.addMetric(RECEIVER_METRIC.publishFailed, MetricUnit.Count, 1);
   }
 }
 

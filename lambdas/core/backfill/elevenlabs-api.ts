@@ -8,7 +8,9 @@
  * The API key is sent in the `xi-api-key` header only; it never appears in an error message or a log.
  */
 
-export const DEFAULT_ELEVENLABS_API_BASE_URL = 'https://api.elevenlabs.io';
+import { DEFAULT_ELEVENLABS_API_BASE_URL } from '../contract.js';
+
+export { DEFAULT_ELEVENLABS_API_BASE_URL };
 
 /** ElevenLabs' largest page size for the conversation list ("Can not exceed 100"). */
 export const MAX_PAGE_SIZE = 100;

@@ -7,6 +7,7 @@
  * Every event is archived (gzip) before it is enqueued, so the claim check simply points at the archive.
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { AWS_LIMITS } from '../contract.js';
 
 export type EventSource = 'webhook' | 'poller';
 
@@ -55,7 +56,7 @@ export interface QueuedEvent {
 }
 
 /** SQS's maximum message size (body + attributes) as the queue is configured: 1 MiB. */
-export const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
+export const SQS_MAX_MESSAGE_BYTES = AWS_LIMITS.sqsMaxMessageBytes;
 
 /**
  * Characters we send inline: SQS's (the XML 1.0 Char production) less U+10000–U+10FFFF, which SQS accepts but the

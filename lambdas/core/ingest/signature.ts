@@ -10,13 +10,14 @@
  * - several secrets (rotation), any one verifies.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS } from '../contract.js';
 
 /** The signature header's name as API Gateway and Node deliver it (lower-case). */
 export const SIGNATURE_HEADER = 'elevenlabs-signature';
 /** How old a timestamp may be: 30 minutes, as in the official SDK. */
 export const DEFAULT_TOLERANCE_SECS = 1800;
 /** How far in the future a timestamp may lie (clock skew); the SDK has no such limit. */
-export const DEFAULT_MAX_FUTURE_SKEW_SECS = 300;
+export const DEFAULT_MAX_FUTURE_SKEW_SECS = DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS;
 
 /** Why a signature was refused (stable strings; the receiver answers them as `{"error": reason}`). */
 export type SignatureFailureReason = 'missing_signature' | 'malformed_signature' | 'stale_timestamp' | 'future_timestamp' | 'invalid_signature';

@@ -9,9 +9,10 @@
  * any read, forced or not, happens at most once per `minRefreshIntervalSecs`, so forged traffic cannot turn
  * into one Secrets Manager call per request.
  */
+import { DEFAULT_SECRET_CACHE_TTL_SECS } from '../contract.js';
 import { ConfigurationError } from '../errors.js';
 
-export const DEFAULT_SECRET_CACHE_TTL_SECS = 300;
+export { DEFAULT_SECRET_CACHE_TTL_SECS };
 export const DEFAULT_MIN_SECRET_REFRESH_INTERVAL_SECS = 30;
 
 /** Secrets Manager could not be read (permissions, missing secret, throttling, network). */

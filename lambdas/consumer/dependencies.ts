@@ -1,0 +1,20 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { s3ObjectReader } from '../core/ingest/event-body.js';
+import { createConversationStore } from '../core/record/conversation-store.js';
+import type { ConsumerConfig } from './config.js';
+import type { ProcessEventPorts } from './process-event.js';
+
+/** The clients the consumer uses. */
+export interface ConsumerClients {
+  readonly s3: S3Client;
+  readonly documentClient: DynamoDBDocumentClient;
+}
+
+/** The consumer's ports from its configuration and clients. */
+export function consumerDependencies(config: ConsumerConfig, { s3, documentClient }: ConsumerClients): ProcessEventPorts {
+  return {
+    getObject: s3ObjectReader(s3),
+    store: createConversationStore({ documentClient, s3, tableName: config.tableName, bucketName: config.bucketName }),
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The contract between the stack (lib/) and the functions (lambdas/): the environment variables each function reads,
+ * the metrics each one emits (names, namespace, dimensions), and the defaults and AWS limits both sides rely on.
+ * Both sides import these names from here, so renaming one on one side cannot leave the other watching nothing.
+ *
+ * Pure constants only: the CDK app imports this module too.
+ */
+
+/** CloudWatch namespace of every custom metric. */
+export const METRICS_NAMESPACE = 'ElevenLabsConversations';
+
+/** Each function's role: its POWERTOOLS_SERVICE_NAME, and so the `service` dimension of its metrics. */
+export const SERVICE = { receiver: 'receiver', consumer: 'consumer', poller: 'poller' } as const;
+export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];
+
+/** Metric dimension names. Powertools adds `service` to every metric; the others are per metric. */
+export const METRIC_DIMENSION = { service: 'service', eventType: 'event_type', reason: 'reason', status: 'status' } as const;
+
+/** Receiver metrics. `EventAccepted` has the `event_type` dimension, `RequestRejected` the `reason` dimension. */
+export const RECEIVER_METRIC = {
+  eventAccepted: 'EventAccepted',
+  requestRejected: 'RequestRejected',
+  acceptedBytes: 'AcceptedBytes',
+  publishFailed: 'PublishFailed',
+} as const;
+export type ReceiverMetricName = (typeof RECEIVER_METRIC)[keyof typeof RECEIVER_METRIC];
+
+/** Consumer metrics. */
+export const CONSUMER_METRIC = {
+  conversationStored: 'ConversationStored',
+  conversationMerged: 'ConversationMerged',
+  duplicateEvent: 'DuplicateEvent',
+  unknownEventStored: 'UnknownEventStored',
+  recordFailed: 'RecordFailed',
+  transcriptOffloaded: 'TranscriptOffloaded',
+} as const;
+export type ConsumerMetricName = (typeof CONSUMER_METRIC)[keyof typeof CONSUMER_METRIC];
+
+/** Poller metrics. `ApiError` has the `status` dimension. */
+export const POLLER_METRIC = {
+  conversationsListed: 'ConversationsListed',
+  conversationsMissing: 'ConversationsMissing',
+  conversationsBackfilled: 'ConversationsBackfilled',
+  apiError: 'ApiError',
+  watermarkLagSeconds: 'WatermarkLagSeconds',
+  pollerRunFailed: 'PollerRunFailed',
+} as const;
+export type PollerMetricName = (typeof POLLER_METRIC)[keyof typeof POLLER_METRIC];
+
+/** Every environment variable a function reads (Powertools reads its own `POWERTOOLS_*` variables). */
+export const ENV = {
+  conversationsTableName: 'CONVERSATIONS_TABLE_NAME',
+  pollerStateTableName: 'POLLER_STATE_TABLE_NAME',
+  ingestQueueUrl: 'INGEST_QUEUE_URL',
+  conversationBucketName: 'CONVERSATION_BUCKET_NAME',
+  webhookSecretName: 'WEBHOOK_SECRET_NAME',
+  apiKeySecretName: 'ELEVENLABS_API_KEY_SECRET_NAME',
+  apiBaseUrl: 'ELEVENLABS_API_BASE_URL',
+  signatureMaxFutureSkewSecs: 'SIGNATURE_MAX_FUTURE_SKEW_SECS',
+  secretCacheTtlSecs: 'SECRET_CACHE_TTL_SECS',
+  allowedSourceIps: 'ALLOWED_SOURCE_IPS',
+  pollerSettleDelaySecs: 'POLLER_SETTLE_DELAY_SECS',
+  pollerOverlapSecs: 'POLLER_OVERLAP_SECS',
+  pollerInitialLookbackSecs: 'POLLER_INITIAL_LOOKBACK_SECS',
+  pollerFetchMissingAudio: 'POLLER_FETCH_MISSING_AUDIO',
+  pollerMaxPendingAgeSecs: 'POLLER_MAX_PENDING_AGE_SECS',
+  /** Set only to point the S3 client at an S3-compatible emulator (it then needs path-style addressing). */
+  s3EndpointUrl: 'AWS_ENDPOINT_URL_S3',
+} as const;
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Variables the stack sets on every function for Powertools (lib/project-function.ts). */
+export const POWERTOOLS_ENV = {
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+/** What each function's config reader needs (`required`) and also understands (`optional`). */
+export const FUNCTION_ENVIRONMENT = {
+  receiver: {
+    required: [ENV.webhookSecretName, ENV.ingestQueueUrl, ENV.conversationBucketName],
+    optional: [ENV.signatureMaxFutureSkewSecs, ENV.secretCacheTtlSecs, ENV.allowedSourceIps],
+  },
+  consumer: {
+    required: [ENV.conversationsTableName, ENV.conversationBucketName],
+    optional: [ENV.s3EndpointUrl],
+  },
+  poller: {
+    required: [ENV.conversationsTableName, ENV.pollerStateTableName, ENV.ingestQueueUrl, ENV.conversationBucketName, ENV.apiKeySecretName],
+    optional: [
+      ENV.apiBaseUrl,
+      ENV.pollerSettleDelaySecs,
+      ENV.pollerOverlapSecs,
+      ENV.pollerInitialLookbackSecs,
+      ENV.pollerFetchMissingAudio,
+      ENV.pollerMaxPendingAgeSecs,
+      ENV.secretCacheTtlSecs,
+    ],
+  },
+} as const satisfies Record<ServiceName, { readonly required: readonly EnvName[]; readonly optional: readonly EnvName[] }>;
+
+/** ElevenLabs' API host; data-residency workspaces have their own. */
+export const DEFAULT_ELEVENLABS_API_BASE_URL = 'https://api.elevenlabs.io';
+
+/** How far in the future a signature timestamp may lie (clock skew); the official SDK has no such limit. */
+export const DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS = 300;
+
+/** How long a function caches a secret value before reading it again. */
+export const DEFAULT_SECRET_CACHE_TTL_SECS = 300;
+
+/** The poller's defaults (context keys `poller*`, variables `POLLER_*`). */
+export const POLLER_DEFAULTS = {
+  settleDelaySecs: 600,
+  overlapSecs: 3600,
+  initialLookbackSecs: 86_400,
+  fetchMissingAudio: false,
+  maxPendingAgeSecs: 172_800,
+  secretCacheTtlSecs: DEFAULT_SECRET_CACHE_TTL_SECS,
+} as const;
+
+/** AWS service limits the design depends on (each links the page it comes from). */
+export const AWS_LIMITS = {
+  /**
+   * SQS message size, body plus attributes, as the queue is configured (the maximum since 2025).
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+   */
+  sqsMaxMessageBytes: 1024 * 1024,
+  /**
+   * Lambda's synchronous invocation payload (request). API Gateway cannot hand a larger event to the function.
+   * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+   */
+  lambdaSyncInvokeMaxBytes: 6 * 1024 * 1024,
+  /**
+   * HTTP API request payload.
+   * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+   */
+  httpApiMaxPayloadBytes: 10 * 1024 * 1024,
+  /** HTTP API integration timeout (same page). */
+  httpApiIntegrationTimeoutMs: 30_000,
+} as const;

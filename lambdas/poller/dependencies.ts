@@ -1,0 +1,46 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ReadSecret } from '../core/aws/secrets.js';
+import { readStoredConversations } from '../core/backfill/conversation-presence.js';
+import { ElevenLabsApiClient } from '../core/backfill/elevenlabs-api.js';
+import { createWatermarkStore } from '../core/backfill/poller-watermark.js';
+import { ConfigurationError } from '../core/errors.js';
+import { createAwsPublishPorts, publishEvent } from '../core/ingest/publish-event.js';
+import type { PollerConfig } from './config.js';
+import type { PollerHandlerDependencies } from './poll-handler.js';
+
+/** The clients the poller uses; `fetch` reaches the ElevenLabs API (a fake one locally and in tests). */
+export interface PollerClients {
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly readSecret: ReadSecret;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+/** The poller's dependencies from its configuration and clients. */
+export function pollerDependencies(config: PollerConfig, clients: PollerClients): PollerHandlerDependencies {
+  const publishPorts = createAwsPublishPorts(clients.s3, clients.sqs, config.bucketName, config.queueUrl);
+  return {
+    settings: {
+      settleDelaySecs: config.settleDelaySecs,
+      overlapSecs: config.overlapSecs,
+      initialLookbackSecs: config.initialLookbackSecs,
+      fetchMissingAudio: config.fetchMissingAudio,
+      ...(config.maxPendingAgeSecs === 0 ? {} : { maxPendingAgeSecs: config.maxPendingAgeSecs }),
+    },
+    // Cached for SECRET_CACHE_TTL_SECS by Powertools.
+    async readApiKey(forceFetch = false) {
+      const value = await clients.readSecret(config.apiKeySecretName, { maxAge: config.secretCacheTtlSecs, forceFetch });
+      if (typeof value !== 'string' || value.trim() === '') throw new ConfigurationError(`the secret ${config.apiKeySecretName} holds no ElevenLabs API key`);
+      return value.trim();
+    },
+    createApi: (apiKey, onApiError) =>
+      new ElevenLabsApiClient({ apiKey, baseUrl: config.apiBaseUrl, onApiError, ...(clients.fetch === undefined ? {} : { fetch: clients.fetch }) }),
+    readStored: (ids, options) => readStoredConversations(clients.documentClient, config.conversationsTableName, ids, options),
+    publish: (input) => publishEvent(input, publishPorts),
+    watermark: createWatermarkStore(clients.documentClient, config.pollerStateTableName),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The scheduled poller around injected dependencies: read the API key, run one reconciliation (runPoller) with the
+ * Lambda's remaining time as its budget, and publish the run's metrics. handler.ts wires the real clients; the local
+ * pipeline and the tests wire emulators and fakes.
+ *
+ * A failed run (bad key, API or storage down) throws, so Lambda records an error; the watermark stays where it was.
+ */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { ElevenLabsApiError, ElevenLabsAuthError, type ApiErrorStatus, type ConversationsApi } from '../core/backfill/elevenlabs-api.js';
+import type { WatermarkStore } from '../core/backfill/poller-watermark.js';
+import { runPoller, type MetricsSink, type PollerRunResult, type PollerSettings, type ReconcilePorts } from '../core/backfill/reconcile.js';
+import { METRIC_DIMENSION, POLLER_METRIC } from '../core/contract.js';
+import { ConfigurationError, StorageError, assertIsError } from '../core/errors.js';
+import { MetricUnit, type Observability } from '../core/observability.js';
+
+export type PollerHandler = (event: unknown, context: Context) => Promise<PollerRunResult>;
+
+export interface PollerHandlerDependencies {
+  readonly settings: PollerSettings;
+  /** The ElevenLabs API key (cached); `forceFetch` reads it afresh. Throws ConfigurationError when there is none. */
+  readApiKey(forceFetch?: boolean): Promise<string>;
+  /** The API client for one run; `onApiError` is told about every failed attempt. */
+  createApi(apiKey: string, onApiError: (status: ApiErrorStatus) => void): ConversationsApi;
+  readonly readStored: ReconcilePorts['readStored'];
+  readonly publish: ReconcilePorts['publish'];
+  readonly watermark: WatermarkStore;
+}
+
+/** PollerMetricName → Powertools; a dimensioned metric gets its own EMF document so the dimension applies to it alone. */
+export function powertoolsSink(target: Metrics): MetricsSink {
+  return {
+    add(name, unit, value, dimension) {
+      const metricUnit = unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count;
+      if (dimension === undefined) {
+        target.addMetric(name, metricUnit, value);
+        return;
+      }
+      const single = target.singleMetric();
+      single.addDimension(dimension.name, dimension.value);
+      single.addMetric(name, metricUnit, value);
+    },
+  };
+}
+
+/** One poll per invocation; returns the run's counts (useful in the console and in tests). */
+export function createPollerHandler(deps: PollerHandlerDependencies, { logger, metrics }: Observability): PollerHandler {
+  const sink = powertoolsSink(metrics);
+  return async (_event, context) => {
+    logger.addContext(context);
+    // Failed attempts are summed per status and emitted once, so a burst of 429s is one data point, not hundreds.
+    const apiErrors = new Map<string, number>();
+    const countApiError = (status: ApiErrorStatus) => apiErrors.set(String(status), (apiErrors.get(String(status)) ?? 0) + 1);
+    try {
+      const apiKey = await deps.readApiKey().catch((error: unknown) => {
+        sink.add(POLLER_METRIC.pollerRunFailed, 'Count', 1);
+        throw error;
+      });
+      const api = deps.createApi(apiKey, countApiError);
+      return await runPoller(deps.settings, {
+        api,
+        readStored: deps.readStored,
+        publish: deps.publish,
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        watermark: deps.watermark,
+        metrics: sink,
+        logger,
+      });
+    } catch (error) {
+      assertIsError(error);
+      // Drop the cached key now, so a corrected secret is used by the very next run rather than after the cache TTL.
+      if (error instanceof ElevenLabsAuthError) await deps.readApiKey(true).catch(() => undefined);
+      const cause = error.cause instanceof Error ? error.cause : undefined;
+      // Messages only from our own error types; anything else (e.g. a JSON SyntaxError) may quote a response body.
+      const ownMessage = error instanceof ElevenLabsApiError || error instanceof StorageError || error instanceof ConfigurationError;
+      logger.error('poll failed', { errorName: error.name, ...(ownMessage ? { errorMessage: error.message } : {}), causeName: cause?.name });
+      throw error;
+    } finally {
+      for (const [status, count] of apiErrors) sink.add(POLLER_METRIC.apiError, 'Count', count, { name: METRIC_DIMENSION.status, value: status });
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+}
