@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
+import { SERVICE } from '../lambdas/core/contract.js';
 import type { ConversationBucket } from './conversation-bucket.js';
 import { VISIBILITY_TIMEOUT_FACTOR, type ConversationQueue } from './conversation-queue.js';
 import type { ConversationTable } from './conversation-table.js';
@@ -73,7 +74,7 @@ export class Consumer extends Construct {
     this.consumer = new ProjectFunction(this, 'Consumer', {
       ...props.functionDefaults,
       entry: props.entry ?? projectPath('lambdas/consumer/handler.ts'),
-      serviceName: 'consumer',
+      serviceName: SERVICE.consumer,
       description: 'Merges queued ElevenLabs events into the conversations table',
       timeout,
       memorySize: props.memorySize ?? 1024,

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ENV } from '../lambdas/core/contract.js';
 import { logicalIdOf, type ProjectFunction } from './project-function.js';
 
 /** Key prefixes of the one conversation bucket (see lambdas/core/ingest/queued-event.ts `archiveKeyFor`). */
@@ -115,7 +116,7 @@ export class ConversationBucket extends Construct {
 
   /** Sets CONVERSATION_BUCKET_NAME and allows PutObject under `events/` only (receiver, poller). */
   bindEventArchiveWriter(fn: ProjectFunction): void {
-    fn.addEnvironment('CONVERSATION_BUCKET_NAME', this.bucket.bucketName);
+    fn.addEnvironment(ENV.conversationBucketName, this.bucket.bucketName);
     this.grantObjects(fn, 's3:PutObject', [BUCKET_PREFIX.events]);
   }
 
@@ -124,7 +125,7 @@ export class ConversationBucket extends Construct {
    * PutObject under `transcripts/` and `audio/`.
    */
   bindConsumer(fn: ProjectFunction): void {
-    fn.addEnvironment('CONVERSATION_BUCKET_NAME', this.bucket.bucketName);
+    fn.addEnvironment(ENV.conversationBucketName, this.bucket.bucketName);
     this.grantObjects(fn, 's3:GetObject', [BUCKET_PREFIX.events, BUCKET_PREFIX.transcripts]);
     this.grantObjects(fn, 's3:PutObject', [BUCKET_PREFIX.transcripts, BUCKET_PREFIX.audio]);
   }

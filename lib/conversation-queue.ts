@@ -3,10 +3,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { AWS_LIMITS, ENV } from '../lambdas/core/contract.js';
 import type { ProjectFunction } from './project-function.js';
 
 /** SQS's largest message (raised from 256 KiB in 2025); the queued-event contract sizes inline bodies against it. */
-export const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
+export const MAX_MESSAGE_SIZE_BYTES = AWS_LIMITS.sqsMaxMessageBytes;
 
 /** AWS's rule for SQS → Lambda: the visibility timeout is at least six function timeouts plus the batching window. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -77,7 +78,7 @@ export class ConversationQueue extends Construct {
 
   /** Sets INGEST_QUEUE_URL and allows SendMessage (and the key use it needs), nothing else. */
   bindSender(fn: ProjectFunction): void {
-    fn.addEnvironment('INGEST_QUEUE_URL', this.queue.queueUrl);
+    fn.addEnvironment(ENV.ingestQueueUrl, this.queue.queueUrl);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
     const key = this.queue.encryptionMasterKey;
     if (key !== undefined) {

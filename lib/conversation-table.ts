@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 // The same names the consumer, the local pipeline and the CLI use, so every copy of the table matches this one.
+import { ENV } from '../lambdas/core/contract.js';
 import { CONVERSATIONS_TABLE } from '../lambdas/core/record/conversation-table-schema.js';
 import type { ProjectFunction } from './project-function.js';
 
@@ -68,13 +69,13 @@ export class ConversationTable extends Construct {
 
   /** Sets CONVERSATIONS_TABLE_NAME and allows the consumer's single-item reads and (conditional) writes. */
   bindRecordWriter(fn: ProjectFunction): void {
-    fn.addEnvironment('CONVERSATIONS_TABLE_NAME', this.table.tableName);
+    fn.addEnvironment(ENV.conversationsTableName, this.table.tableName);
     grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
   }
 
   /** Sets CONVERSATIONS_TABLE_NAME and allows BatchGetItem only: the poller asks which conversations exist. */
   bindExistenceReader(fn: ProjectFunction): void {
-    fn.addEnvironment('CONVERSATIONS_TABLE_NAME', this.table.tableName);
+    fn.addEnvironment(ENV.conversationsTableName, this.table.tableName);
     grantItemActions(fn, this.table, ['dynamodb:BatchGetItem'], false);
   }
 }
@@ -101,7 +102,7 @@ export class PollerStateTable extends Construct {
 
   /** Sets POLLER_STATE_TABLE_NAME and allows reading and writing the watermark item. */
   bindStateReadWriter(fn: ProjectFunction): void {
-    fn.addEnvironment('POLLER_STATE_TABLE_NAME', this.table.tableName);
+    fn.addEnvironment(ENV.pollerStateTableName, this.table.tableName);
     grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
   }
 }

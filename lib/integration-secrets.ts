@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ENV } from '../lambdas/core/contract.js';
 import type { ProjectFunction } from './project-function.js';
 
 export interface IntegrationSecretsProps {
@@ -45,13 +46,13 @@ export class IntegrationSecrets extends Construct {
 
   /** Sets WEBHOOK_SECRET_NAME and allows reading that secret's value. */
   bindWebhookSecretReader(fn: ProjectFunction): void {
-    fn.addEnvironment('WEBHOOK_SECRET_NAME', this.webhookSecret.secretArn);
+    fn.addEnvironment(ENV.webhookSecretName, this.webhookSecret.secretArn);
     grantSecretValue(fn, this.webhookSecret);
   }
 
   /** Sets ELEVENLABS_API_KEY_SECRET_NAME and allows reading that secret's value. */
   bindApiKeyReader(fn: ProjectFunction): void {
-    fn.addEnvironment('ELEVENLABS_API_KEY_SECRET_NAME', this.apiKeySecret.secretArn);
+    fn.addEnvironment(ENV.apiKeySecretName, this.apiKeySecret.secretArn);
     grantSecretValue(fn, this.apiKeySecret);
   }
 

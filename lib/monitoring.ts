@@ -9,7 +9,9 @@ import { Construct } from 'constructs';
 import type { Consumer } from './consumer.js';
 import type { ConversationQueue } from './conversation-queue.js';
 import type { Poller } from './poller.js';
-import { METRICS_NAMESPACE, type ProjectFunction } from './project-function.js';
+import { CONSUMER_METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, POLLER_METRIC, RECEIVER_METRIC } from '../lambdas/core/contract.js';
+import type { SignatureFailureReason } from '../lambdas/core/ingest/signature.js';
+import type { ProjectFunction } from './project-function.js';
 import { allowCloudWatchAlarms } from './project-key.js';
 import type { WebhookIngress } from './webhook-ingress.js';
 
@@ -82,7 +84,7 @@ function customMetric(service: string, metricName: string, period: Duration, ext
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
-    dimensionsMap: { service, ...extraDimensions },
+    dimensionsMap: { [METRIC_DIMENSION.service]: service, ...extraDimensions },
     statistic: cloudwatch.Stats.SUM,
     period,
   });
@@ -180,13 +182,13 @@ export class Monitoring extends Construct {
     );
     alarm(
       'WebhookPublishFailed',
-      customMetric(receiver.serviceName, 'PublishFailed', FIVE_MINUTES),
+      customMetric(receiver.serviceName, RECEIVER_METRIC.publishFailed, FIVE_MINUTES),
       t.publishFailuresPer5Minutes,
       'The receiver could not archive or queue a verified event (S3/SQS failure); it answered 500.',
     );
     alarm(
       'WebhookInvalidSignatures',
-      customMetric(receiver.serviceName, 'RequestRejected', FIVE_MINUTES, { reason: 'invalid_signature' }),
+      customMetric(receiver.serviceName, RECEIVER_METRIC.requestRejected, FIVE_MINUTES, { [METRIC_DIMENSION.reason]: 'invalid_signature' satisfies SignatureFailureReason }),
       t.invalidSignaturesPer5Minutes,
       'Many requests failed HMAC verification: the stored webhook secret is probably wrong or was rotated in ElevenLabs only. ElevenLabs switches failing webhooks off.',
     );
@@ -198,7 +200,7 @@ export class Monitoring extends Construct {
     );
     alarm(
       'ConsumerRecordFailures',
-      customMetric(consumer.serviceName, 'RecordFailed', FIVE_MINUTES),
+      customMetric(consumer.serviceName, CONSUMER_METRIC.recordFailed, FIVE_MINUTES),
       t.consumerRecordFailuresPer5Minutes,
       'The consumer returned records for retry; after 5 receives they go to the dead-letter queue.',
     );
@@ -210,7 +212,7 @@ export class Monitoring extends Construct {
     );
     alarm(
       'PollerRunFailed',
-      customMetric(poller.serviceName, 'PollerRunFailed', Duration.hours(1)),
+      customMetric(poller.serviceName, POLLER_METRIC.pollerRunFailed, Duration.hours(1)),
       t.pollerFailuresPerHour,
       'A poller run failed (ElevenLabs API, API key or storage error); conversations the webhook missed are not being back-filled.',
     );
@@ -225,7 +227,7 @@ export class Monitoring extends Construct {
     }
     alarm(
       'ConversationsBackfilled',
-      customMetric(poller.serviceName, 'ConversationsBackfilled', Duration.hours(1)),
+      customMetric(poller.serviceName, POLLER_METRIC.conversationsBackfilled, Duration.hours(1)),
       t.backfilledConversationsPerHour,
       'The poller back-filled many conversations: the webhook is probably off in ElevenLabs, failing, or pointing elsewhere.',
     );
@@ -258,7 +260,7 @@ export class Monitoring extends Construct {
         left: [
           new cloudwatch.MathExpression({
             label: '',
-            expression: `SEARCH('{${METRICS_NAMESPACE},event_type,service} MetricName="EventAccepted" service="${receiver.serviceName}"', 'Sum', 300)`,
+            expression: `SEARCH('{${METRICS_NAMESPACE},${METRIC_DIMENSION.eventType},${METRIC_DIMENSION.service}} MetricName="${RECEIVER_METRIC.eventAccepted}" ${METRIC_DIMENSION.service}="${receiver.serviceName}"', 'Sum', 300)`,
             usingMetrics: {},
             period: FIVE_MINUTES,
           }),
@@ -266,7 +268,7 @@ export class Monitoring extends Construct {
         right: [
           new cloudwatch.MathExpression({
             label: '',
-            expression: `SEARCH('{${METRICS_NAMESPACE},reason,service} MetricName="RequestRejected" service="${receiver.serviceName}"', 'Sum', 300)`,
+            expression: `SEARCH('{${METRICS_NAMESPACE},${METRIC_DIMENSION.reason},${METRIC_DIMENSION.service}} MetricName="${RECEIVER_METRIC.requestRejected}" ${METRIC_DIMENSION.service}="${receiver.serviceName}"', 'Sum', 300)`,
             usingMetrics: {},
             period: FIVE_MINUTES,
           }),
@@ -284,20 +286,27 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Consumer outcomes',
-        left: ['ConversationStored', 'ConversationMerged', 'DuplicateEvent', 'UnknownEventStored', 'TranscriptOffloaded', 'RecordFailed'].map((name) =>
+        left: [
+          CONSUMER_METRIC.conversationStored,
+          CONSUMER_METRIC.conversationMerged,
+          CONSUMER_METRIC.duplicateEvent,
+          CONSUMER_METRIC.unknownEventStored,
+          CONSUMER_METRIC.transcriptOffloaded,
+          CONSUMER_METRIC.recordFailed,
+        ].map((name) =>
           customMetric(consumer.serviceName, name, FIVE_MINUTES),
         ),
       }),
       new cloudwatch.GraphWidget({
         title: 'Poller',
-        left: ['ConversationsListed', 'ConversationsMissing', 'ConversationsBackfilled', 'PollerRunFailed'].map((name) =>
+        left: [POLLER_METRIC.conversationsListed, POLLER_METRIC.conversationsMissing, POLLER_METRIC.conversationsBackfilled, POLLER_METRIC.pollerRunFailed].map((name) =>
           customMetric(poller.serviceName, name, Duration.hours(1)),
         ),
         right: [
           new cloudwatch.Metric({
             namespace: METRICS_NAMESPACE,
-            metricName: 'WatermarkLagSeconds',
-            dimensionsMap: { service: poller.serviceName },
+            metricName: POLLER_METRIC.watermarkLagSeconds,
+            dimensionsMap: { [METRIC_DIMENSION.service]: poller.serviceName },
             statistic: cloudwatch.Stats.MAXIMUM,
             period: Duration.hours(1),
           }),

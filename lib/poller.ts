@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
+import { DEFAULT_ELEVENLABS_API_BASE_URL, ENV, POLLER_DEFAULTS, SERVICE } from '../lambdas/core/contract.js';
 import type { ConversationBucket } from './conversation-bucket.js';
 import type { ConversationQueue } from './conversation-queue.js';
 import { PollerStateTable, type ConversationTable } from './conversation-table.js';
@@ -11,7 +12,7 @@ import type { IntegrationSecrets } from './integration-secrets.js';
 import { logicalIdOf, ProjectFunction, projectPath, type ProjectFunctionSharedProps } from './project-function.js';
 
 export const DEFAULT_POLL_SCHEDULE = 'rate(10 minutes)';
-export const DEFAULT_ELEVENLABS_API_BASE_URL = 'https://api.elevenlabs.io';
+export { DEFAULT_ELEVENLABS_API_BASE_URL };
 
 export interface PollerProps {
   readonly table: ConversationTable;
@@ -106,19 +107,19 @@ export class Poller extends Construct {
     this.poller = new ProjectFunction(this, 'Poller', {
       ...defaults,
       entry: props.entry ?? projectPath('lambdas/poller/handler.ts'),
-      serviceName: 'poller',
+      serviceName: SERVICE.poller,
       description: 'Back-fills conversations the webhook missed from the ElevenLabs API',
       timeout: props.timeout ?? Duration.minutes(5),
       memorySize: props.memorySize ?? 512,
       reservedConcurrentExecutions: 1,
       environment: {
-        ELEVENLABS_API_BASE_URL: props.apiBaseUrl ?? DEFAULT_ELEVENLABS_API_BASE_URL,
-        POLLER_SETTLE_DELAY_SECS: String(props.settleDelaySecs ?? 600),
-        POLLER_OVERLAP_SECS: String(props.overlapSecs ?? 3600),
-        POLLER_INITIAL_LOOKBACK_SECS: String(props.initialLookbackSecs ?? 86_400),
-        POLLER_FETCH_MISSING_AUDIO: String(props.fetchMissingAudio ?? false),
-        POLLER_MAX_PENDING_AGE_SECS: String(props.maxPendingAgeSecs ?? 172_800),
-        SECRET_CACHE_TTL_SECS: String(props.secretCacheTtlSecs ?? 300),
+        [ENV.apiBaseUrl]: props.apiBaseUrl ?? DEFAULT_ELEVENLABS_API_BASE_URL,
+        [ENV.pollerSettleDelaySecs]: String(props.settleDelaySecs ?? POLLER_DEFAULTS.settleDelaySecs),
+        [ENV.pollerOverlapSecs]: String(props.overlapSecs ?? POLLER_DEFAULTS.overlapSecs),
+        [ENV.pollerInitialLookbackSecs]: String(props.initialLookbackSecs ?? POLLER_DEFAULTS.initialLookbackSecs),
+        [ENV.pollerFetchMissingAudio]: String(props.fetchMissingAudio ?? POLLER_DEFAULTS.fetchMissingAudio),
+        [ENV.pollerMaxPendingAgeSecs]: String(props.maxPendingAgeSecs ?? POLLER_DEFAULTS.maxPendingAgeSecs),
+        [ENV.secretCacheTtlSecs]: String(props.secretCacheTtlSecs ?? POLLER_DEFAULTS.secretCacheTtlSecs),
       },
     });
     props.table.bindExistenceReader(this.poller);

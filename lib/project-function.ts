@@ -6,9 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, POWERTOOLS_ENV } from '../lambdas/core/contract.js';
 
-/** The CloudWatch namespace every function publishes its custom metrics to (lambdas/core/observability.ts). */
-export const METRICS_NAMESPACE = 'ElevenLabsConversations';
+export { METRICS_NAMESPACE };
 
 /** Repository root: NodejsFunction's project root and where the lock file lives. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -125,9 +125,9 @@ export class ProjectFunction extends Construct implements iam.IGrantable {
 
     this.environment = {
       NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: props.serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      [POWERTOOLS_ENV.serviceName]: props.serviceName,
+      [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
+      [POWERTOOLS_ENV.logLevel]: props.logLevel ?? 'INFO',
       ...props.environment,
     };
 

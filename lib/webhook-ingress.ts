@@ -4,6 +4,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULT_SECRET_CACHE_TTL_SECS, DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS, ENV, SERVICE } from '../lambdas/core/contract.js';
 import type { ConversationBucket } from './conversation-bucket.js';
 import type { ConversationQueue } from './conversation-queue.js';
 import type { IntegrationSecrets } from './integration-secrets.js';
@@ -83,16 +84,16 @@ export class WebhookIngress extends Construct {
     const defaults = props.functionDefaults ?? {};
 
     const environment: Record<string, string> = {
-      SIGNATURE_MAX_FUTURE_SKEW_SECS: String(props.signatureMaxFutureSkewSecs ?? 300),
-      SECRET_CACHE_TTL_SECS: String(props.secretCacheTtlSecs ?? 300),
+      [ENV.signatureMaxFutureSkewSecs]: String(props.signatureMaxFutureSkewSecs ?? DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS),
+      [ENV.secretCacheTtlSecs]: String(props.secretCacheTtlSecs ?? DEFAULT_SECRET_CACHE_TTL_SECS),
     };
     if (props.allowedSourceIps !== undefined && props.allowedSourceIps.length > 0) {
-      environment.ALLOWED_SOURCE_IPS = props.allowedSourceIps.join(',');
+      environment[ENV.allowedSourceIps] = props.allowedSourceIps.join(',');
     }
     this.receiver = new ProjectFunction(this, 'Receiver', {
       ...defaults,
       entry: props.entry ?? projectPath('lambdas/receiver/handler.ts'),
-      serviceName: 'receiver',
+      serviceName: SERVICE.receiver,
       description: 'Verifies ElevenLabs post-call webhooks, archives them and queues them',
       timeout: props.timeout ?? Duration.seconds(10),
       memorySize: props.memorySize ?? 512,
