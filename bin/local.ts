@@ -52,6 +52,7 @@ async function main(): Promise<number> {
     pipeline = await startLocalPipeline({
       dataDir,
       port: localPort(),
+      env: process.env,
       inMemory,
       log: (line) => process.stdout.write(`${timestamp()} ${line}\n`),
       handlerLogLevel: 'WARN',

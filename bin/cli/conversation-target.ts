@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENV } from '../../lambdas/core/contract.js';
 import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-store.js';
 import { localDataDir, readLocalEndpoints } from '../local/endpoints.js';
 import { emulatorCredentials } from '../local/emulators.js';
@@ -62,8 +63,8 @@ export async function localTarget(env: NodeJS.ProcessEnv): Promise<ConversationT
 /** An AWS account: --table/--bucket or CONVERSATIONS_TABLE_NAME/CONVERSATION_BUCKET_NAME; --region or the SDK's. */
 export function awsTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): ConversationTarget {
   const pick = (flag: string | undefined, variable: string) => flag ?? (env[variable]?.trim() || undefined);
-  const tableName = pick(flags.tableName, 'CONVERSATIONS_TABLE_NAME');
-  const bucketName = pick(flags.bucketName, 'CONVERSATION_BUCKET_NAME');
+  const tableName = pick(flags.tableName, ENV.conversationsTableName);
+  const bucketName = pick(flags.bucketName, ENV.conversationBucketName);
   if (tableName === undefined || bucketName === undefined) {
     const missing = [tableName === undefined ? '--table (or CONVERSATIONS_TABLE_NAME)' : undefined, bucketName === undefined ? '--bucket (or CONVERSATION_BUCKET_NAME)' : undefined].filter(Boolean);
     throw new CommandUsageError(`reading from AWS needs ${missing.join(' and ')} (the stack's outputs name them); or use --local for the local pipeline`);

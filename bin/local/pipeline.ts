@@ -11,9 +11,9 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { LOCAL_RESOURCE_NAMES, localEndpointsFile, removeLocalEndpoints, writeLocalEndpoints, type LocalEndpoints } from './endpoints.js';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from './emulators.js';
+import { buildLocalHandlers } from './handlers.js';
 import { startLocalHttpApi, type LocalHttpApi } from './http-api.js';
 import { lambdaContext } from './lambda-context.js';
 import { isAddressInUse, portsFor, type LocalPorts } from './ports.js';
@@ -44,12 +44,14 @@ export interface LocalPipelineOptions {
   readonly ports?: Partial<LocalPorts>;
   /** Keep nothing on disk but the generated secret: tables, objects and queued messages vanish at exit. */
   readonly inMemory?: boolean;
-  /** ELEVENLABS_WEBHOOK_SECRET, ELEVENLABS_API_KEY, ELEVENLABS_API_BASE_URL, POLL_INTERVAL, POLLER_*. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
+  /** The user's settings: ELEVENLABS_WEBHOOK_SECRET, ELEVENLABS_API_KEY, ELEVENLABS_API_BASE_URL, POLL_INTERVAL, POLLER_*. */
+  readonly env: NodeJS.ProcessEnv;
   /** The pipeline's own one-line status messages (identifiers and counts only). @default no output */
   readonly log?: (line: string) => void;
-  /** POWERTOOLS_LOG_LEVEL for the handlers, unless the environment sets one. @default 'WARN' */
+  /** POWERTOOLS_LOG_LEVEL for the handlers, unless `env` sets one. @default 'WARN' */
   readonly handlerLogLevel?: string;
+  /** What the handlers do with their metrics: `emf` prints EMF documents as in Lambda. @default 'discard' */
+  readonly handlerMetrics?: 'emf' | 'discard';
   /** Long-poll wait of the event-source loop. @default 2 (short, so a stop drains quickly) */
   readonly receiveWaitTimeSeconds?: number;
 }
@@ -66,24 +68,19 @@ export interface LocalPipeline {
   stop(): Promise<void>;
 }
 
-type ReceiverFunction = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-type ConsumerFunction = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
-type PollerFunction = (event: unknown, context: Context) => Promise<unknown>;
-
-interface Handlers {
-  readonly receiver: ReceiverFunction;
-  readonly consumer: ConsumerFunction;
-  readonly poller?: PollerFunction;
-}
-
 /**
  * Credentials the handlers sign with. The access key id doubles as the token the Secrets Manager stand-in checks;
  * it is made once per process because the handlers' SDK clients keep the credentials they first loaded.
  */
 const handlerCredentials = { accessKeyId: `LOCAL${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: emulatorCredentials.secretAccessKey };
 
-/** The handler environment of this process: handlers read it once, at their first import. */
-let importedWith: { readonly fingerprint: string; readonly handlers: Promise<Handlers> } | undefined;
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+
+/** A Powertools log level from its name (any case); WARN for anything else. */
+function handlerLogLevel(name: string | undefined): (typeof LOG_LEVELS)[number] {
+  const upper = name?.trim().toUpperCase();
+  return LOG_LEVELS.find((level) => level === upper) ?? 'WARN';
+}
 
 function positiveSeconds(value: string | undefined, name: string, defaultValue: number): number {
   if (value === undefined || value.trim() === '') return defaultValue;
@@ -113,7 +110,7 @@ async function refuseIfRunning(dataDir: string): Promise<void> {
 
 /** Starts every part, or stops what was started and rethrows. */
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
-  const env = options.env ?? process.env;
+  const env = options.env;
   const log = options.log ?? (() => undefined);
   const dataDir = options.dataDir;
   const ports = { ...portsFor(options.port), ...options.ports };
@@ -205,22 +202,23 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       if (saved > 0) log(`saved ${saved} queued message(s) for the next start`);
     });
 
-    const handlerEnvironment: Record<string, string> = {
-      AWS_REGION: region,
-      AWS_ACCESS_KEY_ID: handlerCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: handlerCredentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
-      AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
-      WEBHOOK_SECRET_NAME: LOCAL_SECRET_NAMES.webhookSecret,
-      ELEVENLABS_API_KEY_SECRET_NAME: LOCAL_SECRET_NAMES.apiKey,
-      INGEST_QUEUE_URL: resources.queueUrl,
-      CONVERSATION_BUCKET_NAME: names.bucketName,
-      CONVERSATIONS_TABLE_NAME: names.tableName,
-      POLLER_STATE_TABLE_NAME: names.stateTableName,
-    };
-    const handlers = await importHandlers(handlerEnvironment, { withPoller: apiKey !== '', logLevel: options.handlerLogLevel ?? 'WARN', env });
+    const handlers = buildLocalHandlers({
+      region,
+      credentials: handlerCredentials,
+      endpoints: { dynamodb: dynamo.endpoint, sqsS3: sqsS3.endpoint, secretsManager: secretsManager.endpoint },
+      resources: {
+        queueUrl: resources.queueUrl,
+        bucketName: names.bucketName,
+        tableName: names.tableName,
+        stateTableName: names.stateTableName,
+        webhookSecretName: LOCAL_SECRET_NAMES.webhookSecret,
+        apiKeySecretName: LOCAL_SECRET_NAMES.apiKey,
+      },
+      env,
+      withPoller: apiKey !== '',
+      observability: { logLevel: handlerLogLevel(env.POWERTOOLS_LOG_LEVEL ?? options.handlerLogLevel), metrics: options.handlerMetrics ?? 'discard' },
+    });
+    cleanups.push(async () => handlers.destroy());
 
     const eventSource: SqsEventSource = startSqsEventSource({
       sqs,
@@ -302,44 +300,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     await cleanUp();
     throw error;
   }
-}
-
-/**
- * Sets the handlers' environment and imports them. Handlers read their configuration once, at import: a second
- * pipeline in the same process must therefore use the same ports (as a restart on the same PORT does).
- */
-async function importHandlers(
-  handlerEnvironment: Record<string, string>,
-  options: { readonly withPoller: boolean; readonly logLevel: string; readonly env: NodeJS.ProcessEnv },
-): Promise<Handlers> {
-  const fingerprint = JSON.stringify(handlerEnvironment);
-  if (importedWith !== undefined && importedWith.fingerprint !== fingerprint) {
-    throw new Error('the handlers of this process were initialised for another local pipeline (other ports); restart it on the same ports, or in a new process');
-  }
-  // A shell's AWS settings must not reach the emulators' clients, nor real credentials be looked up.
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete process.env[name];
-  Object.assign(process.env, handlerEnvironment);
-  for (const name of ['ELEVENLABS_API_BASE_URL', 'POLLER_SETTLE_DELAY_SECS', 'POLLER_OVERLAP_SECS', 'POLLER_INITIAL_LOOKBACK_SECS', 'POLLER_FETCH_MISSING_AUDIO', 'POLLER_MAX_PENDING_AGE_SECS']) {
-    const value = options.env[name];
-    if (value !== undefined) process.env[name] = value;
-  }
-  process.env.POWERTOOLS_LOG_LEVEL ??= options.env.POWERTOOLS_LOG_LEVEL ?? options.logLevel;
-  // EMF documents would only clutter the terminal locally.
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-
-  if (importedWith === undefined) {
-    importedWith = {
-      fingerprint,
-      handlers: Promise.all([import('../../lambdas/receiver/handler.js'), import('../../lambdas/consumer/handler.js')]).then(([receiver, consumer]) => ({
-        receiver: receiver.handler,
-        consumer: consumer.handler,
-      })),
-    };
-  }
-  const handlers = await importedWith.handlers;
-  if (!options.withPoller) return handlers;
-  const poller = await import('../../lambdas/poller/handler.js');
-  return { ...handlers, poller: poller.handler as PollerFunction };
 }
 
 function batchLine(summary: BatchSummary): string {

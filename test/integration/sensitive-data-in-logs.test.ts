@@ -61,7 +61,7 @@ beforeAll(async () => {
   elevenLabs = await startFakeElevenLabsApi({ count: 5, seed: 11 });
   output = captureOutput({ emitMetrics: true });
   const env = { ELEVENLABS_API_KEY: FAKE_API_KEY, ELEVENLABS_API_BASE_URL: elevenLabs.url, POLL_INTERVAL: '3600' };
-  pipeline = await startLocalPipeline({ dataDir, port: 0, env, handlerLogLevel: 'DEBUG', receiveWaitTimeSeconds: 1 });
+  pipeline = await startLocalPipeline({ dataDir, port: 0, env, handlerLogLevel: 'DEBUG', handlerMetrics: 'emf', receiveWaitTimeSeconds: 1 });
 });
 
 afterAll(async () => {
