@@ -90,6 +90,27 @@ function customMetric(service: string, metricName: string, period: Duration, ext
   });
 }
 
+/** One alarm: a metric, when it breaches, and what it means (the alarm's description, for the person paged). */
+interface AlarmSpec {
+  readonly id: string;
+  readonly metric: cloudwatch.IMetric;
+  readonly threshold: number;
+  readonly description: string;
+  /** @default GREATER_THAN_THRESHOLD */
+  readonly comparison?: cloudwatch.ComparisonOperator;
+  /** @default NOT_BREACHING */
+  readonly missing?: cloudwatch.TreatMissingData;
+}
+
+/** The functions and queues the alarms watch. */
+interface Watched {
+  readonly props: MonitoringProps;
+  readonly thresholds: AlarmThresholds;
+  readonly receiver: ProjectFunction;
+  readonly consumer: ProjectFunction;
+  readonly poller: ProjectFunction;
+}
+
 /**
  * Alarms on everything that loses or delays conversations, an SNS topic they notify (encrypted, TLS-only) and a
  * dashboard. Every alarm also notifies when it returns to OK.
@@ -102,12 +123,23 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const t: AlarmThresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...props.thresholds };
-    this.thresholds = t;
-    const receiver = props.ingress.receiver;
-    const consumer = props.consumer.consumer;
-    const poller = props.poller.poller;
+    this.thresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...props.thresholds };
+    const watched: Watched = { props, thresholds: this.thresholds, receiver: props.ingress.receiver, consumer: props.consumer.consumer, poller: props.poller.poller };
+    this.topic = this.alarmTopic(props);
+    const specs = [...ingestionAlarms(watched), ...processingAlarms(watched), ...pollerAlarms(watched), ...throttleAlarms(watched)];
+    this.alarms = Object.fromEntries(specs.map((spec) => [spec.id, this.alarm(spec)]));
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 4 }));
+    this.dashboard.addWidgets(...ingestionWidgets(watched));
+    this.dashboard.addWidgets(...processingWidgets(watched));
+  }
 
+  /** Console link to the dashboard. */
+  get dashboardUrl(): string {
+    return `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+
+  private alarmTopic(props: MonitoringProps): sns.Topic {
     let key = props.encryptionKey;
     if (key === undefined) {
       key = new kms.Key(this, 'AlarmTopicKey', {
@@ -118,215 +150,208 @@ export class Monitoring extends Construct {
       });
       allowCloudWatchAlarms(key);
     }
-    this.topic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: 'ElevenLabs conversation store alarms',
-      masterKey: key,
-      enforceSSL: true,
-    });
+    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'ElevenLabs conversation store alarms', masterKey: key, enforceSSL: true });
     // With a topic policy in place, the default policy is gone: CloudWatch alarms of this account need an explicit allow.
-    this.topic.addToResourcePolicy(
+    topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowThisAccountsCloudWatchAlarms',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
+        resources: [topic.topicArn],
         conditions: {
           StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
           ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
         },
       }),
     );
-    if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    if (props.alarmEmail !== undefined) topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    return topic;
+  }
 
-    const alarms: Record<string, cloudwatch.Alarm> = {};
+  private alarm(spec: AlarmSpec): cloudwatch.Alarm {
+    const created = new cloudwatch.Alarm(this, spec.id, {
+      metric: spec.metric,
+      threshold: spec.threshold,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: spec.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: spec.missing ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: spec.description,
+    });
     const action = new cloudwatchActions.SnsAction(this.topic);
-    const alarm = (
-      id: string,
-      metric: cloudwatch.IMetric,
-      threshold: number,
-      description: string,
-      options: { comparison?: cloudwatch.ComparisonOperator; missing?: cloudwatch.TreatMissingData } = {},
-    ) => {
-      const created = new cloudwatch.Alarm(this, id, {
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
-        comparisonOperator: options.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: options.missing ?? cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      created.addAlarmAction(action);
-      created.addOkAction(action);
-      alarms[id] = created;
-      return created;
-    };
-
-    alarm(
-      'DeadLetterQueueNotEmpty',
-      props.queue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
-      t.deadLetterMessages,
-      'Events failed 5 times and sit in the dead-letter queue. Fix the cause (consumer logs), then redrive them to the ingest queue.',
-    );
-    alarm(
-      'IngestQueueBacklog',
-      props.queue.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
-      t.ingestQueueOldestMessageAge.toSeconds(),
-      'The oldest message on the ingest queue is old: the consumer is failing, throttled or far behind.',
-    );
-    alarm(
-      'WebhookServerErrors',
-      props.ingress.api.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
-      t.apiServerErrorsPer5Minutes,
-      'The webhook answered 5xx. ElevenLabs retries, and may switch a failing webhook off; the poller back-fills meanwhile.',
-    );
-    alarm(
-      'WebhookPublishFailed',
-      customMetric(receiver.serviceName, RECEIVER_METRIC.publishFailed, FIVE_MINUTES),
-      t.publishFailuresPer5Minutes,
-      'The receiver could not archive or queue a verified event (S3/SQS failure); it answered 500.',
-    );
-    alarm(
-      'WebhookInvalidSignatures',
-      customMetric(receiver.serviceName, RECEIVER_METRIC.requestRejected, FIVE_MINUTES, { [METRIC_DIMENSION.reason]: 'invalid_signature' satisfies SignatureFailureReason }),
-      t.invalidSignaturesPer5Minutes,
-      'Many requests failed HMAC verification: the stored webhook secret is probably wrong or was rotated in ElevenLabs only. ElevenLabs switches failing webhooks off.',
-    );
-    alarm(
-      'ConsumerErrors',
-      consumer.function.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
-      t.consumerErrorsPer5Minutes,
-      'The consumer failed whole batches (crash, timeout or configuration error).',
-    );
-    alarm(
-      'ConsumerRecordFailures',
-      customMetric(consumer.serviceName, CONSUMER_METRIC.recordFailed, FIVE_MINUTES),
-      t.consumerRecordFailuresPer5Minutes,
-      'The consumer returned records for retry; after 5 receives they go to the dead-letter queue.',
-    );
-    alarm(
-      'PollerErrors',
-      poller.function.metricErrors({ period: Duration.hours(1), statistic: cloudwatch.Stats.SUM }),
-      t.pollerFailuresPerHour,
-      'The back-fill poller crashed or timed out.',
-    );
-    alarm(
-      'PollerRunFailed',
-      customMetric(poller.serviceName, POLLER_METRIC.pollerRunFailed, Duration.hours(1)),
-      t.pollerFailuresPerHour,
-      'A poller run failed (ElevenLabs API, API key or storage error); conversations the webhook missed are not being back-filled.',
-    );
-    if (props.poller.enabled) {
-      alarm(
-        'PollerNotRunning',
-        poller.function.metricInvocations({ period: t.pollerSilence, statistic: cloudwatch.Stats.SUM }),
-        1,
-        'The back-fill poller has not been invoked for a whole window: check the EventBridge Scheduler schedule.',
-        { comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, missing: cloudwatch.TreatMissingData.BREACHING },
-      );
-    }
-    alarm(
-      'ConversationsBackfilled',
-      customMetric(poller.serviceName, POLLER_METRIC.conversationsBackfilled, Duration.hours(1)),
-      t.backfilledConversationsPerHour,
-      'The poller back-filled many conversations: the webhook is probably off in ElevenLabs, failing, or pointing elsewhere.',
-    );
-    for (const fn of [receiver, consumer, poller]) {
-      alarm(
-        `${capitalize(fn.serviceName)}Throttles`,
-        fn.function.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
-        t.throttlesPer5Minutes,
-        `The ${fn.serviceName} function was throttled (account concurrency, or its reserved/maximum concurrency).`,
-      );
-    }
-    this.alarms = alarms;
-
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
-    this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(alarms), width: 24, height: 4 }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Webhook requests',
-        left: [
-          props.ingress.api.metricCount({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: 'requests' }),
-          props.ingress.api.metricClientError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: '4xx' }),
-          props.ingress.api.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: '5xx' }),
-        ],
-        right: [props.ingress.api.metricLatency({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'latency p99' })],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Receiver: accepted and rejected',
-        left: [
-          new cloudwatch.MathExpression({
-            label: '',
-            expression: `SEARCH('{${METRICS_NAMESPACE},${METRIC_DIMENSION.eventType},${METRIC_DIMENSION.service}} MetricName="${RECEIVER_METRIC.eventAccepted}" ${METRIC_DIMENSION.service}="${receiver.serviceName}"', 'Sum', 300)`,
-            usingMetrics: {},
-            period: FIVE_MINUTES,
-          }),
-        ],
-        right: [
-          new cloudwatch.MathExpression({
-            label: '',
-            expression: `SEARCH('{${METRICS_NAMESPACE},${METRIC_DIMENSION.reason},${METRIC_DIMENSION.service}} MetricName="${RECEIVER_METRIC.requestRejected}" ${METRIC_DIMENSION.service}="${receiver.serviceName}"', 'Sum', 300)`,
-            usingMetrics: {},
-            period: FIVE_MINUTES,
-          }),
-        ],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Ingest queue',
-        left: [
-          props.queue.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: 'visible' }),
-          props.queue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: 'dead letters' }),
-        ],
-        right: [props.queue.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: 'oldest (s)' })],
-      }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Consumer outcomes',
-        left: [
-          CONSUMER_METRIC.conversationStored,
-          CONSUMER_METRIC.conversationMerged,
-          CONSUMER_METRIC.duplicateEvent,
-          CONSUMER_METRIC.unknownEventStored,
-          CONSUMER_METRIC.transcriptOffloaded,
-          CONSUMER_METRIC.recordFailed,
-        ].map((name) =>
-          customMetric(consumer.serviceName, name, FIVE_MINUTES),
-        ),
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Poller',
-        left: [POLLER_METRIC.conversationsListed, POLLER_METRIC.conversationsMissing, POLLER_METRIC.conversationsBackfilled, POLLER_METRIC.pollerRunFailed].map((name) =>
-          customMetric(poller.serviceName, name, Duration.hours(1)),
-        ),
-        right: [
-          new cloudwatch.Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: POLLER_METRIC.watermarkLagSeconds,
-            dimensionsMap: { [METRIC_DIMENSION.service]: poller.serviceName },
-            statistic: cloudwatch.Stats.MAXIMUM,
-            period: Duration.hours(1),
-          }),
-        ],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Function errors and throttles',
-        left: [receiver, consumer, poller].flatMap((fn) => [
-          fn.function.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: `${fn.serviceName} errors` }),
-          fn.function.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: `${fn.serviceName} throttles` }),
-        ]),
-        right: [receiver, consumer, poller].map((fn) => durationP99(fn)),
-      }),
-    );
+    created.addAlarmAction(action);
+    created.addOkAction(action);
+    return created;
   }
+}
 
-  /** Console link to the dashboard. */
-  get dashboardUrl(): string {
-    return `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`;
-  }
+/** Events that never reach the table: dead letters, a stuck queue, and a receiver that cannot store. */
+function ingestionAlarms({ props, thresholds: t, receiver }: Watched): AlarmSpec[] {
+  return [
+    {
+      id: 'DeadLetterQueueNotEmpty',
+      metric: props.queue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: t.deadLetterMessages,
+      description: 'Events failed 5 times and sit in the dead-letter queue. Fix the cause (consumer logs), then redrive them to the ingest queue.',
+    },
+    {
+      id: 'IngestQueueBacklog',
+      metric: props.queue.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: t.ingestQueueOldestMessageAge.toSeconds(),
+      description: 'The oldest message on the ingest queue is old: the consumer is failing, throttled or far behind.',
+    },
+    {
+      id: 'WebhookServerErrors',
+      metric: props.ingress.api.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      threshold: t.apiServerErrorsPer5Minutes,
+      description: 'The webhook answered 5xx. ElevenLabs retries, and may switch a failing webhook off; the poller back-fills meanwhile.',
+    },
+    {
+      id: 'WebhookPublishFailed',
+      metric: customMetric(receiver.serviceName, RECEIVER_METRIC.publishFailed, FIVE_MINUTES),
+      threshold: t.publishFailuresPer5Minutes,
+      description: 'The receiver could not archive or queue a verified event (S3/SQS failure); it answered 500.',
+    },
+    {
+      id: 'WebhookInvalidSignatures',
+      metric: customMetric(receiver.serviceName, RECEIVER_METRIC.requestRejected, FIVE_MINUTES, { [METRIC_DIMENSION.reason]: 'invalid_signature' satisfies SignatureFailureReason }),
+      threshold: t.invalidSignaturesPer5Minutes,
+      description:
+        'Many requests failed HMAC verification: the stored webhook secret is probably wrong or was rotated in ElevenLabs only. ElevenLabs switches failing webhooks off.',
+    },
+  ];
+}
+
+/** The consumer failing batches or single records. */
+function processingAlarms({ thresholds: t, consumer }: Watched): AlarmSpec[] {
+  return [
+    {
+      id: 'ConsumerErrors',
+      metric: consumer.function.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      threshold: t.consumerErrorsPer5Minutes,
+      description: 'The consumer failed whole batches (crash, timeout or configuration error).',
+    },
+    {
+      id: 'ConsumerRecordFailures',
+      metric: customMetric(consumer.serviceName, CONSUMER_METRIC.recordFailed, FIVE_MINUTES),
+      threshold: t.consumerRecordFailuresPer5Minutes,
+      description: 'The consumer returned records for retry; after 5 receives they go to the dead-letter queue.',
+    },
+  ];
+}
+
+/** The healing path: the poller failing, not running, or back-filling so much that the webhook must be off. */
+function pollerAlarms({ props, thresholds: t, poller }: Watched): AlarmSpec[] {
+  const notRunning: AlarmSpec = {
+    id: 'PollerNotRunning',
+    metric: poller.function.metricInvocations({ period: t.pollerSilence, statistic: cloudwatch.Stats.SUM }),
+    threshold: 1,
+    description: 'The back-fill poller has not been invoked for a whole window: check the EventBridge Scheduler schedule.',
+    comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    missing: cloudwatch.TreatMissingData.BREACHING,
+  };
+  return [
+    {
+      id: 'PollerErrors',
+      metric: poller.function.metricErrors({ period: Duration.hours(1), statistic: cloudwatch.Stats.SUM }),
+      threshold: t.pollerFailuresPerHour,
+      description: 'The back-fill poller crashed or timed out.',
+    },
+    {
+      id: 'PollerRunFailed',
+      metric: customMetric(poller.serviceName, POLLER_METRIC.pollerRunFailed, Duration.hours(1)),
+      threshold: t.pollerFailuresPerHour,
+      description: 'A poller run failed (ElevenLabs API, API key or storage error); conversations the webhook missed are not being back-filled.',
+    },
+    ...(props.poller.enabled ? [notRunning] : []),
+    {
+      id: 'ConversationsBackfilled',
+      metric: customMetric(poller.serviceName, POLLER_METRIC.conversationsBackfilled, Duration.hours(1)),
+      threshold: t.backfilledConversationsPerHour,
+      description: 'The poller back-filled many conversations: the webhook is probably off in ElevenLabs, failing, or pointing elsewhere.',
+    },
+  ];
+}
+
+function throttleAlarms({ thresholds: t, receiver, consumer, poller }: Watched): AlarmSpec[] {
+  return [receiver, consumer, poller].map((fn) => ({
+    id: `${capitalize(fn.serviceName)}Throttles`,
+    metric: fn.function.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+    threshold: t.throttlesPer5Minutes,
+    description: `The ${fn.serviceName} function was throttled (account concurrency, or its reserved/maximum concurrency).`,
+  }));
+}
+
+/** `SEARCH` over one receiver metric, split by its dimension. */
+function receiverSearch(receiver: ProjectFunction, metricName: string, dimension: string): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    label: '',
+    expression: `SEARCH('{${METRICS_NAMESPACE},${dimension},${METRIC_DIMENSION.service}} MetricName="${metricName}" ${METRIC_DIMENSION.service}="${receiver.serviceName}"', 'Sum', 300)`,
+    usingMetrics: {},
+    period: FIVE_MINUTES,
+  });
+}
+
+/** The first dashboard row: webhook requests, the receiver's outcomes, the ingest queue. */
+function ingestionWidgets({ props, receiver }: Watched): cloudwatch.IWidget[] {
+  const { api } = props.ingress;
+  const { queue, deadLetterQueue } = props.queue;
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Webhook requests',
+      left: [
+        api.metricCount({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: 'requests' }),
+        api.metricClientError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: '4xx' }),
+        api.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: '5xx' }),
+      ],
+      right: [api.metricLatency({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'latency p99' })],
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Receiver: accepted and rejected',
+      left: [receiverSearch(receiver, RECEIVER_METRIC.eventAccepted, METRIC_DIMENSION.eventType)],
+      right: [receiverSearch(receiver, RECEIVER_METRIC.requestRejected, METRIC_DIMENSION.reason)],
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Ingest queue',
+      left: [
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: 'visible' }),
+        deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: 'dead letters' }),
+      ],
+      right: [queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: 'oldest (s)' })],
+    }),
+  ];
+}
+
+/** The second dashboard row: consumer outcomes, the poller, and every function's errors and throttles. */
+function processingWidgets({ receiver, consumer, poller }: Watched): cloudwatch.IWidget[] {
+  const consumerOutcomes = [
+    CONSUMER_METRIC.conversationStored,
+    CONSUMER_METRIC.conversationMerged,
+    CONSUMER_METRIC.duplicateEvent,
+    CONSUMER_METRIC.unknownEventStored,
+    CONSUMER_METRIC.transcriptOffloaded,
+    CONSUMER_METRIC.recordFailed,
+  ];
+  const pollerCounts = [POLLER_METRIC.conversationsListed, POLLER_METRIC.conversationsMissing, POLLER_METRIC.conversationsBackfilled, POLLER_METRIC.pollerRunFailed];
+  const watermarkLag = new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: POLLER_METRIC.watermarkLagSeconds,
+    dimensionsMap: { [METRIC_DIMENSION.service]: poller.serviceName },
+    statistic: cloudwatch.Stats.MAXIMUM,
+    period: Duration.hours(1),
+  });
+  return [
+    new cloudwatch.GraphWidget({ title: 'Consumer outcomes', left: consumerOutcomes.map((name) => customMetric(consumer.serviceName, name, FIVE_MINUTES)) }),
+    new cloudwatch.GraphWidget({ title: 'Poller', left: pollerCounts.map((name) => customMetric(poller.serviceName, name, Duration.hours(1))), right: [watermarkLag] }),
+    new cloudwatch.GraphWidget({
+      title: 'Function errors and throttles',
+      left: [receiver, consumer, poller].flatMap((fn) => [
+        fn.function.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: `${fn.serviceName} errors` }),
+        fn.function.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: `${fn.serviceName} throttles` }),
+      ]),
+      right: [receiver, consumer, poller].map((fn) => durationP99(fn)),
+    }),
+  ];
 }
 
 function durationP99(fn: ProjectFunction): cloudwatch.IMetric {

@@ -2,12 +2,15 @@
  * Typed errors, mapped to HTTP answers or retry decisions at the edge (handlers), never inside core code.
  */
 
+/** Why a verified body is not a webhook event (the envelope checks of lambdas/core/ingest/webhook-event.ts). */
+export type InvalidWebhookReason = 'body_not_json' | 'body_not_object' | 'body_too_deep' | 'missing_type' | 'missing_data';
+
 /** The request is not a genuine, well-formed ElevenLabs webhook: answer 400, store nothing. */
 export class InvalidWebhookError extends Error {
   override readonly name = 'InvalidWebhookError';
   constructor(
     /** Short, stable, machine-readable reason returned to the caller as `{"error": reason}`. */
-    readonly reason: string,
+    readonly reason: InvalidWebhookReason,
     options?: { cause?: unknown },
   ) {
     super(reason, options);

@@ -5,7 +5,7 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { AWS_LIMITS, METRIC_DIMENSION, RECEIVER_METRIC } from '../core/contract.js';
-import { ConfigurationError, InvalidWebhookError, StorageError, assertIsError } from '../core/errors.js';
+import { ConfigurationError, InvalidWebhookError, StorageError, assertIsError, type InvalidWebhookReason } from '../core/errors.js';
 import { MetricUnit, type Observability } from '../core/observability.js';
 import { publishEvent, type PublishPorts } from '../core/ingest/publish-event.js';
 import type { EventAttributes } from '../core/ingest/queued-event.js';
@@ -19,11 +19,7 @@ export const MAX_BODY_BYTES = AWS_LIMITS.lambdaSyncInvokeMaxBytes;
 /** Every reason a request is answered 400 (stable strings, returned as `{"error": reason}`). */
 export type RejectionReason =
   | SignatureFailureReason
-  | 'body_not_json'
-  | 'body_not_object'
-  | 'body_too_deep'
-  | 'missing_type'
-  | 'missing_data'
+  | InvalidWebhookReason
   | 'empty_body'
   | 'source_ip_not_allowed'
   | 'body_too_large'
@@ -113,7 +109,7 @@ export async function receiveWebhook(request: WebhookRequest, deps: ReceiveWebho
     return { kind: 'accepted', attributes, bodyBytes: rawBody.byteLength };
   } catch (error) {
     assertIsError(error);
-    if (error instanceof InvalidWebhookError) return rejected(error.reason as RejectionReason);
+    if (error instanceof InvalidWebhookError) return rejected(error.reason);
     if (error instanceof StorageError) return { kind: 'failed', reason: 'storage_unavailable', error };
     if (error instanceof ConfigurationError) return { kind: 'failed', reason: 'server_misconfigured', error };
     if (error instanceof SecretUnavailableError) return { kind: 'failed', reason: 'secret_unavailable', error };
