@@ -13,12 +13,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_RESOURCE_NAMES, localEndpointsFile, removeLocalEndpoints, writeLocalEndpoints, type LocalEndpoints } from './endpoints.js';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from './emulators.js';
+import type { ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
+import type { PollerHandler } from '../../lambdas/poller/poll-handler.js';
+import type { ReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 import { buildLocalHandlers } from './handlers.js';
 import { startLocalHttpApi, type LocalHttpApi } from './http-api.js';
 import { lambdaContext } from './lambda-context.js';
 import { isAddressInUse, portsFor, type LocalPorts } from './ports.js';
 import { restoreQueueSnapshot, saveQueueSnapshot } from './queue-snapshot.js';
-import { ensureLocalResources, LOCAL_VISIBILITY_TIMEOUT_SECS } from './resources.js';
+import { ensureLocalResources, LOCAL_VISIBILITY_TIMEOUT_SECS, type LocalResources } from './resources.js';
 import { createS3Mirror, type S3Mirror } from './s3-mirror.js';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-endpoint.js';
 import { startSqsEventSource, type BatchSummary, type SqsEventSource } from './sqs-event-source.js';
@@ -108,109 +111,49 @@ async function refuseIfRunning(dataDir: string): Promise<void> {
   );
 }
 
+/** Cleanups of what has been started, run last-registered first by `runAll`. */
+class CleanupStack {
+  private readonly cleanups: Array<() => Promise<void>> = [];
+
+  push(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Runs every cleanup, even after one fails; resolves to the failures. */
+  async runAll(): Promise<Error[]> {
+    const failures: Error[] = [];
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => failures.push(error instanceof Error ? error : new Error(String(error))));
+    }
+    return failures;
+  }
+}
+
 /** Starts every part, or stops what was started and rethrows. */
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
-  const env = options.env;
+  const { env, dataDir } = options;
   const log = options.log ?? (() => undefined);
-  const dataDir = options.dataDir;
-  const ports = { ...portsFor(options.port), ...options.ports };
-  const region = emulatorRegion;
-  const names = LOCAL_RESOURCE_NAMES;
   const pollIntervalSecs = positiveSeconds(env.POLL_INTERVAL, 'POLL_INTERVAL', DEFAULT_POLL_INTERVAL_SECS);
   const apiKey = env.ELEVENLABS_API_KEY?.trim() ?? '';
 
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await refuseIfRunning(dataDir);
   const webhookSecret = await resolveWebhookSecret(dataDir, env);
-
-  const cleanups: Array<() => Promise<void>> = [];
-  /** Runs every cleanup (last registered first), even after one fails; resolves to the failures. */
-  const cleanUp = async (): Promise<Error[]> => {
-    const failures: Error[] = [];
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((error: unknown) => failures.push(error instanceof Error ? error : new Error(String(error))));
-    }
-    return failures;
-  };
-
+  const cleanups = new CleanupStack();
   try {
     const secrets = new Map<string, string>([[LOCAL_SECRET_NAMES.webhookSecret, webhookSecret.secret]]);
     if (apiKey !== '') secrets.set(LOCAL_SECRET_NAMES.apiKey, apiKey);
-
-    const started = await Promise.allSettled([
-      startDynamoDbEmulator({ port: ports.dynamodb, ...(options.inMemory ? {} : { path: join(dataDir, 'dynamodb') }) }),
-      startLocalSqsS3Emulator({ port: ports.sqsS3 }),
-      startLocalSecretsManager({ port: ports.secretsManager, secrets, accessKeyId: handlerCredentials.accessKeyId, region }),
-    ]);
-    for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
-    const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failure !== undefined) {
-      const reason: unknown = failure.reason;
-      if (isAddressInUse(reason)) {
-        throw new Error(`a port the pipeline needs is in use (${(reason as NodeJS.ErrnoException).message}). Is another \`npm start\` running? Choose another PORT.`, { cause: reason });
-      }
-      throw reason;
-    }
-    const dynamo = (started[0] as PromiseFulfilledResult<DynamoDbEmulator>).value;
-    const sqsS3 = (started[1] as PromiseFulfilledResult<LocalSqsS3Emulator>).value;
-    const secretsManager = (started[2] as PromiseFulfilledResult<LocalSecretsManager>).value;
-
-    const clientConfig = { endpoint: sqsS3.endpoint, region, credentials: emulatorCredentials };
-    const sqs = new SQSClient(clientConfig);
-    const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
-    cleanups.push(async () => {
-      sqs.destroy();
-      s3.destroy();
-    });
-
-    const resources = await ensureLocalResources({ dynamodb: dynamo.client, sqs, s3, names });
-
-    let mirror: S3Mirror | undefined;
-    let restoredObjects = 0;
-    let restoredMessages = 0;
-    const warnings = [...resources.warnings];
-    const dataDirMode = (await stat(dataDir)).mode & 0o777;
-    if (!options.inMemory && (dataDirMode & 0o077) !== 0) {
-      warnings.push(`${dataDir} is open to other users (mode ${dataDirMode.toString(8)}) and will hold transcripts; \`chmod 700\` it`);
-    }
-    const queueDir = join(dataDir, 'sqs');
-    if (!options.inMemory) {
-      const activeMirror = createS3Mirror({
-        s3,
-        bucket: names.bucketName,
-        directory: join(dataDir, 's3', names.bucketName),
-        onError: (error) => log(`warning: saving S3 objects to the data dir failed (${error.name}: ${error.message}); retried on the next write`),
-      });
-      mirror = activeMirror;
-      const restored = await activeMirror.restore();
-      restoredObjects = restored.restored;
-      if (restored.missing.length > 0) warnings.push(`${restored.missing.length} saved S3 object(s) had no file in the data dir and were not restored`);
-      sqsS3.onBucketChange((bucket) => {
-        if (bucket === names.bucketName) activeMirror.scheduleSync();
-      });
-      restoredMessages += await restoreQueueSnapshot(queueDir, names.queueName, sqs, resources.queueUrl);
-      restoredMessages += await restoreQueueSnapshot(queueDir, names.deadLetterQueueName, sqs, resources.deadLetterQueueUrl);
-    }
-
-    // Runs after the queue loop, poller and HTTP server have stopped (cleanups run in reverse), before the emulators close.
-    cleanups.push(async () => {
-      if (mirror !== undefined) await mirror.sync();
-      if (options.inMemory) return;
-      const saved =
-        (await saveQueueSnapshot(queueDir, names.queueName, await sqsS3.inspectQueue(names.queueName))) +
-        (await saveQueueSnapshot(queueDir, names.deadLetterQueueName, await sqsS3.inspectQueue(names.deadLetterQueueName)));
-      if (saved > 0) log(`saved ${saved} queued message(s) for the next start`);
-    });
-
+    const emulators = await startEmulators({ ...portsFor(options.port), ...options.ports }, dataDir, options.inMemory === true, secrets, cleanups);
+    const store = await prepareStore(emulators, options, log, cleanups);
     const handlers = buildLocalHandlers({
-      region,
+      region: emulatorRegion,
       credentials: handlerCredentials,
-      endpoints: { dynamodb: dynamo.endpoint, sqsS3: sqsS3.endpoint, secretsManager: secretsManager.endpoint },
+      endpoints: { dynamodb: emulators.dynamo.endpoint, sqsS3: emulators.sqsS3.endpoint, secretsManager: emulators.secretsManager.endpoint },
       resources: {
-        queueUrl: resources.queueUrl,
-        bucketName: names.bucketName,
-        tableName: names.tableName,
-        stateTableName: names.stateTableName,
+        queueUrl: store.resources.queueUrl,
+        bucketName: LOCAL_RESOURCE_NAMES.bucketName,
+        tableName: LOCAL_RESOURCE_NAMES.tableName,
+        stateTableName: LOCAL_RESOURCE_NAMES.stateTableName,
         webhookSecretName: LOCAL_SECRET_NAMES.webhookSecret,
         apiKeySecretName: LOCAL_SECRET_NAMES.apiKey,
       },
@@ -219,87 +162,188 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       observability: { logLevel: handlerLogLevel(env.POWERTOOLS_LOG_LEVEL ?? options.handlerLogLevel), metrics: options.handlerMetrics ?? 'discard' },
     });
     cleanups.push(async () => handlers.destroy());
-
-    const eventSource: SqsEventSource = startSqsEventSource({
-      sqs,
-      queueUrl: resources.queueUrl,
-      queueArn: resources.queueArn,
-      region,
-      waitTimeSeconds: options.receiveWaitTimeSeconds ?? 2,
-      invoke: (event) => handlers.consumer(event, lambdaContext('consumer-local', 6 * 60 * 1000)),
-      // Objects the consumer wrote are on disk before the messages that produced them are deleted.
-      afterInvoke: mirror === undefined ? undefined : () => mirror.sync().catch((error: Error) => log(`warning: saving S3 objects failed (${error.name})`)),
-      onBatch: (summary) => log(batchLine(summary)),
-      onError: (error) => log(`warning: the queue loop failed (${error.name}: ${error.message}); retrying`),
-    });
-    cleanups.push(() => eventSource.stop());
-
-    let pollTimer: NodeJS.Timeout | undefined;
-    let pollRun: Promise<void> | undefined;
-    if (handlers.poller !== undefined) {
-      const poller = handlers.poller;
-      const runPoller = () => {
-        if (pollRun !== undefined) return; // the previous run is still going
-        const begun = performance.now();
-        pollRun = poller({}, lambdaContext('poller-local', POLLER_RUN_BUDGET_MS))
-          .then((result) => log(`poller: run finished in ${Math.round(performance.now() - begun)} ms ${pollerCounts(result)}`))
-          .catch((error: unknown) => log(`poller: run failed (${error instanceof Error ? error.name : 'error'}); see the poller's log line above`))
-          .finally(() => {
-            pollRun = undefined;
-          });
-      };
-      pollTimer = setInterval(runPoller, pollIntervalSecs * 1000);
-      runPoller();
-      cleanups.push(async () => {
-        clearInterval(pollTimer);
-        await pollRun;
-      });
-    }
-
-    const httpApi: LocalHttpApi = await startLocalHttpApi({
-      port: ports.webhook,
-      handler: (event) => handlers.receiver(event, lambdaContext('receiver-local', 30_000)),
-      onRequest: ({ statusCode, durationMs, reason }) => log(`webhook: ${statusCode}${reason === undefined ? '' : ` ${reason}`} in ${Math.round(durationMs)} ms`),
-    }).catch((error: unknown) => {
-      if (isAddressInUse(error)) throw new Error(`port ${ports.webhook} is in use. Is another \`npm start\` running? Choose another PORT.`, { cause: error });
-      throw error;
-    });
-    cleanups.push(() => httpApi.stop());
-
-    const endpoints: LocalEndpoints = {
-      webhookUrl: httpApi.webhookUrl,
-      dynamodbEndpoint: dynamo.endpoint,
-      sqsS3Endpoint: sqsS3.endpoint,
-      secretsManagerEndpoint: secretsManager.endpoint,
-      region,
-      queueUrl: resources.queueUrl,
-      deadLetterQueueUrl: resources.deadLetterQueueUrl,
-      bucketName: names.bucketName,
-      tableName: names.tableName,
-      stateTableName: names.stateTableName,
-      pid: process.pid,
-    };
-    await writeLocalEndpoints(dataDir, endpoints);
-    cleanups.push(() => removeLocalEndpoints(dataDir, process.pid));
+    startConsumerLoop(handlers.consumer, store, options, log, cleanups);
+    if (handlers.poller !== undefined) startPollerLoop(handlers.poller, pollIntervalSecs, log, cleanups);
+    const httpApi = await startWebhookApi(handlers.receiver, emulators.ports.webhook, log, cleanups);
+    const endpoints = await publishEndpoints(dataDir, httpApi, emulators, store.resources, cleanups);
 
     let stopping: Promise<void> | undefined;
     return {
       endpoints,
-      ports: { webhook: httpApi.port, dynamodb: dynamo.port, sqsS3: sqsS3.port, secretsManager: secretsManager.port },
+      ports: { webhook: httpApi.port, dynamodb: emulators.dynamo.port, sqsS3: emulators.sqsS3.port, secretsManager: emulators.secretsManager.port },
       webhookSecret,
       poller: { enabled: handlers.poller !== undefined, intervalSecs: pollIntervalSecs },
-      restored: { objects: restoredObjects, queuedMessages: restoredMessages, warnings },
+      restored: store.restored,
       stop() {
-        stopping ??= cleanUp().then((failures) => {
+        stopping ??= cleanups.runAll().then((failures) => {
           if (failures.length > 0) throw new AggregateError(failures, `stopping failed: ${failures.map((failure) => `${failure.name}: ${failure.message}`).join('; ')}`);
         });
         return stopping;
       },
     };
   } catch (error) {
-    await cleanUp();
+    await cleanups.runAll();
     throw error;
   }
+}
+
+interface Emulators {
+  readonly ports: LocalPorts;
+  readonly dynamo: DynamoDbEmulator;
+  readonly sqsS3: LocalSqsS3Emulator;
+  readonly secretsManager: LocalSecretsManager;
+}
+
+/** DynamoDB (on disk unless in memory), SQS + S3, and the Secrets Manager stand-in, all on 127.0.0.1. */
+async function startEmulators(ports: LocalPorts, dataDir: string, inMemory: boolean, secrets: ReadonlyMap<string, string>, cleanups: CleanupStack): Promise<Emulators> {
+  const started = await Promise.allSettled([
+    startDynamoDbEmulator({ port: ports.dynamodb, ...(inMemory ? {} : { path: join(dataDir, 'dynamodb') }) }),
+    startLocalSqsS3Emulator({ port: ports.sqsS3 }),
+    startLocalSecretsManager({ port: ports.secretsManager, secrets: new Map(secrets), accessKeyId: handlerCredentials.accessKeyId, region: emulatorRegion }),
+  ]);
+  for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
+  const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure !== undefined) {
+    const reason: unknown = failure.reason;
+    if (isAddressInUse(reason)) {
+      throw new Error(`a port the pipeline needs is in use (${(reason as NodeJS.ErrnoException).message}). Is another \`npm start\` running? Choose another PORT.`, { cause: reason });
+    }
+    throw reason;
+  }
+  return {
+    ports,
+    dynamo: (started[0] as PromiseFulfilledResult<DynamoDbEmulator>).value,
+    sqsS3: (started[1] as PromiseFulfilledResult<LocalSqsS3Emulator>).value,
+    secretsManager: (started[2] as PromiseFulfilledResult<LocalSecretsManager>).value,
+  };
+}
+
+interface PreparedStore {
+  readonly sqs: SQSClient;
+  readonly resources: LocalResources;
+  readonly mirror?: S3Mirror;
+  readonly restored: LocalPipeline['restored'];
+}
+
+/**
+ * The tables, queues and bucket, with what the data dir kept brought back (objects, queued messages), and a cleanup
+ * that saves them again. That cleanup runs after the queue loop, poller and HTTP server have stopped (cleanups run
+ * in reverse), before the emulators close.
+ */
+async function prepareStore({ dynamo, sqsS3 }: Emulators, options: LocalPipelineOptions, log: (line: string) => void, cleanups: CleanupStack): Promise<PreparedStore> {
+  const names = LOCAL_RESOURCE_NAMES;
+  const clientConfig = { endpoint: sqsS3.endpoint, region: emulatorRegion, credentials: emulatorCredentials };
+  const sqs = new SQSClient(clientConfig);
+  const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+  cleanups.push(async () => {
+    sqs.destroy();
+    s3.destroy();
+  });
+  const resources = await ensureLocalResources({ dynamodb: dynamo.client, sqs, s3, names });
+  const warnings = [...resources.warnings];
+  const dataDirMode = (await stat(options.dataDir)).mode & 0o777;
+  if (!options.inMemory && (dataDirMode & 0o077) !== 0) {
+    warnings.push(`${options.dataDir} is open to other users (mode ${dataDirMode.toString(8)}) and will hold transcripts; \`chmod 700\` it`);
+  }
+  if (options.inMemory) return { sqs, resources, restored: { objects: 0, queuedMessages: 0, warnings } };
+
+  const queueDir = join(options.dataDir, 'sqs');
+  const mirror = createS3Mirror({
+    s3,
+    bucket: names.bucketName,
+    directory: join(options.dataDir, 's3', names.bucketName),
+    onError: (error) => log(`warning: saving S3 objects to the data dir failed (${error.name}: ${error.message}); retried on the next write`),
+  });
+  const restored = await mirror.restore();
+  if (restored.missing.length > 0) warnings.push(`${restored.missing.length} saved S3 object(s) had no file in the data dir and were not restored`);
+  sqsS3.onBucketChange((bucket) => {
+    if (bucket === names.bucketName) mirror.scheduleSync();
+  });
+  const queuedMessages =
+    (await restoreQueueSnapshot(queueDir, names.queueName, sqs, resources.queueUrl)) +
+    (await restoreQueueSnapshot(queueDir, names.deadLetterQueueName, sqs, resources.deadLetterQueueUrl));
+  cleanups.push(async () => {
+    await mirror.sync();
+    const saved =
+      (await saveQueueSnapshot(queueDir, names.queueName, await sqsS3.inspectQueue(names.queueName))) +
+      (await saveQueueSnapshot(queueDir, names.deadLetterQueueName, await sqsS3.inspectQueue(names.deadLetterQueueName)));
+    if (saved > 0) log(`saved ${saved} queued message(s) for the next start`);
+  });
+  return { sqs, resources, mirror, restored: { objects: restored.restored, queuedMessages, warnings } };
+}
+
+/** The SQS event source in front of the consumer, as Lambda's event source mapping runs it. */
+function startConsumerLoop(consumer: ConsumerHandler, store: PreparedStore, options: LocalPipelineOptions, log: (line: string) => void, cleanups: CleanupStack): void {
+  const { mirror } = store;
+  const eventSource: SqsEventSource = startSqsEventSource({
+    sqs: store.sqs,
+    queueUrl: store.resources.queueUrl,
+    queueArn: store.resources.queueArn,
+    region: emulatorRegion,
+    waitTimeSeconds: options.receiveWaitTimeSeconds ?? 2,
+    invoke: (event) => consumer(event, lambdaContext('consumer-local', 6 * 60 * 1000)),
+    // Objects the consumer wrote are on disk before the messages that produced them are deleted.
+    afterInvoke: mirror === undefined ? undefined : () => mirror.sync().catch((error: Error) => log(`warning: saving S3 objects failed (${error.name})`)),
+    onBatch: (summary) => log(batchLine(summary)),
+    onError: (error) => log(`warning: the queue loop failed (${error.name}: ${error.message}); retrying`),
+  });
+  cleanups.push(() => eventSource.stop());
+}
+
+/** The poller every `intervalSecs`, first at once; a run still going when the next is due is not doubled. */
+function startPollerLoop(poller: PollerHandler, intervalSecs: number, log: (line: string) => void, cleanups: CleanupStack): void {
+  let pollRun: Promise<void> | undefined;
+  const runPoller = () => {
+    if (pollRun !== undefined) return;
+    const begun = performance.now();
+    pollRun = poller({}, lambdaContext('poller-local', POLLER_RUN_BUDGET_MS))
+      .then((result) => log(`poller: run finished in ${Math.round(performance.now() - begun)} ms ${pollerCounts(result)}`))
+      .catch((error: unknown) => log(`poller: run failed (${error instanceof Error ? error.name : 'error'}); see the poller's log line above`))
+      .finally(() => {
+        pollRun = undefined;
+      });
+  };
+  const pollTimer = setInterval(runPoller, intervalSecs * 1000);
+  runPoller();
+  cleanups.push(async () => {
+    clearInterval(pollTimer);
+    await pollRun;
+  });
+}
+
+/** The HTTP API stand-in in front of the receiver. */
+async function startWebhookApi(receiver: ReceiverHandler, port: number, log: (line: string) => void, cleanups: CleanupStack): Promise<LocalHttpApi> {
+  const httpApi = await startLocalHttpApi({
+    port,
+    handler: (event) => receiver(event, lambdaContext('receiver-local', 30_000)),
+    onRequest: ({ statusCode, durationMs, reason }) => log(`webhook: ${statusCode}${reason === undefined ? '' : ` ${reason}`} in ${Math.round(durationMs)} ms`),
+  }).catch((error: unknown) => {
+    if (isAddressInUse(error)) throw new Error(`port ${port} is in use. Is another \`npm start\` running? Choose another PORT.`, { cause: error });
+    throw error;
+  });
+  cleanups.push(() => httpApi.stop());
+  return httpApi;
+}
+
+/** Writes where everything listens to the data dir, for the command-line tools' `--local`; removed at stop. */
+async function publishEndpoints(dataDir: string, httpApi: LocalHttpApi, { dynamo, sqsS3, secretsManager }: Emulators, resources: LocalResources, cleanups: CleanupStack): Promise<LocalEndpoints> {
+  const names = LOCAL_RESOURCE_NAMES;
+  const endpoints: LocalEndpoints = {
+    webhookUrl: httpApi.webhookUrl,
+    dynamodbEndpoint: dynamo.endpoint,
+    sqsS3Endpoint: sqsS3.endpoint,
+    secretsManagerEndpoint: secretsManager.endpoint,
+    region: emulatorRegion,
+    queueUrl: resources.queueUrl,
+    deadLetterQueueUrl: resources.deadLetterQueueUrl,
+    bucketName: names.bucketName,
+    tableName: names.tableName,
+    stateTableName: names.stateTableName,
+    pid: process.pid,
+  };
+  await writeLocalEndpoints(dataDir, endpoints);
+  cleanups.push(() => removeLocalEndpoints(dataDir, process.pid));
+  return endpoints;
 }
 
 function batchLine(summary: BatchSummary): string {
