@@ -165,18 +165,9 @@ export class ConversationsStack extends Stack {
     });
     this.key = props.customerManagedKey === true ? new ProjectKey(this, 'Key') : undefined;
     const encryptionKey = this.key?.key;
-    const functionDefaults: ProjectFunctionSharedProps = {
-      logRetention: props.logRetention,
-      logLevel: props.logLevel,
-      tracing: props.tracing,
-      encryptionKey,
-    };
+    const functionDefaults: ProjectFunctionSharedProps = { logRetention: props.logRetention, logLevel: props.logLevel, tracing: props.tracing, encryptionKey };
 
-    this.secrets = new IntegrationSecrets(this, 'Secrets', {
-      webhookSecretArn: props.webhookSecretArn,
-      apiKeySecretArn: props.apiKeySecretArn,
-      encryptionKey,
-    });
+    this.secrets = new IntegrationSecrets(this, 'Secrets', { webhookSecretArn: props.webhookSecretArn, apiKeySecretArn: props.apiKeySecretArn, encryptionKey });
     this.queue = new ConversationQueue(this, 'IngestQueue', {
       consumerTimeout: DEFAULT_CONSUMER_TIMEOUT,
       consumerBatchingWindow: DEFAULT_CONSUMER_BATCHING_WINDOW,
@@ -209,16 +200,28 @@ export class ConversationsStack extends Stack {
       maxBatchingWindow: DEFAULT_CONSUMER_BATCHING_WINDOW,
       maxConcurrency: props.consumerMaxConcurrency,
     });
+    const pollInterval = scheduleInterval(props.pollSchedule ?? DEFAULT_POLL_SCHEDULE);
+    this.poller = this.createPoller(props, functionDefaults, pollInterval);
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      ingress: this.ingress,
+      queue: this.queue,
+      consumer: this.consumer,
+      poller: this.poller,
+      alarmEmail: props.alarmEmail,
+      encryptionKey,
+      thresholds: { pollerSilence: defaultPollerSilence(pollInterval), ...props.alarmThresholds },
+    });
+    this.outputs();
+  }
 
-    const pollSchedule = props.pollSchedule ?? DEFAULT_POLL_SCHEDULE;
-    const interval = scheduleInterval(pollSchedule);
-    this.poller = new Poller(this, 'Poller', {
+  private createPoller(props: ConversationsStackProps, functionDefaults: ProjectFunctionSharedProps, interval: Duration | undefined): Poller {
+    return new Poller(this, 'Poller', {
       table: this.table,
       queue: this.queue,
       bucket: this.bucket,
       secrets: this.secrets,
       functionDefaults,
-      schedule: pollSchedule,
+      schedule: props.pollSchedule ?? DEFAULT_POLL_SCHEDULE,
       enabled: props.pollerEnabled,
       apiBaseUrl: props.apiBaseUrl,
       settleDelaySecs: props.pollerSettleDelaySecs,
@@ -228,21 +231,6 @@ export class ConversationsStack extends Stack {
       maxPendingAgeSecs: props.pollerMaxPendingAgeSecs,
       maxEventAge: interval === undefined ? Duration.hours(1) : clampSeconds(interval, 60, 6 * 3600),
     });
-
-    this.monitoring = new Monitoring(this, 'Monitoring', {
-      ingress: this.ingress,
-      queue: this.queue,
-      consumer: this.consumer,
-      poller: this.poller,
-      alarmEmail: props.alarmEmail,
-      encryptionKey,
-      thresholds: {
-        pollerSilence: defaultPollerSilence(interval),
-        ...props.alarmThresholds,
-      },
-    });
-
-    this.outputs();
   }
 
   private outputs(): void {

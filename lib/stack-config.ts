@@ -69,109 +69,142 @@ export class StackConfigError extends Error {
   }
 }
 
+/** Reads context values by kind, collecting every problem instead of stopping at the first. */
+interface ContextParser {
+  raw(key: ContextKey): unknown;
+  fail(key: ContextKey, value: unknown, why: string): undefined;
+  string(key: ContextKey, valid: (value: string) => string | undefined): string | undefined;
+  boolean(key: ContextKey): boolean | undefined;
+  integer(key: ContextKey, min: number, max: number): number | undefined;
+  /** Throws StackConfigError naming every problem, in CONTEXT_KEYS order. */
+  throwIfInvalid(): void;
+}
+
+function createContextParser(context: ContextReader): ContextParser {
+  const problems: { key: ContextKey; text: string }[] = [];
+  const parser: ContextParser = {
+    raw(key) {
+      const value = context.tryGetContext(key);
+      return value === '' || value === null ? undefined : value;
+    },
+    fail(key, value, why) {
+      problems.push({ key, text: `${key}=${JSON.stringify(value)}: ${why}` });
+      return undefined;
+    },
+    string(key, valid) {
+      const value = parser.raw(key);
+      if (value === undefined) return undefined;
+      if (typeof value !== 'string') return parser.fail(key, value, 'expected a string');
+      const problem = valid(value);
+      return problem === undefined ? value : parser.fail(key, value, problem);
+    },
+    boolean(key) {
+      const value = parser.raw(key);
+      if (value === undefined || typeof value === 'boolean') return value;
+      if (value === 'true' || value === 'false') return value === 'true';
+      return parser.fail(key, value, 'expected true or false');
+    },
+    integer(key, min, max) {
+      const value = parser.raw(key);
+      if (value === undefined) return undefined;
+      const parsed = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+      if (typeof parsed !== 'number' || !Number.isInteger(parsed) || parsed < min || parsed > max) {
+        return parser.fail(key, value, `expected a whole number from ${min} to ${max}`);
+      }
+      return parsed;
+    },
+    throwIfInvalid() {
+      if (problems.length === 0) return;
+      const order = Object.keys(CONTEXT_KEYS);
+      throw new StackConfigError(problems.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key)).map((problem) => problem.text));
+    },
+  };
+  return parser;
+}
+
 /** Parses the context keys in CONTEXT_KEYS into stack props; throws StackConfigError listing every bad value. */
 export function readStackConfig(context: ContextReader): ConversationsStackProps {
-  const problems: { key: ContextKey; text: string }[] = [];
-  const raw = (key: ContextKey): unknown => {
-    const value = context.tryGetContext(key);
-    return value === '' || value === null ? undefined : value;
+  const parse = createContextParser(context);
+  const config: ConversationsStackProps = {
+    ...integrationSettings(parse),
+    ...functionSettings(parse),
+    ...archiveSettings(parse),
+    ...pollerSettings(parse),
+    alarmThresholds: readAlarmThresholds(parse.raw('alarmThresholds'), (value, why) => parse.fail('alarmThresholds', value, why)),
   };
-  const fail = (key: ContextKey, value: unknown, why: string): undefined => {
-    problems.push({ key, text: `${key}=${JSON.stringify(value)}: ${why}` });
-    return undefined;
-  };
+  parse.throwIfInvalid();
+  return withoutUndefined(config);
+}
 
-  const string = (key: ContextKey, valid: (value: string) => string | undefined): string | undefined => {
-    const value = raw(key);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') return fail(key, value, 'expected a string');
-    const problem = valid(value);
-    return problem === undefined ? value : fail(key, value, problem);
-  };
-  const boolean = (key: ContextKey): boolean | undefined => {
-    const value = raw(key);
-    if (value === undefined || typeof value === 'boolean') return value;
-    if (value === 'true' || value === 'false') return value === 'true';
-    return fail(key, value, 'expected true or false');
-  };
-  const integer = (key: ContextKey, min: number, max: number): number | undefined => {
-    const value = raw(key);
-    if (value === undefined) return undefined;
-    const parsed = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-    if (typeof parsed !== 'number' || !Number.isInteger(parsed) || parsed < min || parsed > max) {
-      return fail(key, value, `expected a whole number from ${min} to ${max}`);
-    }
-    return parsed;
-  };
-
+function integrationSettings(parse: ContextParser): Partial<ConversationsStackProps> {
   const secretArn = (value: string) => (SECRET_ARN.test(value) ? undefined : 'expected a complete Secrets Manager secret ARN (ending in -XXXXXX)');
+  return {
+    webhookSecretArn: parse.string('webhookSecretArn', secretArn),
+    apiKeySecretArn: parse.string('elevenLabsApiKeySecretArn', secretArn),
+    apiBaseUrl: parse.string('elevenLabsApiBaseUrl', httpsUrlProblem)?.replace(/\/+$/, ''),
+    alarmEmail: parse.string('alarmEmail', (value) => (EMAIL.test(value) ? undefined : 'expected an email address')),
+    customerManagedKey: parse.boolean('kmsKey'),
+    allowedSourceIps: allowedSourceIps(parse),
+    deletionProtection: parse.boolean('deletionProtection'),
+    apiThrottleRateLimit: parse.integer('apiThrottleRateLimit', 1, 10_000),
+    apiThrottleBurstLimit: parse.integer('apiThrottleBurstLimit', 1, 5_000),
+    signatureMaxFutureSkewSecs: parse.integer('signatureMaxFutureSkewSecs', 0, 3600),
+  };
+}
 
-  const allowedSourceIps = ((): string[] | undefined => {
-    const value = raw('allowedSourceIps');
-    if (value === undefined) return undefined;
-    let entries: unknown = value;
-    if (typeof value === 'string') entries = value.trim().startsWith('[') ? safeJson(value) : value.split(',');
-    if (!Array.isArray(entries) || !entries.every((entry): entry is string => typeof entry === 'string')) {
-      return fail('allowedSourceIps', value, 'expected comma-separated IP addresses or a JSON array of strings');
-    }
-    const trimmed = entries.map((entry) => entry.trim()).filter((entry) => entry !== '');
-    const invalid = trimmed.filter((entry) => isIP(entry) === 0);
-    if (invalid.length > 0) return fail('allowedSourceIps', value, `not an IP address: ${invalid.join(', ')}`);
-    return trimmed;
-  })();
+function allowedSourceIps(parse: ContextParser): string[] | undefined {
+  const value = parse.raw('allowedSourceIps');
+  if (value === undefined) return undefined;
+  let entries: unknown = value;
+  if (typeof value === 'string') entries = value.trim().startsWith('[') ? safeJson(value) : value.split(',');
+  if (!Array.isArray(entries) || !entries.every((entry): entry is string => typeof entry === 'string')) {
+    return parse.fail('allowedSourceIps', value, 'expected comma-separated IP addresses or a JSON array of strings');
+  }
+  const trimmed = entries.map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const invalid = trimmed.filter((entry) => isIP(entry) === 0);
+  if (invalid.length > 0) return parse.fail('allowedSourceIps', value, `not an IP address: ${invalid.join(', ')}`);
+  return trimmed;
+}
 
-  const logRetention = ((): RetentionDays | undefined => {
-    const days = integer('logRetentionDays', 1, 9999);
-    if (days === undefined) return undefined;
-    const allowed = Object.values(RetentionDays).filter((entry): entry is number => typeof entry === 'number');
-    return allowed.includes(days) ? (days as RetentionDays) : fail('logRetentionDays', days, `CloudWatch Logs accepts ${allowed.join(', ')}`);
-  })();
-
-  const logLevel = string('logLevel', (value) => (LOG_LEVELS.includes(value as PowertoolsLogLevel) ? undefined : `expected ${LOG_LEVELS.join(', ')}`)) as
+function functionSettings(parse: ContextParser): Partial<ConversationsStackProps> {
+  const days = parse.integer('logRetentionDays', 1, 9999);
+  const allowedRetentions = Object.values(RetentionDays).filter((entry): entry is number => typeof entry === 'number');
+  const logRetention =
+    days === undefined ? undefined : allowedRetentions.includes(days) ? (days as RetentionDays) : parse.fail('logRetentionDays', days, `CloudWatch Logs accepts ${allowedRetentions.join(', ')}`);
+  const logLevel = parse.string('logLevel', (value) => (LOG_LEVELS.includes(value as PowertoolsLogLevel) ? undefined : `expected ${LOG_LEVELS.join(', ')}`)) as
     | PowertoolsLogLevel
     | undefined;
-
-  const archiveTransitionDays = integer('archiveTransitionDays', 1, 36_500);
-  const archiveExpirationDays = integer('archiveExpirationDays', 1, 36_500);
-  if (archiveExpirationDays !== undefined && archiveExpirationDays <= (archiveTransitionDays ?? 30)) {
-    fail('archiveExpirationDays', archiveExpirationDays, `must be later than archiveTransitionDays (${archiveTransitionDays ?? 30})`);
-  }
-
-  const apiThrottleRateLimit = integer('apiThrottleRateLimit', 1, 10_000);
-  const apiThrottleBurstLimit = integer('apiThrottleBurstLimit', 1, 5_000);
-
-  const config: ConversationsStackProps = {
-    webhookSecretArn: string('webhookSecretArn', secretArn),
-    apiKeySecretArn: string('elevenLabsApiKeySecretArn', secretArn),
-    apiBaseUrl: string('elevenLabsApiBaseUrl', httpsUrlProblem)?.replace(/\/+$/, ''),
-    alarmEmail: string('alarmEmail', (value) => (EMAIL.test(value) ? undefined : 'expected an email address')),
-    customerManagedKey: boolean('kmsKey'),
-    pollSchedule: string('pollSchedule', scheduleExpressionProblem),
-    pollerEnabled: boolean('pollerEnabled'),
-    allowedSourceIps,
-    deletionProtection: boolean('deletionProtection'),
+  return {
     logRetention,
     logLevel,
-    tracing: boolean('tracing'),
-    apiThrottleRateLimit,
-    apiThrottleBurstLimit,
-    receiverReservedConcurrency: integer('receiverReservedConcurrency', 1, 10_000),
-    consumerMaxConcurrency: integer('consumerMaxConcurrency', 2, 1000),
-    archiveTransitionAfter: archiveTransitionDays === undefined ? undefined : Duration.days(archiveTransitionDays),
-    archiveExpiration: archiveExpirationDays === undefined ? undefined : Duration.days(archiveExpirationDays),
-    signatureMaxFutureSkewSecs: integer('signatureMaxFutureSkewSecs', 0, 3600),
-    pollerSettleDelaySecs: integer('pollerSettleDelaySecs', 0, 86_400),
-    pollerOverlapSecs: integer('pollerOverlapSecs', 0, 7 * 86_400),
-    pollerInitialLookbackSecs: integer('pollerInitialLookbackSecs', 60, 90 * 86_400),
-    pollerFetchMissingAudio: boolean('pollerFetchMissingAudio'),
-    pollerMaxPendingAgeSecs: integer('pollerMaxPendingAgeSecs', 0, 90 * 86_400),
-    alarmThresholds: readAlarmThresholds(raw('alarmThresholds'), (value, why) => fail('alarmThresholds', value, why)),
+    tracing: parse.boolean('tracing'),
+    receiverReservedConcurrency: parse.integer('receiverReservedConcurrency', 1, 10_000),
+    consumerMaxConcurrency: parse.integer('consumerMaxConcurrency', 2, 1000),
   };
-  if (problems.length > 0) {
-    const order = Object.keys(CONTEXT_KEYS);
-    throw new StackConfigError(problems.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key)).map((problem) => problem.text));
+}
+
+function archiveSettings(parse: ContextParser): Partial<ConversationsStackProps> {
+  const transitionDays = parse.integer('archiveTransitionDays', 1, 36_500);
+  const expirationDays = parse.integer('archiveExpirationDays', 1, 36_500);
+  if (expirationDays !== undefined && expirationDays <= (transitionDays ?? 30)) {
+    parse.fail('archiveExpirationDays', expirationDays, `must be later than archiveTransitionDays (${transitionDays ?? 30})`);
   }
-  return withoutUndefined(config);
+  return {
+    archiveTransitionAfter: transitionDays === undefined ? undefined : Duration.days(transitionDays),
+    archiveExpiration: expirationDays === undefined ? undefined : Duration.days(expirationDays),
+  };
+}
+
+function pollerSettings(parse: ContextParser): Partial<ConversationsStackProps> {
+  return {
+    pollSchedule: parse.string('pollSchedule', scheduleExpressionProblem),
+    pollerEnabled: parse.boolean('pollerEnabled'),
+    pollerSettleDelaySecs: parse.integer('pollerSettleDelaySecs', 0, 86_400),
+    pollerOverlapSecs: parse.integer('pollerOverlapSecs', 0, 7 * 86_400),
+    pollerInitialLookbackSecs: parse.integer('pollerInitialLookbackSecs', 60, 90 * 86_400),
+    pollerFetchMissingAudio: parse.boolean('pollerFetchMissingAudio'),
+    pollerMaxPendingAgeSecs: parse.integer('pollerMaxPendingAgeSecs', 0, 90 * 86_400),
+  };
 }
 
 function readAlarmThresholds(value: unknown, fail: (value: unknown, why: string) => undefined): Partial<AlarmThresholds> | undefined {
