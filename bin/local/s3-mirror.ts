@@ -53,54 +53,81 @@ async function writeAtomically(path: string, data: Uint8Array | string): Promise
   await rename(temporary, path);
 }
 
+async function readIndex(indexPath: string, bucket: string): Promise<MirrorIndex> {
+  try {
+    const parsed = JSON.parse(await readFile(indexPath, 'utf8')) as MirrorIndex;
+    if (parsed.version === 1 && parsed.bucket === bucket) return parsed;
+  } catch {
+    // No index yet, or an unreadable one: start afresh.
+  }
+  return { version: 1, bucket, objects: {} };
+}
+
+/** Every key in the bucket with its ETag. */
+async function listAll(s3: S3Client, bucket: string): Promise<Map<string, string>> {
+  const listed = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key !== undefined) listed.set(object.Key, object.ETag ?? '');
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return listed;
+}
+
+/** Copies one object to its file; undefined when it has no body. */
+async function saveObject(s3: S3Client, bucket: string, directory: string, key: string, listedEtag: string): Promise<MirrorIndex['objects'][string] | undefined> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const body = await object.Body?.transformToByteArray();
+  if (body === undefined) return undefined;
+  const file = fileNameFor(key);
+  await writeAtomically(join(directory, file), body);
+  return {
+    etag: object.ETag ?? listedEtag,
+    ...(object.ContentType === undefined ? {} : { contentType: object.ContentType }),
+    ...(object.Metadata === undefined || Object.keys(object.Metadata).length === 0 ? {} : { metadata: object.Metadata }),
+    file,
+  };
+}
+
+/** Puts every saved object back into the bucket; keys whose file is gone are reported, not restored. */
+async function restoreObjects(s3: S3Client, bucket: string, directory: string, saved: MirrorIndex): Promise<{ restored: number; missing: string[] }> {
+  const missing: string[] = [];
+  let restored = 0;
+  for (const [key, entry] of Object.entries(saved.objects)) {
+    let body: Buffer;
+    try {
+      body = await readFile(join(directory, entry.file));
+    } catch {
+      missing.push(key);
+      continue;
+    }
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: entry.contentType, Metadata: entry.metadata }));
+    restored++;
+  }
+  return { restored, missing };
+}
+
 export function createS3Mirror(options: S3MirrorOptions): S3Mirror {
   const { s3, bucket, directory } = options;
   const indexPath = join(directory, 'index.json');
   let index: MirrorIndex | undefined;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  const loadIndex = async () => (index ??= await readIndex(indexPath, bucket));
 
-  async function loadIndex(): Promise<MirrorIndex> {
-    if (index !== undefined) return index;
-    try {
-      const parsed = JSON.parse(await readFile(indexPath, 'utf8')) as MirrorIndex;
-      index = parsed.version === 1 && parsed.bucket === bucket ? parsed : { version: 1, bucket, objects: {} };
-    } catch {
-      index = { version: 1, bucket, objects: {} };
-    }
-    return index;
-  }
-
-  async function listAll(): Promise<Map<string, string>> {
-    const listed = new Map<string, string>();
-    let token: string | undefined;
-    do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) if (object.Key !== undefined) listed.set(object.Key, object.ETag ?? '');
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
-    return listed;
-  }
-
+  /** Copies new and changed objects, deletes the files of removed ones, then rewrites the index if anything changed. */
   async function runSync(): Promise<void> {
     const current = await loadIndex();
-    const listed = await listAll();
+    const listed = await listAll(s3, bucket);
     const objects = { ...current.objects };
     let changed = false;
     await mkdir(directory, { recursive: true, mode: 0o700 });
     for (const [key, etag] of listed) {
       if (objects[key]?.etag === etag) continue;
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const body = await object.Body?.transformToByteArray();
-      if (body === undefined) continue;
-      const file = fileNameFor(key);
-      await writeAtomically(join(directory, file), body);
-      objects[key] = {
-        etag: object.ETag ?? etag,
-        ...(object.ContentType === undefined ? {} : { contentType: object.ContentType }),
-        ...(object.Metadata === undefined || Object.keys(object.Metadata).length === 0 ? {} : { metadata: object.Metadata }),
-        file,
-      };
+      const entry = await saveObject(s3, bucket, directory, key, etag);
+      if (entry === undefined) continue;
+      objects[key] = entry;
       changed = true;
     }
     for (const [key, entry] of Object.entries(objects)) {
@@ -125,23 +152,7 @@ export function createS3Mirror(options: S3MirrorOptions): S3Mirror {
   }
 
   return {
-    async restore() {
-      const saved = await loadIndex();
-      const missing: string[] = [];
-      let restored = 0;
-      for (const [key, entry] of Object.entries(saved.objects)) {
-        let body: Buffer;
-        try {
-          body = await readFile(join(directory, entry.file));
-        } catch {
-          missing.push(key);
-          continue;
-        }
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: entry.contentType, Metadata: entry.metadata }));
-        restored++;
-      }
-      return { restored, missing };
-    },
+    restore: async () => restoreObjects(s3, bucket, directory, await loadIndex()),
     scheduleSync() {
       if (timer !== undefined) return;
       timer = setTimeout(() => {
