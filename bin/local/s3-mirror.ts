@@ -6,10 +6,10 @@
  * Layout: `<dir>/index.json` (key → ETag, content type, user metadata, file name) and one file per object named by
  * the SHA-256 of its key, so any key (empty segments, `..`, a key that is also a "directory") is stored safely.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { sha256Hex } from '../../lambdas/core/hash.js';
 
 interface IndexEntry {
   readonly etag: string;
@@ -44,7 +44,7 @@ export interface S3MirrorOptions {
 }
 
 function fileNameFor(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return sha256Hex(key);
 }
 
 async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {

@@ -2,11 +2,11 @@
  * The consumer's core: one SQS record → one conversation-record write. No AWS clients here: the S3 read and the
  * store are injected ports, so the same code runs in Lambda, in the local pipeline and in tests.
  */
-import { createHash } from 'node:crypto';
 import { audioObjectKey, orphanEventConversationId, type ConversationEvent, type EventMeta, type JsonObject } from '../core/record/conversation-record.js';
 import type { ApplyEventOutcome, ConversationStore } from '../core/record/conversation-store.js';
 import { resolveRawBody, type GetObjectBytes } from '../core/ingest/event-body.js';
 import { InvalidWebhookError } from '../core/errors.js';
+import { sha256Hex } from '../core/hash.js';
 import { decodeQueuedEvent, MalformedQueuedEventError, type EventAttributes, type SqsRecordLike } from '../core/ingest/queued-event.js';
 import { eventText, parseWebhookEvent, type WebhookEvent } from '../core/ingest/webhook-event.js';
 
@@ -36,7 +36,7 @@ export async function processQueuedRecord(record: SqsRecordLike, ports: ProcessE
   const queued = decodeQueuedEvent(record);
   const rawBody = await resolveRawBody(queued, ports.getObject);
   const bytes = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
-  if (createHash('sha256').update(bytes).digest('hex') !== queued.attributes.bodySha256) {
+  if (sha256Hex(bytes) !== queued.attributes.bodySha256) {
     throw new MalformedQueuedEventError('body does not match its body_sha256 attribute');
   }
   const envelope = parseEnvelope(typeof rawBody === 'string' ? rawBody : eventText(rawBody));

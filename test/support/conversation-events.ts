@@ -2,7 +2,6 @@
  * Builds post-call events and publishes them through the production publish path (gzip archive object first, then the
  * SQS message), and turns SQS messages into the Lambda event the consumer receives.
  */
-import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
@@ -99,9 +98,8 @@ export function envelope(type: string, data: JsonObject, eventTimestamp?: number
   return Buffer.from(JSON.stringify(eventTimestamp === undefined ? { type, data } : { type, event_timestamp: eventTimestamp, data }), 'utf8');
 }
 
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+/** The production hash, so a test's expected body hash is computed exactly as the pipeline computes it. */
+export { sha256Hex } from '../../lambdas/core/hash.js';
 
 export interface PublishedEvent {
   readonly rawBody: Uint8Array;

@@ -2,12 +2,12 @@
  * The publish path the receiver and the poller share: archive gzip(raw body) in S3 first, then queue the event
  * (inline, or as a claim check pointing at that archive object). A queued message therefore always has its archive.
  */
-import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import { StorageError } from '../errors.js';
+import { sha256Hex } from '../hash.js';
 import { archiveKeyFor, encodeQueuedEvent, type EventAttributes, type EventSource } from './queued-event.js';
 import type { WebhookEvent } from './webhook-event.js';
 
@@ -46,7 +46,7 @@ export interface PublishInput {
  */
 export async function publishEvent(input: PublishInput, ports: PublishPorts): Promise<EventAttributes> {
   const { rawBody, event, source, receivedAt } = input;
-  const bodySha256 = createHash('sha256').update(rawBody).digest('hex');
+  const bodySha256 = sha256Hex(rawBody);
   const archiveKey = archiveKeyFor({ receivedAt, conversationId: event.conversationId, eventType: event.type, bodySha256 });
   const attributes: EventAttributes = {
     eventType: event.type,

@@ -6,7 +6,6 @@
  * because dynalite has no transactions; DynamoDB's 400 KB item limit is met by moving the transcript (and, if
  * still needed, the other large sections) to gzip JSON objects in S3 — never by truncating.
  */
-import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -28,6 +27,7 @@ import { CONVERSATIONS_TABLE } from './conversation-table-schema.js';
 import { s3ObjectReader } from '../ingest/event-body.js';
 import { isDynamoDbStorable } from './dynamodb-storable.js';
 import { StorageError } from '../errors.js';
+import { sha256Hex } from '../hash.js';
 
 export type { ConversationRecord } from './conversation-record.js';
 
@@ -222,10 +222,6 @@ function isConditionalCheckFailure(error: unknown): boolean {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
