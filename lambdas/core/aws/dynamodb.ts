@@ -8,3 +8,11 @@ export function createDynamoDbDocumentClient(options: Omit<AwsClientOptions, 'fo
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
 }
+
+/**
+ * True when a conditional write was refused because its condition did not hold (someone else wrote first).
+ * Matched by name: the class may come from another copy of the SDK than the client that threw it.
+ */
+export function isConditionalCheckFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

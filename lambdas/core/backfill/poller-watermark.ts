@@ -4,6 +4,7 @@
  * two overlapping runs can never move it backwards.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailure } from '../aws/dynamodb.js';
 import { StorageError } from '../errors.js';
 
 /** Partition key value of the watermark item. */
@@ -53,8 +54,7 @@ export async function saveWatermark(client: DynamoDBDocumentClient, tableName: s
     );
     return true;
   } catch (error) {
-    // Matched by name: the class may come from another copy of the SDK than the client that threw it.
-    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+    if (isConditionalCheckFailure(error)) return false;
     throw new StorageError('saving the poller watermark failed', { cause: error });
   }
 }

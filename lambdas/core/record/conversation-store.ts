@@ -23,6 +23,7 @@ import {
   type JsonValue,
   type OffloadableAttribute,
 } from './conversation-record.js';
+import { isConditionalCheckFailure } from '../aws/dynamodb.js';
 import { CONVERSATIONS_TABLE } from './conversation-table-schema.js';
 import { s3ObjectReader } from '../ingest/event-body.js';
 import { isDynamoDbStorable } from './dynamodb-storable.js';
@@ -214,10 +215,6 @@ function versionCondition(expectedVersion: number | undefined, exists: boolean):
   if (!exists) return { ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': CONVERSATIONS_TABLE.partitionKey } };
   if (expectedVersion === undefined) return { ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#version)', ExpressionAttributeNames: { '#id': CONVERSATIONS_TABLE.partitionKey, '#version': 'record_version' } };
   return { ConditionExpression: '#version = :expected', ExpressionAttributeNames: { '#version': 'record_version' }, ExpressionAttributeValues: { ':expected': expectedVersion } };
-}
-
-function isConditionalCheckFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 function sleep(ms: number): Promise<void> {
