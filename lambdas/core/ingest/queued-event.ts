@@ -8,6 +8,7 @@
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { AWS_LIMITS } from '../contract.js';
+import { keySegment, type KeySegmentOptions } from '../s3-keys.js';
 
 export type EventSource = 'webhook' | 'poller';
 
@@ -172,11 +173,8 @@ export function decodeQueuedEvent(record: SqsRecordLike): QueuedEvent {
   return { attributes, body: { location: 's3', claimCheck: { bucket: check.bucket, key: check.key, encoding: 'gzip' } } };
 }
 
-/** Characters allowed in the conversation part of an S3 key; anything else is replaced, so keys stay safe. */
-function keySegment(value: string | undefined): string {
-  if (value === undefined) return '_unknown';
-  return value.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 128) || '_unknown';
-}
+/** Archive key segments (conversation id, event type): an event without a conversation is filed under `_unknown`. */
+const ARCHIVE_KEY_SEGMENT: KeySegmentOptions = { maxChars: 128, fallback: '_unknown' };
 
 /**
  * Archive key, by received date then conversation: `events/YYYY/MM/DD/<conversation_id>/<received ms>-<event_type>-<sha256[0:16]>.json.gz`.
@@ -184,5 +182,5 @@ function keySegment(value: string | undefined): string {
 export function archiveKeyFor(input: { receivedAt: Date; conversationId?: string; eventType: string; bodySha256: string }): string {
   const iso = input.receivedAt.toISOString();
   const [year, month, day] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10)];
-  return `events/${year}/${month}/${day}/${keySegment(input.conversationId)}/${input.receivedAt.getTime()}-${keySegment(input.eventType)}-${input.bodySha256.slice(0, 16)}.json.gz`;
+  return `events/${year}/${month}/${day}/${keySegment(input.conversationId, ARCHIVE_KEY_SEGMENT)}/${input.receivedAt.getTime()}-${keySegment(input.eventType, ARCHIVE_KEY_SEGMENT)}-${input.bodySha256.slice(0, 16)}.json.gz`;
 }

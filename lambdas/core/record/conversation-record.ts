@@ -7,6 +7,7 @@
  */
 import { isDynamoDbNumber } from './dynamodb-storable.js';
 import type { EventSource } from '../ingest/queued-event.js';
+import { keySegment, type KeySegmentOptions } from '../s3-keys.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -403,22 +404,20 @@ function estimateValueBytes(value: unknown): number {
   return Buffer.byteLength(String(value));
 }
 
-/** Characters allowed in the conversation part of an S3 key; the body hash beside it keeps keys distinct. */
-function keySegment(value: string): string {
-  return value.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 200) || '_';
-}
+/** The conversation part of a record object's key; the body hash beside it keeps keys distinct. */
+const RECORD_KEY_SEGMENT: KeySegmentOptions = { maxChars: 200, fallback: '_' };
 
 /** `audio/<conversation_id>/<body_sha256>.mp3`: one object per audio event, so concurrent writers never clobber each other. */
 export function audioObjectKey(conversationId: string, bodySha256: string): string {
-  return `audio/${keySegment(conversationId)}/${bodySha256}.mp3`;
+  return `audio/${keySegment(conversationId, RECORD_KEY_SEGMENT)}/${bodySha256}.mp3`;
 }
 
 /** `transcripts/<conversation_id>/<body_sha256>.json.gz`: the transcript of the transcription event with that body. */
 export function transcriptObjectKey(conversationId: string, bodySha256: string): string {
-  return `transcripts/${keySegment(conversationId)}/${bodySha256}.json.gz`;
+  return `transcripts/${keySegment(conversationId, RECORD_KEY_SEGMENT)}/${bodySha256}.json.gz`;
 }
 
 /** `transcripts/<conversation_id>/sections-<content sha256>.json.gz`: offloaded sections, addressed by content. */
 export function offloadedSectionsObjectKey(conversationId: string, contentSha256: string): string {
-  return `transcripts/${keySegment(conversationId)}/sections-${contentSha256}.json.gz`;
+  return `transcripts/${keySegment(conversationId, RECORD_KEY_SEGMENT)}/sections-${contentSha256}.json.gz`;
 }
