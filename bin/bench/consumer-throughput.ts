@@ -6,7 +6,7 @@ import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createConsumerHandler, type ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
-import { createConversationStore } from '../../lambdas/core/record/conversation-store.js';
+import { createConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { publishEvent, type QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';

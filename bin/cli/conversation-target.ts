@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV } from '../../lambdas/core/contract.js';
-import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-store.js';
+import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
 import { localDataDir, readLocalEndpoints } from '../local/endpoints.js';
 import { emulatorCredentials } from '../local/emulators.js';
 import { CommandUsageError } from './io.js';

@@ -1,11 +1,11 @@
 /**
  * `npm run conversations -- <get|list|export|audio> … [--local] [--json]`: reads conversation records through the
- * shared read API (lambdas/core/conversation-store.ts), from the local pipeline or from AWS.
+ * shared read API (lambdas/core/record/conversation-reader.ts), from the local pipeline or from AWS.
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { DEFAULT_LIST_LOOKBACK_SECS, type ConversationRecord } from '../../lambdas/core/record/conversation-store.js';
+import { DEFAULT_LIST_LOOKBACK_SECS, type ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { explainAwsError, resolveTarget, type ConversationTarget } from './conversation-target.js';
 import { CONVERSATIONS_USAGE, parseConversationsArgs, type ConversationsOptions } from './conversations-options.js';
 import { conversationRow, createExportProgress, isoSeconds, recordSummary, renderTable, transcriptLines } from './conversations-output.js';

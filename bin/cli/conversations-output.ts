@@ -3,7 +3,7 @@
  * a summary for `get`, a one-line progress indicator for `export`. Everything from stored data passes through
  * terminalSafe, so a crafted transcript cannot drive the terminal.
  */
-import type { ConversationRecord } from '../../lambdas/core/record/conversation-store.js';
+import type { ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { terminalSafe, type CommandStream } from './io.js';
 import { createProgressLine } from './progress-line.js';
 

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { s3ObjectReader } from '../core/ingest/event-body.js';
-import { createConversationStore } from '../core/record/conversation-store.js';
+import { createConversationStore } from '../core/record/conversation-writer.js';
 import type { ConsumerConfig } from './config.js';
 import type { ProcessEventPorts } from './process-event.js';
 

@@ -3,7 +3,7 @@
  * store are injected ports, so the same code runs in Lambda, in the local pipeline and in tests.
  */
 import { audioObjectKey, orphanEventConversationId, type ConversationEvent, type EventMeta, type JsonObject } from '../core/record/conversation-record.js';
-import type { ApplyEventOutcome, ConversationStore } from '../core/record/conversation-store.js';
+import type { ApplyEventOutcome, ConversationStore } from '../core/record/conversation-writer.js';
 import { resolveRawBody, type GetObjectBytes } from '../core/ingest/event-body.js';
 import { InvalidWebhookError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';

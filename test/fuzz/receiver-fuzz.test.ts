@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorCredentials, emulatorRegion } from '../../bin/local/emulators.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
 import { processQueuedRecord } from '../../lambdas/consumer/process-event.js';
-import { createConversationStore } from '../../lambdas/core/record/conversation-store.js';
+import { createConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { resolveRawBody } from '../../lambdas/core/ingest/event-body.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import type { PublishPorts, QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';

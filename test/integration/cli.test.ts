@@ -21,7 +21,7 @@ import { runSendWebhook } from '../../bin/cli/send-webhook-command.js';
 import { LOCAL_RESOURCE_NAMES, localEndpointsFile, writeLocalEndpoints } from '../../bin/local/endpoints.js';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from '../../bin/local/emulators.js';
 import { ensureLocalResources } from '../../bin/local/resources.js';
-import type { ConversationRecord } from '../../lambdas/core/record/conversation-store.js';
+import type { ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { verifySignature } from '../../lambdas/core/ingest/signature.js';
 import { samplePayload } from '../fixtures/webhook-requests.js';
 

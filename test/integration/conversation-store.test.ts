@@ -9,14 +9,8 @@ import { toConversationData, type ConversationRecord } from '../../lambdas/core/
 import { InvalidWebhookError } from '../../lambdas/core/errors.js';
 import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/record/dynamodb-storable.js';
 import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
-import {
-  ConversationTooLargeError,
-  createConversationReader,
-  createConversationStore,
-  type ConversationReader,
-  type ConversationStore,
-  type ListConversationsOptions,
-} from '../../lambdas/core/record/conversation-store.js';
+import { createConversationReader, type ConversationReader, type ListConversationsOptions } from '../../lambdas/core/record/conversation-reader.js';
+import { ConversationTooLargeError, createConversationStore, type ConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
 import type { EventSource } from '../../lambdas/core/ingest/queued-event.js';
 import { MAX_EVENT_NESTING_LEVELS, parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';

@@ -17,7 +17,7 @@ import { localEndpointsFile } from '../../bin/local/endpoints.js';
 import { emulatorCredentials } from '../../bin/local/emulators.js';
 import { MAX_REQUEST_BODY_BYTES, toHttpApiEvent } from '../../bin/local/http-api.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
-import type { ConversationRecord } from '../../lambdas/core/record/conversation-store.js';
+import type { ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { elevenLabsSignature, nowSeconds, samplePayload } from '../fixtures/webhook-requests.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 

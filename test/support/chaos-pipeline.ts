@@ -17,7 +17,8 @@ import { createConsumerHandler, type ConsumerHandler } from '../../lambdas/consu
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { readStoredConversations } from '../../lambdas/core/backfill/conversation-presence.js';
-import { createConversationReader, createConversationStore, type ConversationReader } from '../../lambdas/core/record/conversation-store.js';
+import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
+import { createConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
 import { createObservability } from '../../lambdas/core/observability.js';

@@ -1,0 +1,77 @@
+/**
+ * The conversation bucket as the writer and the reader both see it: recordings, and the gzip JSON objects that hold
+ * what did not fit in a DynamoDB item (offloaded transcripts and sections).
+ */
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { OFFLOADABLE_ATTRIBUTES, type ConversationRecord, type JsonObject, type JsonValue, type OffloadableAttribute } from './conversation-record.js';
+import { s3ObjectReader } from '../ingest/event-body.js';
+import { StorageError } from '../errors.js';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/** Where conversation records live: the table and the bucket beside it. */
+export interface ConversationStorageOptions {
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly tableName: string;
+  /** The conversation bucket (`transcripts/`, `audio/`, `events/`). */
+  readonly bucketName: string;
+}
+
+/** Offloaded sections as stored: only the attributes that may be offloaded. */
+export type OffloadedSections = Partial<Pick<ConversationRecord, OffloadableAttribute>>;
+
+/** The record objects of one conversation bucket. */
+export interface ConversationObjects {
+  put(key: string, body: Uint8Array, contentType: string, contentEncoding?: string): Promise<void>;
+  /** Stores `json` gzip-compressed, as `application/json` with `Content-Encoding: gzip`. */
+  putGzipJson(key: string, json: string): Promise<void>;
+  get(key: string): Promise<Uint8Array>;
+  readGzipJson(key: string): Promise<JsonValue>;
+  /** The offloaded sections at `key`; throws StorageError when the object is not a JSON object. */
+  readSections(key: string): Promise<OffloadedSections>;
+  /** The record with its offloaded sections back in place (the next write decides again what to offload). */
+  restoreSections(record: ConversationRecord): Promise<ConversationRecord>;
+}
+
+/** The record objects in `bucketName`. */
+export function conversationObjects({ s3, bucketName }: Pick<ConversationStorageOptions, 's3' | 'bucketName'>): ConversationObjects {
+  const getObject = s3ObjectReader(s3);
+  const objects: ConversationObjects = {
+    async put(key, body, contentType, contentEncoding) {
+      await s3.send(new PutObjectCommand({ Bucket: bucketName, Key: key, Body: body, ContentType: contentType, ContentEncoding: contentEncoding }));
+    },
+    async putGzipJson(key, json) {
+      await objects.put(key, new Uint8Array(await gzipAsync(Buffer.from(json, 'utf8'))), 'application/json', 'gzip');
+    },
+    get(key) {
+      return getObject(bucketName, key);
+    },
+    async readGzipJson(key) {
+      const bytes = await gunzipAsync(await objects.get(key));
+      return JSON.parse(bytes.toString('utf8')) as JsonValue;
+    },
+    async readSections(key) {
+      const sections = await objects.readGzipJson(key);
+      if (typeof sections !== 'object' || sections === null || Array.isArray(sections)) throw new StorageError(`offloaded sections ${key} are not an object`);
+      const restored: JsonObject = {};
+      for (const attribute of OFFLOADABLE_ATTRIBUTES) {
+        const value = sections[attribute];
+        if (value !== undefined) restored[attribute] = value;
+      }
+      return restored as OffloadedSections;
+    },
+    async restoreSections(record) {
+      if (record.offloaded_s3_key === undefined) return record;
+      const restored: ConversationRecord = { ...record, ...(await objects.readSections(record.offloaded_s3_key)) };
+      delete restored.offloaded_s3_key;
+      delete restored.offloaded_attributes;
+      return restored;
+    },
+  };
+  return objects;
+}
