@@ -16,7 +16,7 @@ import { createSqsClient } from '../lambdas/core/aws/sqs.js';
 import { readStoredConversations } from '../lambdas/core/backfill/conversation-presence.js';
 import { DEFAULT_ELEVENLABS_API_BASE_URL, ElevenLabsApiClient } from '../lambdas/core/backfill/elevenlabs-api.js';
 import { createAwsPublishPorts, publishEvent, type PublishPorts } from '../lambdas/core/ingest/publish-event.js';
-import { reconcileRange } from '../lambdas/core/backfill/reconcile.js';
+import { reconcileRange } from '../lambdas/core/backfill/reconcile-range.js';
 import { BACKFILL_USAGE, UsageError, parseBackfillArgs, type BackfillOptions } from './cli/backfill-options.js';
 import { createProgressBar, summaryJson, summaryTable } from './cli/backfill-output.js';
 import { localDataDir, readLocalEndpoints } from './local/endpoints.js';

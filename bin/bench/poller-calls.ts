@@ -7,7 +7,8 @@ import { readStoredConversations } from '../../lambdas/core/backfill/conversatio
 import { ElevenLabsApiClient, MAX_PAGE_SIZE } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { createWatermarkStore } from '../../lambdas/core/backfill/poller-watermark.js';
 import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/ingest/publish-event.js';
-import { DEFAULT_CONCURRENCY, runPoller, type PollerPorts } from '../../lambdas/core/backfill/reconcile.js';
+import { runPoller, type PollerPorts } from '../../lambdas/core/backfill/poller-run.js';
+import { DEFAULT_CONCURRENCY } from '../../lambdas/core/backfill/reconcile-range.js';
 import { POLLER_DEFAULTS } from '../../lambdas/poller/config.js';
 // The test suite's fake ElevenLabs API and table seeding: imported rather than copied into bin/, so the bench and the
 // poller tests run against the same fake (its list paging, bounds and call counters).
@@ -103,7 +104,7 @@ export async function benchPollerCalls(options: { conversations?: number; missin
         ],
       ],
       notes: [
-        `One runPoller run (lambdas/core/reconcile.ts) with the handler's adapters and default settings, on a fresh state table, against the test suite's fake ElevenLabs API (127.0.0.1), dynalite and fauxqs; calls counted by the fake per route.`,
+        `One runPoller run (lambdas/core/backfill/poller-run.ts) with the handler's adapters and default settings, on a fresh state table, against the test suite's fake ElevenLabs API (127.0.0.1), dynalite and fauxqs; calls counted by the fake per route.`,
         `Lower bound: ⌈${formatCount(conversations)} / ${MAX_PAGE_SIZE}⌉ list pages + one detail call per missing conversation; every missing one was back-filled (archived and queued).`,
         `Run time is on loopback (the fake answers at once; ${DEFAULT_CONCURRENCY} detail calls in flight); against ElevenLabs it follows their response times. Seeding ${formatCount(conversations - missing)} stored records beforehand took ${formatMs(seeding.ms)} (not counted).`,
       ],

@@ -2,7 +2,7 @@
  * What `npm run backfill` prints: a one-line progress bar on stderr (only on a terminal), and the summary on stdout
  * as a table or, with --json, one JSON object.
  */
-import type { ReconcileProgress, ReconcileSummary } from '../../lambdas/core/backfill/reconcile.js';
+import type { ReconcileProgress, ReconcileSummary } from '../../lambdas/core/backfill/reconcile-range.js';
 import { createProgressLine, type ProgressStream } from './progress-line.js';
 
 export interface BackfillReport {

@@ -14,7 +14,7 @@ import { findMissingConversationIds, readStoredConversations } from '../../lambd
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { createWatermarkStore, loadWatermark, saveWatermark } from '../../lambdas/core/backfill/poller-watermark.js';
 import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/ingest/publish-event.js';
-import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/reconcile.js';
+import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { captureOutput } from '../fixtures/output-capture.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
 import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';

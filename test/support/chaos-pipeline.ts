@@ -24,7 +24,7 @@ import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { createWatermarkStore } from '../../lambdas/core/backfill/poller-watermark.js';
 import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/ingest/publish-event.js';
-import { runPoller, type PollerRunResult } from '../../lambdas/core/backfill/reconcile.js';
+import { runPoller, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 import { elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
 import { sdkEnvironmentFor } from './emulators.js';

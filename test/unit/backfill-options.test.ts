@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError, parseBackfillArgs, parseTimeArgument } from '../../bin/cli/backfill-options.js';
 import { createProgressBar, summaryJson, summaryTable, type BackfillReport } from '../../bin/cli/backfill-output.js';
-import type { ReconcileSummary } from '../../lambdas/core/backfill/reconcile.js';
+import type { ReconcileSummary } from '../../lambdas/core/backfill/reconcile-range.js';
 
 const NOW = 1_767_300_000;
 

@@ -16,7 +16,8 @@ import {
 import { StorageError } from '../../lambdas/core/errors.js';
 import type { PollerWatermark, WatermarkStore } from '../../lambdas/core/backfill/poller-watermark.js';
 import type { PublishInput } from '../../lambdas/core/ingest/publish-event.js';
-import { reconcileRange, runPoller, type MetricsSink, type PollerMetricName, type ReconcilePorts, type ReconcileRangeInput } from '../../lambdas/core/backfill/reconcile.js';
+import { runPoller, type MetricsSink, type PollerMetricName } from '../../lambdas/core/backfill/poller-run.js';
+import { reconcileRange, type ReconcilePorts, type ReconcileRangeInput } from '../../lambdas/core/backfill/reconcile-range.js';
 
 const NOW = 1_767_300_000;
 const NOW_MS = NOW * 1000;

@@ -10,6 +10,7 @@
  */
 import type { PublishInput } from '../ingest/publish-event.js';
 import type { StoredConversationState } from './conversation-presence.js';
+import { audioEnvelope, transcriptionEnvelope } from './backfill-envelopes.js';
 import {
   ElevenLabsApiError,
   ElevenLabsAuthError,
@@ -20,10 +21,8 @@ import {
   type CallOptions,
   type ConversationSummary,
   type ConversationsApi,
-  type FetchedConversation,
 } from './elevenlabs-api.js';
 import { assertIsError } from '../errors.js';
-import type { WatermarkStore } from './poller-watermark.js';
 import type { WebhookEvent } from '../ingest/webhook-event.js';
 
 /** What to reconcile: conversations that started in [after, before) (unix seconds). */
@@ -124,8 +123,6 @@ export const DEFAULT_WINDOW_SECS = 86_400;
 export const DEFAULT_SAFETY_MARGIN_MS = 20_000;
 export const DEFAULT_CONCURRENCY = 4;
 
-const encoder = new TextEncoder();
-
 /** True for `done` and `failed`: the conversation will not change any more. */
 export function isFinalStatus(status: unknown): boolean {
   return typeof status === 'string' && FINAL_CONVERSATION_STATUSES.includes(status);
@@ -134,40 +131,6 @@ export function isFinalStatus(status: unknown): boolean {
 /** Ended (start + duration) longer than `settleDelaySecs` before `nowSecs`. */
 export function isSettled(summary: Pick<ConversationSummary, 'start_time_unix_secs' | 'call_duration_secs'>, nowSecs: number, settleDelaySecs: number): boolean {
   return nowSecs - (summary.start_time_unix_secs + summary.call_duration_secs) > settleDelaySecs;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const result = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    result.set(part, offset);
-    offset += part.byteLength;
-  }
-  return result;
-}
-
-/**
- * The synthetic `post_call_transcription` envelope around a GET-conversation response, built by concatenation so
- * `data` is the response byte for byte (the archive then holds exactly what ElevenLabs sent).
- */
-export function transcriptionEnvelope(fetched: FetchedConversation, eventTimestamp: number): { rawBody: Uint8Array; event: WebhookEvent } {
-  const rawBody = concat(encoder.encode(`{"type":"post_call_transcription","event_timestamp":${eventTimestamp},"data":`), fetched.rawBody, encoder.encode('}'));
-  const { conversation } = fetched;
-  const event: WebhookEvent = {
-    type: 'post_call_transcription',
-    eventTimestamp,
-    conversationId: typeof conversation.conversation_id === 'string' ? conversation.conversation_id : undefined,
-    agentId: typeof conversation.agent_id === 'string' ? conversation.agent_id : undefined,
-    data: { ...conversation },
-  };
-  return { rawBody, event };
-}
-
-/** The synthetic `post_call_audio` envelope: `data` = `{agent_id, conversation_id, full_audio: <base64 MP3>}`. */
-export function audioEnvelope(conversationId: string, agentId: string | undefined, audio: Uint8Array, eventTimestamp: number): { rawBody: Uint8Array; event: WebhookEvent } {
-  const data = { ...(agentId === undefined ? {} : { agent_id: agentId }), conversation_id: conversationId, full_audio: Buffer.from(audio).toString('base64') };
-  const rawBody = encoder.encode(JSON.stringify({ type: 'post_call_audio', event_timestamp: eventTimestamp, data }));
-  return { rawBody, event: { type: 'post_call_audio', eventTimestamp, conversationId, agentId, data } };
 }
 
 interface Task {
@@ -396,112 +359,4 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
     complete,
     dryRun: input.dryRun,
   };
-}
-
-/** Metric names of the poller (namespace ElevenLabsConversations). */
-export type PollerMetricName = 'ConversationsListed' | 'ConversationsMissing' | 'ConversationsBackfilled' | 'ApiError' | 'WatermarkLagSeconds' | 'PollerRunFailed';
-
-/** Where the poller's numbers go; the handler adapts Powertools Metrics to it. */
-export interface MetricsSink {
-  add(name: PollerMetricName, unit: 'Count' | 'Seconds', value: number, dimension?: { readonly name: string; readonly value: string }): void;
-}
-
-/** The scheduled poller's settings (from the environment). */
-export interface PollerSettings {
-  readonly settleDelaySecs: number;
-  /** Each run re-reads this far before its watermark (late list entries, clock skew). */
-  readonly overlapSecs: number;
-  /** How far the first run (no watermark yet) looks back. */
-  readonly initialLookbackSecs: number;
-  readonly fetchMissingAudio: boolean;
-  /** See ReconcileRangeInput.maxPendingAgeSecs. */
-  readonly maxPendingAgeSecs?: number;
-  readonly windowSecs?: number;
-  readonly safetyMarginMs?: number;
-  readonly concurrency?: number;
-}
-
-export interface PollerPorts extends ReconcilePorts {
-  readonly watermark: WatermarkStore;
-  readonly metrics: MetricsSink;
-}
-
-export interface PollerRunResult {
-  readonly after: number;
-  readonly before: number;
-  readonly summary: ReconcileSummary;
-  readonly previousWatermark?: number;
-  /** The watermark after the run (saved, or the previous one when it could not advance). */
-  readonly watermark?: number;
-  readonly watermarkSaved: boolean;
-}
-
-/**
- * One scheduled poll: reconcile from (watermark − overlap), or (now − initial lookback) on the first run, to now;
- * save the watermark when it advanced; emit the poller metrics. On failure PollerRunFailed is counted, the watermark
- * is left as it was, and the error is rethrown so Lambda records a failed invocation.
- */
-export async function runPoller(settings: PollerSettings, ports: PollerPorts): Promise<PollerRunResult> {
-  const nowMs = ports.nowMs ?? Date.now;
-  const { metrics, logger } = ports;
-  let previousWatermark: number | undefined;
-  let watermark: number | undefined;
-  try {
-    const nowSecs = Math.floor(nowMs() / 1000);
-    previousWatermark = (await ports.watermark.load())?.watermarkUnixSecs;
-    watermark = previousWatermark;
-    const after = previousWatermark === undefined ? nowSecs - settings.initialLookbackSecs : previousWatermark - settings.overlapSecs;
-    const before = nowSecs;
-    const summary = await reconcileRange(
-      {
-        after,
-        before,
-        settleDelaySecs: settings.settleDelaySecs,
-        fetchMissingAudio: settings.fetchMissingAudio,
-        dryRun: false,
-        ...(settings.maxPendingAgeSecs === undefined ? {} : { maxPendingAgeSecs: settings.maxPendingAgeSecs }),
-        ...(settings.windowSecs === undefined ? {} : { windowSecs: settings.windowSecs }),
-        ...(settings.safetyMarginMs === undefined ? {} : { safetyMarginMs: settings.safetyMarginMs }),
-        ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
-      },
-      ports,
-    );
-    metrics.add('ConversationsListed', 'Count', summary.listed);
-    metrics.add('ConversationsMissing', 'Count', summary.missing);
-    metrics.add('ConversationsBackfilled', 'Count', summary.backfilled);
-
-    let watermarkSaved = false;
-    if (summary.newWatermark !== undefined && (previousWatermark === undefined || summary.newWatermark > previousWatermark)) {
-      watermarkSaved = await ports.watermark.save(summary.newWatermark, new Date(nowMs()));
-      if (watermarkSaved) watermark = summary.newWatermark;
-      else watermark = (await ports.watermark.load())?.watermarkUnixSecs ?? previousWatermark;
-    }
-    logger?.info('poll finished', {
-      after,
-      before,
-      listed: summary.listed,
-      alreadyStored: summary.alreadyStored,
-      missing: summary.missing,
-      backfilled: summary.backfilled,
-      skippedNotFinal: summary.skippedNotFinal,
-      givenUpNotFinal: summary.givenUpNotFinal,
-      skippedNotSettled: summary.skippedNotSettled,
-      errors: summary.errors,
-      deferred: summary.deferred,
-      audio: summary.audio,
-      complete: summary.complete,
-      previousWatermark,
-      watermark,
-      watermarkSaved,
-      watermarkBlockedBy: summary.watermarkBlockedBy,
-    });
-    return { after, before, summary, ...(previousWatermark === undefined ? {} : { previousWatermark }), ...(watermark === undefined ? {} : { watermark }), watermarkSaved };
-  } catch (error) {
-    assertIsError(error);
-    metrics.add('PollerRunFailed', 'Count', 1);
-    throw error;
-  } finally {
-    // Emitted on failures too, so a lag alarm fires when runs keep failing.
-    if (watermark !== undefined) metrics.add('WatermarkLagSeconds', 'Seconds', Math.max(0, Math.floor(nowMs() / 1000) - watermark));
-  }
 }

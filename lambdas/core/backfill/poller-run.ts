@@ -1,0 +1,115 @@
+/**
+ * The scheduled poll: from the stored watermark (less an overlap) to now, reconciled by reconcileRange; the watermark
+ * is saved only when it moves forward, and the poller's metrics are emitted whether the run succeeds or fails.
+ */
+import { assertIsError } from '../errors.js';
+import type { WatermarkStore } from './poller-watermark.js';
+import { reconcileRange, type ReconcilePorts, type ReconcileSummary } from './reconcile-range.js';
+
+/** Metric names of the poller (namespace ElevenLabsConversations). */
+export type PollerMetricName = 'ConversationsListed' | 'ConversationsMissing' | 'ConversationsBackfilled' | 'ApiError' | 'WatermarkLagSeconds' | 'PollerRunFailed';
+
+/** Where the poller's numbers go; the handler adapts Powertools Metrics to it. */
+export interface MetricsSink {
+  add(name: PollerMetricName, unit: 'Count' | 'Seconds', value: number, dimension?: { readonly name: string; readonly value: string }): void;
+}
+
+/** The scheduled poller's settings (from the environment). */
+export interface PollerSettings {
+  readonly settleDelaySecs: number;
+  /** Each run re-reads this far before its watermark (late list entries, clock skew). */
+  readonly overlapSecs: number;
+  /** How far the first run (no watermark yet) looks back. */
+  readonly initialLookbackSecs: number;
+  readonly fetchMissingAudio: boolean;
+  /** See ReconcileRangeInput.maxPendingAgeSecs. */
+  readonly maxPendingAgeSecs?: number;
+  readonly windowSecs?: number;
+  readonly safetyMarginMs?: number;
+  readonly concurrency?: number;
+}
+
+export interface PollerPorts extends ReconcilePorts {
+  readonly watermark: WatermarkStore;
+  readonly metrics: MetricsSink;
+}
+
+export interface PollerRunResult {
+  readonly after: number;
+  readonly before: number;
+  readonly summary: ReconcileSummary;
+  readonly previousWatermark?: number;
+  /** The watermark after the run (saved, or the previous one when it could not advance). */
+  readonly watermark?: number;
+  readonly watermarkSaved: boolean;
+}
+
+/**
+ * One scheduled poll: reconcile from (watermark − overlap), or (now − initial lookback) on the first run, to now;
+ * save the watermark when it advanced; emit the poller metrics. On failure PollerRunFailed is counted, the watermark
+ * is left as it was, and the error is rethrown so Lambda records a failed invocation.
+ */
+export async function runPoller(settings: PollerSettings, ports: PollerPorts): Promise<PollerRunResult> {
+  const nowMs = ports.nowMs ?? Date.now;
+  const { metrics, logger } = ports;
+  let previousWatermark: number | undefined;
+  let watermark: number | undefined;
+  try {
+    const nowSecs = Math.floor(nowMs() / 1000);
+    previousWatermark = (await ports.watermark.load())?.watermarkUnixSecs;
+    watermark = previousWatermark;
+    const after = previousWatermark === undefined ? nowSecs - settings.initialLookbackSecs : previousWatermark - settings.overlapSecs;
+    const before = nowSecs;
+    const summary = await reconcileRange(
+      {
+        after,
+        before,
+        settleDelaySecs: settings.settleDelaySecs,
+        fetchMissingAudio: settings.fetchMissingAudio,
+        dryRun: false,
+        ...(settings.maxPendingAgeSecs === undefined ? {} : { maxPendingAgeSecs: settings.maxPendingAgeSecs }),
+        ...(settings.windowSecs === undefined ? {} : { windowSecs: settings.windowSecs }),
+        ...(settings.safetyMarginMs === undefined ? {} : { safetyMarginMs: settings.safetyMarginMs }),
+        ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
+      },
+      ports,
+    );
+    metrics.add('ConversationsListed', 'Count', summary.listed);
+    metrics.add('ConversationsMissing', 'Count', summary.missing);
+    metrics.add('ConversationsBackfilled', 'Count', summary.backfilled);
+
+    let watermarkSaved = false;
+    if (summary.newWatermark !== undefined && (previousWatermark === undefined || summary.newWatermark > previousWatermark)) {
+      watermarkSaved = await ports.watermark.save(summary.newWatermark, new Date(nowMs()));
+      if (watermarkSaved) watermark = summary.newWatermark;
+      else watermark = (await ports.watermark.load())?.watermarkUnixSecs ?? previousWatermark;
+    }
+    logger?.info('poll finished', {
+      after,
+      before,
+      listed: summary.listed,
+      alreadyStored: summary.alreadyStored,
+      missing: summary.missing,
+      backfilled: summary.backfilled,
+      skippedNotFinal: summary.skippedNotFinal,
+      givenUpNotFinal: summary.givenUpNotFinal,
+      skippedNotSettled: summary.skippedNotSettled,
+      errors: summary.errors,
+      deferred: summary.deferred,
+      audio: summary.audio,
+      complete: summary.complete,
+      previousWatermark,
+      watermark,
+      watermarkSaved,
+      watermarkBlockedBy: summary.watermarkBlockedBy,
+    });
+    return { after, before, summary, ...(previousWatermark === undefined ? {} : { previousWatermark }), ...(watermark === undefined ? {} : { watermark }), watermarkSaved };
+  } catch (error) {
+    assertIsError(error);
+    metrics.add('PollerRunFailed', 'Count', 1);
+    throw error;
+  } finally {
+    // Emitted on failures too, so a lag alarm fires when runs keep failing.
+    if (watermark !== undefined) metrics.add('WatermarkLagSeconds', 'Seconds', Math.max(0, Math.floor(nowMs() / 1000) - watermark));
+  }
+}
