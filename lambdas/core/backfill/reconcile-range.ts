@@ -7,10 +7,11 @@
  * not settled yet, failed to back-fill, or was left for lack of time holds it back, and so does a part of the range
  * whose listing did not finish. The list order is undocumented, so nothing here depends on it: a range is split into
  * windows processed oldest first, and a window's listing must finish before anything in it counts as known.
+ * `nextWatermark` is this rule in code; every other step only returns what it found.
  */
 import type { PublishInput } from '../ingest/publish-event.js';
 import type { StoredConversationState } from './conversation-presence.js';
-import { audioEnvelope, transcriptionEnvelope } from './backfill-envelopes.js';
+import { audioEnvelope, transcriptionEnvelope, type BackfillEnvelope } from './backfill-envelopes.js';
 import {
   ElevenLabsApiError,
   ElevenLabsAuthError,
@@ -23,7 +24,6 @@ import {
   type ConversationsApi,
 } from './elevenlabs-api.js';
 import { assertIsError } from '../errors.js';
-import type { WebhookEvent } from '../ingest/webhook-event.js';
 
 /** What to reconcile: conversations that started in [after, before) (unix seconds). */
 export interface ReconcileRangeInput {
@@ -133,6 +133,7 @@ export function isSettled(summary: Pick<ConversationSummary, 'start_time_unix_se
   return nowSecs - (summary.start_time_unix_secs + summary.call_duration_secs) > settleDelaySecs;
 }
 
+/** One back-fill to do: a missing conversation's transcript (and recording), or only a stored one's recording. */
 interface Task {
   readonly kind: 'transcript' | 'audio';
   readonly summary: ConversationSummary;
@@ -140,15 +141,101 @@ interface Task {
   readonly audioStored?: boolean;
 }
 
+/** A conversation holding the watermark back. */
+type Blocker = NonNullable<ReconcileSummary['watermarkBlockedBy']>;
+
+/** The summary's counters, flat: the recordings' three are the `audio*` ones. */
+const COUNTER_NAMES = [
+  'listed',
+  'alreadyStored',
+  'missing',
+  'backfilled',
+  'wouldBackfill',
+  'skippedNotFinal',
+  'givenUpNotFinal',
+  'skippedNotSettled',
+  'errors',
+  'deferred',
+  'audioMissing',
+  'audioBackfilled',
+  'audioUnavailable',
+] as const;
+type Counts = Readonly<Record<(typeof COUNTER_NAMES)[number], number>>;
+
+/**
+ * What one step (a conversation's classification, a page, a back-fill, a window) contributes to the summary: counts
+ * to add, and the conversations it leaves unreconciled, in the order it found them. Steps return these; nothing
+ * writes into shared counters, and the summary is their sum.
+ */
+interface Outcome {
+  readonly counts: Partial<Counts>;
+  readonly blockers: readonly Blocker[];
+}
+
+/** A classification's outcome and the back-fills it calls for. */
+interface Classification extends Outcome {
+  readonly tasks: readonly Task[];
+}
+
+/** A window's listing: the classification of its pages, and whether it got to the end of the list. */
+interface WindowListing extends Classification {
+  readonly finished: boolean;
+}
+
+/** A window's outcome; only a finished one (listed to the end, every back-fill attempted) moves the frontier. */
+interface WindowOutcome extends Outcome {
+  readonly end: number;
+  readonly finished: boolean;
+}
+
+/** [start, end) in unix seconds. */
+interface TimeWindow {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What every step of one run shares, resolved once: the input, the ports, the clock and the time budget. */
+interface Run {
+  readonly input: ReconcileRangeInput;
+  readonly ports: ReconcilePorts;
+  readonly nowMs: () => number;
+  /** The run's "now" for the settle delay and the watermark, read once at the start. */
+  readonly nowSecs: number;
+  /** More than the safety margin is left, so new work may start. */
+  readonly hasTime: () => boolean;
+  readonly callOptions: CallOptions;
+  /** Adds a step to the progress totals and reports them. */
+  readonly report: (step: Partial<ReconcileProgress>) => void;
+}
+
+const counted = (counts: Partial<Counts>, ...blockers: Blocker[]): Outcome => ({ counts, blockers });
+
+const blocker = (summary: ConversationSummary, reason: BlockReason): Blocker => ({
+  conversationId: summary.conversation_id,
+  startTimeUnixSecs: summary.start_time_unix_secs,
+  reason,
+});
+
+/** Outcomes added up; blockers keep their order, so of equal start times the first found is the one reported. */
+function combine(outcomes: readonly Outcome[]): { readonly counts: Counts; readonly blockers: readonly Blocker[] } {
+  const counts = Object.fromEntries(COUNTER_NAMES.map((name) => [name, outcomes.reduce((sum, outcome) => sum + (outcome.counts[name] ?? 0), 0)])) as Record<(typeof COUNTER_NAMES)[number], number>;
+  return { counts, blockers: outcomes.flatMap((outcome) => outcome.blockers) };
+}
+
+function combineClassifications(classifications: readonly Classification[]): Classification {
+  return { ...combine(classifications), tasks: classifications.flatMap((classification) => classification.tasks) };
+}
+
 /** Runs `work` over `items` with at most `concurrency` in flight; the first thrown error stops new work and is rethrown. */
-async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async () => {
     while (failure === undefined && next < items.length) {
-      const item = items[next++] as T;
+      const index = next++;
       try {
-        await work(item);
+        results[index] = await work(items[index] as T);
       } catch (error) {
         failure ??= { error };
       }
@@ -156,6 +243,7 @@ async function forEachConcurrently<T>(items: readonly T[], concurrency: number, 
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
   if (failure !== undefined) throw failure.error;
+  return results;
 }
 
 /**
@@ -164,199 +252,247 @@ async function forEachConcurrently<T>(items: readonly T[], concurrency: number, 
  * watermark back. Never assumes an order of the list; asks the table once per page (≤ 100 ids).
  */
 export async function reconcileRange(input: ReconcileRangeInput, ports: ReconcilePorts): Promise<ReconcileSummary> {
+  const windowSecs = Math.max(1, Math.floor(input.windowSecs ?? DEFAULT_WINDOW_SECS));
+  const after = Math.floor(input.after);
+  const before = Math.floor(input.before);
+  const windowsTotal = Math.max(0, Math.ceil((before - after) / windowSecs));
+  const run = startRun(input, ports, windowsTotal);
+  const windows = await reconcileWindows(run, rangeWindows(after, before, windowSecs));
+  return summarize(run, after, windows, windowsTotal);
+}
+
+/** Reads the clock once and fixes the time budget for the whole run. */
+function startRun(input: ReconcileRangeInput, ports: ReconcilePorts, windowsTotal: number): Run {
   const nowMs = ports.nowMs ?? Date.now;
   const remainingTimeMs = ports.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
   const safetyMarginMs = input.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
-  const windowSecs = Math.max(1, Math.floor(input.windowSecs ?? DEFAULT_WINDOW_SECS));
-  const hasTime = () => remainingTimeMs() > safetyMarginMs;
-  const callOptions: CallOptions = { remainingMs: () => remainingTimeMs() - safetyMarginMs };
-  const nowSecs = Math.floor(nowMs() / 1000);
-  const after = Math.floor(input.after);
-  const before = Math.floor(input.before);
-
-  const counts = { listed: 0, alreadyStored: 0, missing: 0, backfilled: 0, wouldBackfill: 0, skippedNotFinal: 0, givenUpNotFinal: 0, skippedNotSettled: 0, errors: 0, deferred: 0 };
-  const audio = { missing: 0, backfilled: 0, unavailable: 0 };
-  let backfillQueued = 0;
-  let backfillDone = 0;
-  let windowsDone = 0;
-  const windowsTotal = Math.max(0, Math.ceil((before - after) / windowSecs));
-  const seen = new Set<string>();
-  let blockedBy: ReconcileSummary['watermarkBlockedBy'];
-
-  const progress = () =>
-    ports.onProgress?.({ listed: counts.listed, alreadyStored: counts.alreadyStored, missing: counts.missing, backfillQueued, backfillDone, windowsDone, windowsTotal });
-  const block = (summary: ConversationSummary, reason: BlockReason) => {
-    if (blockedBy === undefined || summary.start_time_unix_secs < blockedBy.startTimeUnixSecs) {
-      blockedBy = { conversationId: summary.conversation_id, startTimeUnixSecs: summary.start_time_unix_secs, reason };
-    }
-  };
-  const publish = (envelope: { rawBody: Uint8Array; event: WebhookEvent }) =>
-    ports.publish({ rawBody: envelope.rawBody, event: envelope.event, source: 'poller', receivedAt: new Date(nowMs()) });
-
-  const classify = (summary: ConversationSummary, stored: StoredConversationState | undefined, tasks: Task[]) => {
-    const final = isFinalStatus(summary.status);
-    const settled = isSettled(summary, nowSecs, input.settleDelaySecs);
-    if (stored?.hasTranscription === true) {
-      counts.alreadyStored++;
-      if (!input.fetchMissingAudio || stored.audioExpected !== true || stored.hasAudio) return;
-      audio.missing++;
-      if (!final) block(summary, 'audio_not_final');
-      else if (!settled) block(summary, 'audio_not_settled');
-      else if (!input.dryRun) tasks.push({ kind: 'audio', summary });
-      return;
-    }
-    counts.missing++;
-    if (!final) {
-      counts.skippedNotFinal++;
-      if (input.maxPendingAgeSecs !== undefined && nowSecs - summary.start_time_unix_secs > input.maxPendingAgeSecs) {
-        counts.givenUpNotFinal++;
-        ports.logger?.warn('conversation given up: still not final', { conversation_id: summary.conversation_id, status: summary.status, start_time_unix_secs: summary.start_time_unix_secs });
-      } else {
-        block(summary, 'not_final');
-      }
-    } else if (!settled) {
-      counts.skippedNotSettled++;
-      block(summary, 'not_settled');
-    } else if (input.dryRun) {
-      counts.wouldBackfill++;
-    } else {
-      tasks.push({ kind: 'transcript', summary, audioStored: stored?.hasAudio === true });
-    }
-  };
-
-  const backfillAudio = async (summary: ConversationSummary, agentId: string | undefined): Promise<boolean> => {
-    let recording: Uint8Array;
-    try {
-      recording = await ports.api.getConversationAudio(summary.conversation_id, callOptions);
-    } catch (error) {
-      if (error instanceof ElevenLabsApiError && error.status === 404) {
-        // Deleted by the workspace's retention settings, or never recorded: nothing left to fetch.
-        audio.unavailable++;
-        ports.logger?.info('recording not available', { conversation_id: summary.conversation_id });
-        return true;
-      }
-      throw error;
-    }
-    await publish(audioEnvelope(summary.conversation_id, agentId, recording, Math.floor(nowMs() / 1000)));
-    audio.backfilled++;
-    return true;
-  };
-
-  const runTask = async ({ kind, summary, audioStored }: Task) => {
-    const conversationId = summary.conversation_id;
-    try {
-      if (!hasTime()) {
-        counts.deferred++;
-        block(summary, 'deferred');
-        return;
-      }
-      if (kind === 'audio') {
-        await backfillAudio(summary, summary.agent_id);
-        return;
-      }
-      const fetched = await ports.api.getConversation(conversationId, callOptions);
-      if (!isFinalStatus(fetched.conversation.status)) {
-        // The list said final, the detail disagrees: trust the detail and wait.
-        counts.skippedNotFinal++;
-        block(summary, 'not_final');
-        return;
-      }
-      await publish(transcriptionEnvelope(fetched, Math.floor(nowMs() / 1000)));
-      counts.backfilled++;
-      ports.logger?.info('conversation back-filled', { conversation_id: conversationId });
-      if (input.fetchMissingAudio && fetched.conversation.has_audio === true && audioStored !== true) {
-        audio.missing++;
-        const agentId = typeof fetched.conversation.agent_id === 'string' ? fetched.conversation.agent_id : summary.agent_id;
-        await backfillAudio(summary, agentId);
-      }
-    } catch (error) {
-      assertIsError(error);
-      if (error instanceof ElevenLabsAuthError) throw error;
-      if (error instanceof ElevenLabsDeadlineError) {
-        counts.deferred++;
-        block(summary, 'deferred');
-        return;
-      }
-      if (error instanceof ElevenLabsApiError) {
-        counts.errors++;
-        block(summary, 'error');
-        ports.logger?.warn('conversation not back-filled', { conversation_id: conversationId, task: kind, status: error.status, code: error.code, errorName: error.name });
-        return;
-      }
-      throw error;
-    } finally {
-      backfillDone++;
-      progress();
-    }
-  };
-
-  /** Lists one window completely (false when time ran out first), classifying page by page. */
-  const listWindow = async (start: number, end: number, tasks: Task[]): Promise<boolean> => {
-    // Asking one second wider on both ends and filtering here gives [start, end) whichever way the API treats its bounds.
-    const pages = iterateConversationPages(ports.api, { after: start - 1, before: end, agentId: input.agentId, pageSize: input.pageSize ?? MAX_PAGE_SIZE }, callOptions);
-    try {
-      for await (const page of pages) {
-        const fresh = page.conversations.filter((summary) => {
-          const inWindow = summary.start_time_unix_secs >= start && summary.start_time_unix_secs < end;
-          const forAgent = input.agentId === undefined || summary.agent_id === undefined || summary.agent_id === input.agentId;
-          if (!inWindow || !forAgent || seen.has(summary.conversation_id)) return false;
-          seen.add(summary.conversation_id);
-          return true;
-        });
-        counts.listed += fresh.length;
-        if (fresh.length > 0) {
-          const stored = await ports.readStored(
-            fresh.map((summary) => summary.conversation_id),
-            { includeAudio: input.fetchMissingAudio },
-          );
-          for (const summary of fresh) classify(summary, stored.get(summary.conversation_id), tasks);
-        }
-        progress();
-        // Leaving the loop closes the page iterator: no further list call is made.
-        if (!hasTime()) return false;
-      }
-      return true;
-    } catch (error) {
-      if (error instanceof ElevenLabsDeadlineError) return false;
-      throw error;
-    }
-  };
-
-  let frontier = after;
-  let complete = true;
-  for (let start = after; start < before; start += windowSecs) {
-    const end = Math.min(before, start + windowSecs);
-    if (!hasTime()) {
-      complete = false;
-      break;
-    }
-    const tasks: Task[] = [];
-    if (!(await listWindow(start, end, tasks))) {
-      counts.deferred += tasks.length;
-      complete = false;
-      break;
-    }
-    // Oldest first: when time runs out, the watermark still advances as far as the finished prefix allows.
-    tasks.sort((a, b) => a.summary.start_time_unix_secs - b.summary.start_time_unix_secs);
-    backfillQueued += tasks.length;
-    progress();
-    await forEachConcurrently(tasks, input.concurrency ?? DEFAULT_CONCURRENCY, runTask);
-    frontier = end;
-    windowsDone++;
-    progress();
-  }
-  if (counts.deferred > 0) complete = false;
-
-  const blockedAt = blockedBy === undefined ? Number.POSITIVE_INFINITY : blockedBy.startTimeUnixSecs;
-  // Never past now − settle delay either: a conversation that has not shown up in the list yet gets another look.
-  const candidate = Math.min(frontier - 1, blockedAt - 1, nowSecs - input.settleDelaySecs);
-  const newWatermark = !input.dryRun && candidate >= after ? candidate : undefined;
   return {
-    ...counts,
-    audio,
+    input,
+    ports,
+    nowMs,
+    nowSecs: Math.floor(nowMs() / 1000),
+    hasTime: () => remainingTimeMs() > safetyMarginMs,
+    callOptions: { remainingMs: () => remainingTimeMs() - safetyMarginMs },
+    report: progressReporter(ports.onProgress, windowsTotal),
+  };
+}
+
+/** Keeps the progress totals (only for `onProgress`: the summary is added up from the outcomes) and reports each change. */
+function progressReporter(onProgress: ReconcilePorts['onProgress'], windowsTotal: number): (step: Partial<ReconcileProgress>) => void {
+  let totals: ReconcileProgress = { listed: 0, alreadyStored: 0, missing: 0, backfillQueued: 0, backfillDone: 0, windowsDone: 0, windowsTotal };
+  return (step) => {
+    totals = {
+      listed: totals.listed + (step.listed ?? 0),
+      alreadyStored: totals.alreadyStored + (step.alreadyStored ?? 0),
+      missing: totals.missing + (step.missing ?? 0),
+      backfillQueued: totals.backfillQueued + (step.backfillQueued ?? 0),
+      backfillDone: totals.backfillDone + (step.backfillDone ?? 0),
+      windowsDone: totals.windowsDone + (step.windowsDone ?? 0),
+      windowsTotal,
+    };
+    onProgress?.(totals);
+  };
+}
+
+/** [after, before) cut into windows of `windowSecs`, oldest first (the last may be shorter). */
+function* rangeWindows(after: number, before: number, windowSecs: number): Generator<TimeWindow> {
+  for (let start = after; start < before; start += windowSecs) yield { start, end: Math.min(before, start + windowSecs) };
+}
+
+/** Reconciles the windows oldest first, up to the first that does not finish or finds no time left to start. */
+async function reconcileWindows(run: Run, windows: Iterable<TimeWindow>): Promise<WindowOutcome[]> {
+  // Ids already counted: a conversation listed again in a later page or window is not counted twice.
+  const seen = new Set<string>();
+  const outcomes: WindowOutcome[] = [];
+  for (const window of windows) {
+    if (!run.hasTime()) break;
+    const outcome = await reconcileWindow(run, window, seen);
+    outcomes.push(outcome);
+    if (!outcome.finished) break;
+  }
+  return outcomes;
+}
+
+/** Lists one window, then runs its back-fills oldest first; a window whose listing did not finish runs none. */
+async function reconcileWindow(run: Run, window: TimeWindow, seen: Set<string>): Promise<WindowOutcome> {
+  const listing = await listWindow(run, window, seen);
+  if (!listing.finished) return { end: window.end, finished: false, ...combine([listing, counted({ deferred: listing.tasks.length })]) };
+  // Oldest first: when time runs out, the watermark still advances as far as the finished prefix allows.
+  const tasks = [...listing.tasks].sort((a, b) => a.summary.start_time_unix_secs - b.summary.start_time_unix_secs);
+  run.report({ backfillQueued: tasks.length });
+  const done = await mapConcurrently(tasks, run.input.concurrency ?? DEFAULT_CONCURRENCY, (task) => runTask(run, task));
+  run.report({ windowsDone: 1 });
+  return { end: window.end, finished: true, ...combine([listing, ...done]) };
+}
+
+/** Lists one window to its end (unfinished when time ran out first), classifying page by page. */
+async function listWindow(run: Run, window: TimeWindow, seen: Set<string>): Promise<WindowListing> {
+  const { input, ports, callOptions } = run;
+  // Asking one second wider on both ends and filtering here gives [start, end) whichever way the API treats its bounds.
+  const pages = iterateConversationPages(ports.api, { after: window.start - 1, before: window.end, agentId: input.agentId, pageSize: input.pageSize ?? MAX_PAGE_SIZE }, callOptions);
+  const pageClassifications: Classification[] = [];
+  const listing = (finished: boolean): WindowListing => ({ ...combineClassifications(pageClassifications), finished });
+  try {
+    for await (const page of pages) {
+      const classification = await classifyPage(run, freshConversations(page.conversations, window, input.agentId, seen));
+      pageClassifications.push(classification);
+      const { listed, alreadyStored, missing } = classification.counts;
+      run.report({ listed, alreadyStored, missing });
+      // Leaving the loop closes the page iterator: no further list call is made.
+      if (!run.hasTime()) return listing(false);
+    }
+    return listing(true);
+  } catch (error) {
+    if (error instanceof ElevenLabsDeadlineError) return listing(false);
+    throw error;
+  }
+}
+
+/** The page's conversations that are in the window, for the agent, and not listed before; they are marked seen. */
+function freshConversations(conversations: readonly ConversationSummary[], window: TimeWindow, agentId: string | undefined, seen: Set<string>): ConversationSummary[] {
+  return conversations.filter((summary) => {
+    const inWindow = summary.start_time_unix_secs >= window.start && summary.start_time_unix_secs < window.end;
+    const forAgent = agentId === undefined || summary.agent_id === undefined || summary.agent_id === agentId;
+    if (!inWindow || !forAgent || seen.has(summary.conversation_id)) return false;
+    seen.add(summary.conversation_id);
+    return true;
+  });
+}
+
+/** Classifies a page's fresh conversations after one bulk read of their stored state (none for an empty page). */
+async function classifyPage(run: Run, fresh: readonly ConversationSummary[]): Promise<Classification> {
+  if (fresh.length === 0) return { counts: {}, blockers: [], tasks: [] };
+  const stored = await run.ports.readStored(
+    fresh.map((summary) => summary.conversation_id),
+    { includeAudio: run.input.fetchMissingAudio },
+  );
+  const classifications = fresh.map((summary) => {
+    const classification = classifyConversation(run, summary, stored.get(summary.conversation_id));
+    if (classification.counts.givenUpNotFinal === 1) {
+      run.ports.logger?.warn('conversation given up: still not final', { conversation_id: summary.conversation_id, status: summary.status, start_time_unix_secs: summary.start_time_unix_secs });
+    }
+    return classification;
+  });
+  return combineClassifications([{ counts: { listed: fresh.length }, blockers: [], tasks: [] }, ...classifications]);
+}
+
+/** What one listed conversation needs: nothing, a back-fill, or (not final or not settled yet) to hold the watermark. */
+function classifyConversation({ input, nowSecs }: Run, summary: ConversationSummary, stored: StoredConversationState | undefined): Classification {
+  const final = isFinalStatus(summary.status);
+  const settled = isSettled(summary, nowSecs, input.settleDelaySecs);
+  if (stored?.hasTranscription === true) return classifyStored(input, summary, stored, final, settled);
+  const missing = (counts: Partial<Counts>, blockers: Blocker[] = [], tasks: Task[] = []): Classification => ({ counts: { missing: 1, ...counts }, blockers, tasks });
+  if (!final) {
+    const givenUp = input.maxPendingAgeSecs !== undefined && nowSecs - summary.start_time_unix_secs > input.maxPendingAgeSecs;
+    return givenUp ? missing({ skippedNotFinal: 1, givenUpNotFinal: 1 }) : missing({ skippedNotFinal: 1 }, [blocker(summary, 'not_final')]);
+  }
+  if (!settled) return missing({ skippedNotSettled: 1 }, [blocker(summary, 'not_settled')]);
+  if (input.dryRun) return missing({ wouldBackfill: 1 });
+  return missing({}, [], [{ kind: 'transcript', summary, audioStored: stored?.hasAudio === true }]);
+}
+
+/** A stored conversation needs at most its recording, when audio back-fill is on and the record should have one. */
+function classifyStored(input: ReconcileRangeInput, summary: ConversationSummary, stored: StoredConversationState, final: boolean, settled: boolean): Classification {
+  if (!input.fetchMissingAudio || stored.audioExpected !== true || stored.hasAudio) return { counts: { alreadyStored: 1 }, blockers: [], tasks: [] };
+  const counts = { alreadyStored: 1, audioMissing: 1 };
+  if (!final) return { counts, blockers: [blocker(summary, 'audio_not_final')], tasks: [] };
+  if (!settled) return { counts, blockers: [blocker(summary, 'audio_not_settled')], tasks: [] };
+  return { counts, blockers: [], tasks: input.dryRun ? [] : [{ kind: 'audio', summary }] };
+}
+
+/** One back-fill, or why it did not happen, as an outcome; auth and storage errors are thrown. */
+async function runTask(run: Run, task: Task): Promise<Outcome> {
+  try {
+    if (!run.hasTime()) return counted({ deferred: 1 }, blocker(task.summary, 'deferred'));
+    return await attempt(run, task, () => (task.kind === 'audio' ? backfillAudio(run, task.summary, task.summary.agent_id) : backfillTranscript(run, task)));
+  } finally {
+    run.report({ backfillDone: 1 });
+  }
+}
+
+/**
+ * `step`'s outcome, or its failure's: a call that ran out of time defers the conversation, any other API error counts
+ * it in `errors` (logged, identifiers only). Auth errors and everything else (our storage failing) stop the run.
+ */
+async function attempt(run: Run, task: Task, step: () => Promise<Outcome>): Promise<Outcome> {
+  try {
+    return await step();
+  } catch (error) {
+    assertIsError(error);
+    if (error instanceof ElevenLabsAuthError) throw error;
+    if (error instanceof ElevenLabsDeadlineError) return counted({ deferred: 1 }, blocker(task.summary, 'deferred'));
+    if (error instanceof ElevenLabsApiError) {
+      run.ports.logger?.warn('conversation not back-filled', { conversation_id: task.summary.conversation_id, task: task.kind, status: error.status, code: error.code, errorName: error.name });
+      return counted({ errors: 1 }, blocker(task.summary, 'error'));
+    }
+    throw error;
+  }
+}
+
+/** Fetches and publishes a missing conversation, then its recording when it has one the record lacks. */
+async function backfillTranscript(run: Run, task: Task): Promise<Outcome> {
+  const { summary } = task;
+  const fetched = await run.ports.api.getConversation(summary.conversation_id, run.callOptions);
+  // The list said final, the detail disagrees: trust the detail and wait.
+  if (!isFinalStatus(fetched.conversation.status)) return counted({ skippedNotFinal: 1 }, blocker(summary, 'not_final'));
+  await publish(run, transcriptionEnvelope(fetched, Math.floor(run.nowMs() / 1000)));
+  run.ports.logger?.info('conversation back-filled', { conversation_id: summary.conversation_id });
+  const transcript = counted({ backfilled: 1 });
+  if (!run.input.fetchMissingAudio || fetched.conversation.has_audio !== true || task.audioStored === true) return transcript;
+  const agentId = typeof fetched.conversation.agent_id === 'string' ? fetched.conversation.agent_id : summary.agent_id;
+  // The transcript is published already: a recording that fails is counted beside it, not instead of it.
+  const recording = await attempt(run, task, () => backfillAudio(run, summary, agentId));
+  return combine([transcript, counted({ audioMissing: 1 }), recording]);
+}
+
+/** Fetches and publishes one recording; one ElevenLabs no longer has (404) counts as unavailable. */
+async function backfillAudio(run: Run, summary: ConversationSummary, agentId: string | undefined): Promise<Outcome> {
+  let recording: Uint8Array;
+  try {
+    recording = await run.ports.api.getConversationAudio(summary.conversation_id, run.callOptions);
+  } catch (error) {
+    if (error instanceof ElevenLabsApiError && error.status === 404) {
+      // Deleted by the workspace's retention settings, or never recorded: nothing left to fetch.
+      run.ports.logger?.info('recording not available', { conversation_id: summary.conversation_id });
+      return counted({ audioUnavailable: 1 });
+    }
+    throw error;
+  }
+  await publish(run, audioEnvelope(summary.conversation_id, agentId, recording, Math.floor(run.nowMs() / 1000)));
+  return counted({ audioBackfilled: 1 });
+}
+
+/** Publishes a synthetic event as the poller's, received now. */
+function publish(run: Run, envelope: BackfillEnvelope): Promise<unknown> {
+  return run.ports.publish({ rawBody: envelope.rawBody, event: envelope.event, source: 'poller', receivedAt: new Date(run.nowMs()) });
+}
+
+/** The summary of the windows started (oldest first; all finished but maybe the last). */
+function summarize(run: Run, after: number, windows: readonly WindowOutcome[], windowsTotal: number): ReconcileSummary {
+  const { counts, blockers } = combine(windows);
+  const { audioMissing, audioBackfilled, audioUnavailable, ...rangeCounts } = counts;
+  const blockedBy = blockers.reduce<Blocker | undefined>((earliest, next) => (earliest === undefined || next.startTimeUnixSecs < earliest.startTimeUnixSecs ? next : earliest), undefined);
+  const frontier = windows.filter((window) => window.finished).at(-1)?.end ?? after;
+  const newWatermark = nextWatermark({ after, frontier, blockedBy, nowSecs: run.nowSecs, settleDelaySecs: run.input.settleDelaySecs, dryRun: run.input.dryRun });
+  return {
+    ...rangeCounts,
+    audio: { missing: audioMissing, backfilled: audioBackfilled, unavailable: audioUnavailable },
     ...(newWatermark === undefined ? {} : { newWatermark }),
     ...(blockedBy === undefined ? {} : { watermarkBlockedBy: blockedBy }),
-    complete,
-    dryRun: input.dryRun,
+    complete: windows.length === windowsTotal && windows.every((window) => window.finished) && counts.deferred === 0,
+    dryRun: run.input.dryRun,
   };
+}
+
+/**
+ * The watermark rule, in one place: the new watermark is the largest start time T such that every conversation
+ * that started at or before T is reconciled. It is one second before the earlier of `frontier` (the end of the
+ * windows that finished, oldest first: nothing after it counts as known) and the earliest blocker's start time,
+ * and never later than now − settle delay (a conversation that has not shown up in the list yet gets another look).
+ * None in a dry run, or when that is before `after` (nothing of the range is known to be reconciled).
+ */
+function nextWatermark(at: { after: number; frontier: number; blockedBy: Blocker | undefined; nowSecs: number; settleDelaySecs: number; dryRun: boolean }): number | undefined {
+  const blockedAt = at.blockedBy === undefined ? Number.POSITIVE_INFINITY : at.blockedBy.startTimeUnixSecs;
+  const candidate = Math.min(at.frontier - 1, blockedAt - 1, at.nowSecs - at.settleDelaySecs);
+  return !at.dryRun && candidate >= at.after ? candidate : undefined;
 }
