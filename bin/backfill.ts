@@ -13,9 +13,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbDocumentClient } from '../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../lambdas/core/aws/s3.js';
 import { createSqsClient } from '../lambdas/core/aws/sqs.js';
-import { readStoredConversations } from '../lambdas/core/backfill/conversation-presence.js';
 import { DEFAULT_ELEVENLABS_API_BASE_URL, ElevenLabsApiClient } from '../lambdas/core/backfill/elevenlabs-api.js';
-import { createAwsPublishPorts, publishEvent, type PublishPorts } from '../lambdas/core/ingest/publish-event.js';
+import { createAwsPublishPorts, type PublishPorts } from '../lambdas/core/ingest/publish-event.js';
+import { createReconcilePorts } from '../lambdas/core/backfill/reconcile-ports.js';
 import { reconcileRange } from '../lambdas/core/backfill/reconcile-range.js';
 import { BACKFILL_USAGE, UsageError, parseBackfillArgs, type BackfillOptions } from './cli/backfill-options.js';
 import { createProgressBar, summaryJson, summaryTable } from './cli/backfill-output.js';
@@ -128,10 +128,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdout: Nod
         // No time budget here, so one window: ⌈N/100⌉ list calls, not one per day of a long, mostly empty range.
         windowSecs: options.until - options.since,
       },
-      {
-        api: new ElevenLabsApiClient({ apiKey: target.apiKey, baseUrl: target.apiBaseUrl }),
-        readStored: (ids, readOptions) => readStoredConversations(documentClient, tableName, ids, readOptions),
-        publish: (input) => publishEvent(input, publishPorts),
+      createReconcilePorts({ documentClient, conversationsTableName: tableName, publishPorts }, new ElevenLabsApiClient({ apiKey: target.apiKey, baseUrl: target.apiBaseUrl }), {
         onProgress: (state) => progress.update(state),
         logger: {
           info: () => undefined,
@@ -142,7 +139,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdout: Nod
             stderr.write(`warning: ${message}: ${String(field.conversation_id ?? '')}${details ? ` (${details})` : ''}\n`);
           },
         },
-      },
+      }),
     );
     progress.clear();
     const report = { since: options.since, until: options.until, target: target.kind, summary, ...(options.agentId === undefined ? {} : { agentId: options.agentId }) };

@@ -3,11 +3,11 @@
  * API client, BatchGet presence reads, the publish path, the watermark store) over a fake ElevenLabs account in which
  * some conversations are missing from the table. The fake counts the calls by route.
  */
-import { readStoredConversations } from '../../lambdas/core/backfill/conversation-presence.js';
 import { ElevenLabsApiClient, MAX_PAGE_SIZE } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { createWatermarkStore } from '../../lambdas/core/backfill/poller-watermark.js';
-import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/ingest/publish-event.js';
+import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type PollerPorts } from '../../lambdas/core/backfill/poller-run.js';
+import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
 import { DEFAULT_CONCURRENCY } from '../../lambdas/core/backfill/reconcile-range.js';
 import { POLLER_DEFAULTS } from '../../lambdas/poller/config.js';
 // The test suite's fake ElevenLabs API and table seeding: imported rather than copied into bin/, so the bench and the
@@ -54,9 +54,7 @@ export async function benchPollerCalls(options: { conversations?: number; missin
 
     const publishPorts = createAwsPublishPorts(aws.s3, aws.sqs, aws.names.bucketName, aws.resources.queueUrl);
     const ports: PollerPorts = {
-      api: new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url }),
-      readStored: (storedIds, readOptions) => readStoredConversations(documentClient, aws.names.tableName, storedIds, readOptions),
-      publish: (input) => publishEvent(input, publishPorts),
+      ...createReconcilePorts({ documentClient, conversationsTableName: aws.names.tableName, publishPorts }, new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url })),
       watermark: createWatermarkStore(documentClient, aws.names.stateTableName),
       metrics: { add: () => undefined },
     };

@@ -2,11 +2,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReadSecret } from '../core/aws/secrets.js';
-import { readStoredConversations } from '../core/backfill/conversation-presence.js';
 import { ElevenLabsApiClient } from '../core/backfill/elevenlabs-api.js';
 import { createWatermarkStore } from '../core/backfill/poller-watermark.js';
 import { ConfigurationError } from '../core/errors.js';
-import { createAwsPublishPorts, publishEvent } from '../core/ingest/publish-event.js';
+import { createAwsPublishPorts } from '../core/ingest/publish-event.js';
 import type { PollerConfig } from './config.js';
 import type { PollerHandlerDependencies } from './poll-handler.js';
 
@@ -22,7 +21,6 @@ export interface PollerClients {
 
 /** The poller's dependencies from its configuration and clients. */
 export function pollerDependencies(config: PollerConfig, clients: PollerClients): PollerHandlerDependencies {
-  const publishPorts = createAwsPublishPorts(clients.s3, clients.sqs, config.bucketName, config.queueUrl);
   return {
     settings: {
       settleDelaySecs: config.settleDelaySecs,
@@ -39,8 +37,11 @@ export function pollerDependencies(config: PollerConfig, clients: PollerClients)
     },
     createApi: (apiKey, onApiError) =>
       new ElevenLabsApiClient({ apiKey, baseUrl: config.apiBaseUrl, onApiError, ...(clients.fetch === undefined ? {} : { fetch: clients.fetch }) }),
-    readStored: (ids, options) => readStoredConversations(clients.documentClient, config.conversationsTableName, ids, options),
-    publish: (input) => publishEvent(input, publishPorts),
+    storage: {
+      documentClient: clients.documentClient,
+      conversationsTableName: config.conversationsTableName,
+      publishPorts: createAwsPublishPorts(clients.s3, clients.sqs, config.bucketName, config.queueUrl),
+    },
     watermark: createWatermarkStore(clients.documentClient, config.pollerStateTableName),
   };
 }

@@ -10,7 +10,7 @@ import type { Context } from 'aws-lambda';
 import { ElevenLabsApiError, ElevenLabsAuthError, type ApiErrorStatus, type ConversationsApi } from '../core/backfill/elevenlabs-api.js';
 import type { WatermarkStore } from '../core/backfill/poller-watermark.js';
 import { runPoller, type MetricsSink, type PollerRunResult, type PollerSettings } from '../core/backfill/poller-run.js';
-import type { ReconcilePorts } from '../core/backfill/reconcile-range.js';
+import { createReconcilePorts, type ReconcileStorage } from '../core/backfill/reconcile-ports.js';
 import { METRIC_DIMENSION, POLLER_METRIC } from '../core/contract.js';
 import { ConfigurationError, StorageError, assertIsError } from '../core/errors.js';
 import { MetricUnit, type Observability } from '../core/observability.js';
@@ -23,8 +23,8 @@ export interface PollerHandlerDependencies {
   readApiKey(forceFetch?: boolean): Promise<string>;
   /** The API client for one run; `onApiError` is told about every failed attempt. */
   createApi(apiKey: string, onApiError: (status: ApiErrorStatus) => void): ConversationsApi;
-  readonly readStored: ReconcilePorts['readStored'];
-  readonly publish: ReconcilePorts['publish'];
+  /** The conversations table asked which conversations are stored, and the publish path back-fills go through. */
+  readonly storage: ReconcileStorage;
   readonly watermark: WatermarkStore;
 }
 
@@ -58,15 +58,8 @@ export function createPollerHandler(deps: PollerHandlerDependencies, { logger, m
         throw error;
       });
       const api = deps.createApi(apiKey, countApiError);
-      return await runPoller(deps.settings, {
-        api,
-        readStored: deps.readStored,
-        publish: deps.publish,
-        remainingTimeMs: () => context.getRemainingTimeInMillis(),
-        watermark: deps.watermark,
-        metrics: sink,
-        logger,
-      });
+      const ports = createReconcilePorts(deps.storage, api, { remainingTimeMs: () => context.getRemainingTimeInMillis(), logger });
+      return await runPoller(deps.settings, { ...ports, watermark: deps.watermark, metrics: sink });
     } catch (error) {
       assertIsError(error);
       // Drop the cached key now, so a corrected secret is used by the very next run rather than after the cache TTL.

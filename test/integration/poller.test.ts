@@ -13,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { findMissingConversationIds, readStoredConversations } from '../../lambdas/core/backfill/conversation-presence.js';
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { createWatermarkStore, loadWatermark, saveWatermark } from '../../lambdas/core/backfill/poller-watermark.js';
-import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/ingest/publish-event.js';
+import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
+import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
 import { captureOutput } from '../fixtures/output-capture.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
 import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
@@ -111,12 +112,18 @@ function metricsRecorder() {
 }
 
 /** runPoller's ports wired exactly as the handler wires them, but with a fast-retrying client. */
-function pollerPorts(pipeline: Pipeline, fake: FakeElevenLabsApi, options: { apiKey?: string; metrics?: MetricsSink } = {}): PollerPorts {
-  const publishPorts = createAwsPublishPorts(sqsS3.s3, sqsS3.sqs, BUCKET, pipeline.queueUrl);
+function pollerPorts(
+  pipeline: Pipeline,
+  fake: FakeElevenLabsApi,
+  options: { apiKey?: string; metrics?: MetricsSink; conversationsClient?: DynamoDBDocumentClient } = {},
+): PollerPorts {
+  const storage = {
+    documentClient: options.conversationsClient ?? documentClient,
+    conversationsTableName: pipeline.tableName,
+    publishPorts: createAwsPublishPorts(sqsS3.s3, sqsS3.sqs, BUCKET, pipeline.queueUrl),
+  };
   return {
-    api: new ElevenLabsApiClient({ apiKey: options.apiKey ?? FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 5, maxDelayMs: 50 }),
-    readStored: (ids, readOptions) => readStoredConversations(documentClient, pipeline.tableName, ids, readOptions),
-    publish: (input) => publishEvent(input, publishPorts),
+    ...createReconcilePorts(storage, new ElevenLabsApiClient({ apiKey: options.apiKey ?? FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 5, maxDelayMs: 50 })),
     watermark: createWatermarkStore(documentClient, pipeline.stateTableName),
     metrics: options.metrics ?? metricsRecorder().sink,
   };
@@ -303,10 +310,7 @@ describe('runPoller with the real adapters', () => {
     const pipeline = await freshPipeline();
     const missing = await seedAllBut(pipeline, fake, 10);
     const { documentClient: counted, batchGetCalls } = countingBatchGets(dynamo.endpoint);
-    const ports: PollerPorts = {
-      ...pollerPorts(pipeline, fake),
-      readStored: (ids, options) => readStoredConversations(counted, pipeline.tableName, ids, options),
-    };
+    const ports = pollerPorts(pipeline, fake, { conversationsClient: counted });
 
     // Act
     const result = await runPoller(POLLER_SETTINGS, ports);

@@ -16,15 +16,15 @@ import { startSqsEventSource, type BatchSummary, type SqsEventSource } from '../
 import { createConsumerHandler, type ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
-import { readStoredConversations } from '../../lambdas/core/backfill/conversation-presence.js';
 import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
 import { createConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { createWatermarkStore } from '../../lambdas/core/backfill/poller-watermark.js';
-import { createAwsPublishPorts, publishEvent } from '../../lambdas/core/ingest/publish-event.js';
+import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
+import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
 import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 import { elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
 import { sdkEnvironmentFor } from './emulators.js';
@@ -164,9 +164,10 @@ export async function startChaosPipeline(): Promise<ChaosPipeline> {
       return runPoller(
         { settleDelaySecs: 600, overlapSecs: 3600, initialLookbackSecs: 86_400, fetchMissingAudio: true },
         {
-          api: new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 5, maxDelayMs: 50 }),
-          readStored: (ids, options) => readStoredConversations(documentClient, names.tableName, ids, options),
-          publish: (input) => publishEvent(input, publishPorts),
+          ...createReconcilePorts(
+            { documentClient, conversationsTableName: names.tableName, publishPorts },
+            new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 5, maxDelayMs: 50 }),
+          ),
           watermark: createWatermarkStore(documentClient, names.stateTableName),
           metrics: { add: () => undefined },
         },

@@ -1,0 +1,36 @@
+/**
+ * ReconcilePorts from real storage, written once: presence reads from the conversations table and the same publish
+ * path the receiver uses. The poller handler, `npm run backfill`, the bench and the tests all build them here, so
+ * none of them can wire a different table or skip the archive.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { publishEvent, type PublishPorts } from '../ingest/publish-event.js';
+import { readStoredConversations } from './conversation-presence.js';
+import type { ConversationsApi } from './elevenlabs-api.js';
+import type { ReconcilePorts } from './reconcile-range.js';
+
+/** Where a reconciliation reads which conversations are stored, and where it publishes what it back-fills. */
+export interface ReconcileStorage {
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly conversationsTableName: string;
+  /** The archive bucket and ingest queue (createAwsPublishPorts). */
+  readonly publishPorts: PublishPorts;
+}
+
+/**
+ * The ports reconcileRange and runPoller need: `readStored` = readStoredConversations on the conversations table,
+ * `publish` = publishEvent with `storage.publishPorts`, plus the optional clock, time budget, logger and progress.
+ */
+export function createReconcilePorts(
+  storage: ReconcileStorage,
+  api: ConversationsApi,
+  extras: Partial<Pick<ReconcilePorts, 'nowMs' | 'remainingTimeMs' | 'logger' | 'onProgress'>> = {},
+): ReconcilePorts {
+  const { documentClient, conversationsTableName, publishPorts } = storage;
+  return {
+    api,
+    readStored: (ids, options) => readStoredConversations(documentClient, conversationsTableName, ids, options),
+    publish: (input) => publishEvent(input, publishPorts),
+    ...extras,
+  };
+}
