@@ -99,6 +99,47 @@ describe('summary output', () => {
     expect(parsed).toMatchObject({ since: 1_767_225_600, until_iso: '2026-01-02T00:00:00.000Z', agent_id: 'agent_x', listed: 10_000, already_stored: 9000, backfilled: 998, skipped_not_final: 1, errors: 1 });
     expect(parsed).not.toHaveProperty('newWatermark');
   });
+
+  it('prints every field of the summary in the JSON form, but the watermark the backfill never moves', () => {
+    // Prepare: every field set (Required: a field added to the summary must be added here), each value distinct.
+    const full: Required<ReconcileSummary> = {
+      listed: 1,
+      alreadyStored: 2,
+      missing: 3,
+      backfilled: 4,
+      wouldBackfill: 5,
+      skippedNotFinal: 6,
+      givenUpNotFinal: 7,
+      skippedNotSettled: 8,
+      errors: 9,
+      deferred: 10,
+      audio: { missing: 11, backfilled: 12, unavailable: 13 },
+      newWatermark: 14,
+      watermarkBlockedBy: { conversationId: 'c15', startTimeUnixSecs: 16, reason: 'error' },
+      complete: false,
+      dryRun: true,
+    };
+    const leftOut = new Set<string>(['newWatermark', 'watermarkBlockedBy']);
+
+    // Act
+    const parsed = JSON.parse(summaryJson({ ...REPORT, summary: full })) as Record<string, unknown>;
+
+    // Assess
+    for (const [field, value] of Object.entries(full)) {
+      const key = field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+      if (leftOut.has(field)) expect(parsed, field).not.toHaveProperty(key);
+      else expect(parsed[key], field).toEqual(value);
+    }
+  });
+
+  it('shows conversations given up as not final in the table only when there are some', () => {
+    // Act
+    const table = summaryTable({ ...REPORT, summary: { ...SUMMARY, givenUpNotFinal: 2 } });
+
+    // Assess
+    expect(table.split('\n').slice(5, 8)).toEqual(['  skipped, not final        1', '  given up, not final       2', '  skipped, not settled      0']);
+    expect(summaryTable(REPORT)).not.toContain('given up');
+  });
 });
 
 describe('progress bar', () => {
