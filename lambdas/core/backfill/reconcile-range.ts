@@ -160,7 +160,8 @@ const COUNTER_NAMES = [
   'audioBackfilled',
   'audioUnavailable',
 ] as const;
-type Counts = Readonly<Record<(typeof COUNTER_NAMES)[number], number>>;
+type CounterName = (typeof COUNTER_NAMES)[number];
+type Counts = Readonly<Record<CounterName, number>>;
 
 /**
  * What one step (a conversation's classification, a page, a back-fill, a window) contributes to the summary: counts
@@ -218,7 +219,8 @@ const blocker = (summary: ConversationSummary, reason: BlockReason): Blocker => 
 
 /** Outcomes added up; blockers keep their order, so of equal start times the first found is the one reported. */
 function combine(outcomes: readonly Outcome[]): { readonly counts: Counts; readonly blockers: readonly Blocker[] } {
-  const counts = Object.fromEntries(COUNTER_NAMES.map((name) => [name, outcomes.reduce((sum, outcome) => sum + (outcome.counts[name] ?? 0), 0)])) as Record<(typeof COUNTER_NAMES)[number], number>;
+  const total = (name: CounterName) => outcomes.reduce((sum, outcome) => sum + (outcome.counts[name] ?? 0), 0);
+  const counts = Object.fromEntries(COUNTER_NAMES.map((name) => [name, total(name)])) as Counts;
   return { counts, blockers: outcomes.flatMap((outcome) => outcome.blockers) };
 }
 
