@@ -10,9 +10,8 @@ import { runPoller, type PollerPorts } from '../../lambdas/core/backfill/poller-
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
 import { DEFAULT_CONCURRENCY } from '../../lambdas/core/backfill/reconcile-range.js';
 import { POLLER_DEFAULTS } from '../../lambdas/poller/config.js';
-// The test suite's fake ElevenLabs API and table seeding: imported rather than copied into bin/, so the bench and the
-// poller tests run against the same fake (its list paging, bounds and call counters).
-import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../test/support/fake-elevenlabs-api.js';
+// The same fake ElevenLabs API the poller tests use (its list paging, bounds and call counters).
+import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../local/fake-elevenlabs-api.js';
 import { countingBatchGets, seedRecords } from '../../test/support/poller-harness.js';
 import { formatCount, formatMs, formatRatio } from './format.js';
 import { startBenchAws } from './harness.js';
@@ -102,7 +101,7 @@ export async function benchPollerCalls(options: { conversations?: number; missin
         ],
       ],
       notes: [
-        `One runPoller run (lambdas/core/backfill/poller-run.ts) with the handler's adapters and default settings, on a fresh state table, against the test suite's fake ElevenLabs API (127.0.0.1), dynalite and fauxqs; calls counted by the fake per route.`,
+        `One runPoller run (lambdas/core/backfill/poller-run.ts) with the handler's adapters and default settings, on a fresh state table, against the fake ElevenLabs API (bin/local/fake-elevenlabs-api.ts, 127.0.0.1), dynalite and fauxqs; calls counted by the fake per route.`,
         `Lower bound: ⌈${formatCount(conversations)} / ${MAX_PAGE_SIZE}⌉ list pages + one detail call per missing conversation; every missing one was back-filled (archived and queued).`,
         `Run time is on loopback (the fake answers at once; ${DEFAULT_CONCURRENCY} detail calls in flight); against ElevenLabs it follows their response times. Seeding ${formatCount(conversations - missing)} stored records beforehand took ${formatMs(seeding.ms)} (not counted).`,
       ],

@@ -7,14 +7,14 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
+import { seededRandom, shuffled } from '../../bin/local/seeded-random.js';
 import type { ConversationRecord } from '../../lambdas/core/record/conversation-record.js';
 import { captureOutput, type CapturedOutput } from '../fixtures/output-capture.js';
 import { nowSeconds } from '../fixtures/webhook-requests.js';
 import { synthesizeStack } from '../infra/support.js';
 import { CHAOS_MAX_RECEIVE_COUNT, startChaosPipeline, type ChaosPipeline } from '../support/chaos-pipeline.js';
-import { startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 import { dynamoDbThrottling, PASS, s3SlowDown, sqsInternalError, type Fault, type FaultPolicy } from '../support/fault-proxy.js';
-import { seededRandom, shuffled } from '../support/seeded-random.js';
 
 const SEED = 20_261_123;
 

@@ -10,11 +10,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorCredentials, emulatorRegion } from '../../bin/local/emulators.js';
+import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
 import { findMissingConversationIds } from '../../lambdas/core/backfill/conversation-presence.js';
 import { FINAL_CONVERSATION_STATUSES } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
-import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 import { runBackfill } from '../support/run-backfill.js';
 
 const ENVIRONMENT = { ...process.env };

@@ -15,11 +15,11 @@ import { runConversations } from '../../bin/cli/conversations-command.js';
 import type { CommandIo } from '../../bin/cli/io.js';
 import { localEndpointsFile } from '../../bin/local/endpoints.js';
 import { emulatorCredentials } from '../../bin/local/emulators.js';
+import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import { MAX_REQUEST_BODY_BYTES, toHttpApiEvent } from '../../bin/local/http-api.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
 import type { ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { elevenLabsSignature, nowSeconds, samplePayload } from '../fixtures/webhook-requests.js';
-import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 
 const ENVIRONMENT = { ...process.env };
 const execFileAsync = promisify(execFile);

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConversations } from '../../bin/cli/conversations-command.js';
 import type { CommandIo } from '../../bin/cli/io.js';
+import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
 import { captureOutput, type CapturedOutput } from '../fixtures/output-capture.js';
 import { elevenLabsSignature, nowSeconds, samplePayload } from '../fixtures/webhook-requests.js';
-import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 
 const ENVIRONMENT = { ...process.env };
 const conversationId = `conv_logs_${Date.now()}`;

@@ -10,6 +10,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, S
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from '../../bin/local/emulators.js';
+import { FAKE_API_KEY, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import { startLocalHttpApi, type LocalHttpApi } from '../../bin/local/http-api.js';
 import { ensureLocalResources, type LocalResources } from '../../bin/local/resources.js';
 import { startSqsEventSource, type BatchSummary, type SqsEventSource } from '../../bin/local/sqs-event-source.js';
@@ -29,7 +30,6 @@ import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js
 import { elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
 import { sdkEnvironmentFor } from './emulators.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
-import { FAKE_API_KEY, type FakeElevenLabsApi } from './fake-elevenlabs-api.js';
 
 export const CHAOS_WEBHOOK_SECRET = 'wsec_chaos_0123456789abcdef0123456789';
 /** Short, so a record sent back for retry is received again within a second or two. */

@@ -4,6 +4,7 @@
  * the wire.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import {
   ElevenLabsApiClient,
   ElevenLabsApiError,
@@ -13,7 +14,6 @@ import {
   type ApiErrorStatus,
   type ElevenLabsApiOptions,
 } from '../../lambdas/core/backfill/elevenlabs-api.js';
-import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../support/fake-elevenlabs-api.js';
 
 const KEY = 'sk_unit_test_key_0123456789abcdef';
 

@@ -2,6 +2,8 @@
  * A local stand-in for the ElevenLabs conversations API (node:http on 127.0.0.1, port 0): a generated account of N
  * conversations, deterministic from a seed, with the three endpoints the back-fill uses and controls for the
  * failures it must survive (429 bursts with Retry-After, 5xx, dropped connections, slow answers, status changes).
+ * The tests and the poller benchmark both run against it, so it is a product module beside the local pipeline
+ * rather than test support (nothing outside test/ may import from test/).
  *
  * Only compact per-conversation numbers are generated up front (10,000 conversations in a few milliseconds); detail
  * bodies and recordings are built when asked for. Every id, name and number is made up.
