@@ -2,12 +2,12 @@
  * What the pipeline benchmarks share: the embedded emulators (fauxqs for SQS + S3 on 127.0.0.1, dynalite in memory)
  * with clients and the local pipeline's resources, silenced handler logs and metrics, and the sample payload.
  */
-import { readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_RESOURCE_NAMES } from '../local/endpoints.js';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator } from '../local/emulators.js';
 import { ensureLocalResources, type LocalResourceNames, type LocalResources } from '../local/resources.js';
+import { readSamplePayload } from '../local/sample-payloads.js';
 
 export interface BenchAws {
   readonly sqs: SQSClient;
@@ -72,10 +72,10 @@ const SAMPLE_CONVERSATION_ID = 'conv_01jz9a7b6c5d4e3f2g1h0j9k8m';
 let sampleTranscription: string | undefined;
 
 /**
- * The sample post_call_transcription body (test/fixtures/payloads: a documented-schema payload, every identifier
+ * The sample post_call_transcription body (bin/local/samples: a documented-schema payload, every identifier
  * made up) with its conversation id replaced, so each benchmark request is a distinct conversation.
  */
 export function sampleTranscriptionBody(conversationId: string): Buffer {
-  sampleTranscription ??= readFileSync(new URL('../../test/fixtures/payloads/post_call_transcription.json', import.meta.url), 'utf8');
+  sampleTranscription ??= readSamplePayload('post_call_transcription').toString('utf8');
   return Buffer.from(sampleTranscription.split(SAMPLE_CONVERSATION_ID).join(conversationId), 'utf8');
 }

@@ -12,9 +12,9 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { findMissingConversationIds } from '../../lambdas/core/backfill/conversation-presence.js';
 import { signatureHeaderFor } from '../../lambdas/core/ingest/signature.js';
-import { samplePayload } from '../../test/fixtures/webhook-requests.js';
 import { emulatorCredentials } from '../local/emulators.js';
 import { startLocalPipeline, type LocalPipeline } from '../local/pipeline.js';
+import { readSamplePayload } from '../local/sample-payloads.js';
 import { formatCount, formatMs, formatPerSecond } from './format.js';
 import { percentile, type BenchSection } from './section.js';
 
@@ -270,7 +270,7 @@ export async function benchPipelineLoad(options: PipelineLoadOptions = {}): Prom
       pipeline,
       sqs,
       documentClient,
-      template: JSON.parse(samplePayload('post_call_transcription').toString('utf8')) as TranscriptionPayload,
+      template: JSON.parse(readSamplePayload('post_call_transcription').toString('utf8')) as TranscriptionPayload,
       runTag: Date.now().toString(36),
     };
     // Loads the handlers' code paths and opens the emulators' connections before anything is measured.

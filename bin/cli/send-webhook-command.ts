@@ -7,19 +7,18 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { signatureHeaderFor } from '../../lambdas/core/ingest/signature.js';
 import { localDataDir, localPort, readLocalEndpoints } from '../local/endpoints.js';
+import { samplePayloadUrl, type SampleEventType } from '../local/sample-payloads.js';
 import { readWebhookSecret } from '../local/webhook-secret.js';
 import { parseTimeArgument, UsageError } from './backfill-options.js';
 import { CommandUsageError, terminalSafe, type CommandIo } from './io.js';
 
+/** `--sample` names → the sample payloads in bin/local/samples (ElevenLabs' documented shapes; every identifier made up). */
 export const SAMPLES = {
-  transcription: 'post_call_transcription.json',
-  audio: 'post_call_audio.json',
-  failure: 'call_initiation_failure.json',
-} as const;
+  transcription: 'post_call_transcription',
+  audio: 'post_call_audio',
+  failure: 'call_initiation_failure',
+} as const satisfies Record<string, SampleEventType>;
 export type SampleName = keyof typeof SAMPLES;
-
-/** The sample payloads (copies of ElevenLabs' documented shapes; every identifier made up). */
-export const SAMPLES_DIRECTORY = new URL('../../test/fixtures/payloads/', import.meta.url);
 
 export const SEND_WEBHOOK_USAGE = `Usage: npm run send-webhook -- <file.json> [options]
        npm run send-webhook -- --sample transcription|audio|failure [--new-id | --conversation-id ID] [options]
@@ -28,7 +27,7 @@ Signs the payload as ElevenLabs does (ElevenLabs-Signature: t=<now>,v0=<HMAC-SHA
 the exact bytes. Prints the HTTP status and the response body; exits 1 unless the answer is 2xx.
 
 Options:
-  --sample NAME          one of the samples in test/fixtures/payloads: transcription, audio, failure
+  --sample NAME          one of the samples in bin/local/samples: transcription, audio, failure
   --new-id               (samples) a fresh conversation_id, and the sample's times moved to now, so it is a new
                          conversation that \`conversations list\` shows
   --conversation-id ID   (samples) this conversation_id, times moved to now (e.g. audio for a sent transcription)
@@ -180,7 +179,7 @@ export async function runSendWebhook(argv: readonly string[], io: CommandIo): Pr
   const nowSecs = Math.floor(Date.now() / 1000);
   let body: Buffer;
   try {
-    body = options.file !== undefined ? await readFile(options.file) : await readFile(new URL(SAMPLES[options.sample ?? 'transcription'], SAMPLES_DIRECTORY));
+    body = options.file !== undefined ? await readFile(options.file) : await readFile(samplePayloadUrl(SAMPLES[options.sample ?? 'transcription']));
   } catch (error) {
     io.stderr.write(`error: cannot read ${options.file ?? `the ${options.sample} sample`}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
     return 1;
