@@ -12,10 +12,10 @@ import { DEFAULT_CONCURRENCY } from '../../lambdas/core/backfill/reconcile-range
 import { POLLER_DEFAULTS } from '../../lambdas/poller/config.js';
 // The same fake ElevenLabs API the poller tests use (its list paging, bounds and call counters).
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../local/fake-elevenlabs-api.js';
-import { countingBatchGets, seedRecords } from '../../test/support/poller-harness.js';
 import { formatCount, formatMs, formatRatio } from './format.js';
 import { startBenchAws } from './harness.js';
 import type { BenchSection } from './section.js';
+import { countingBatchGets, seedRecords } from './table-seeding.js';
 import { timed } from './timing.js';
 
 const DEFAULT_CONVERSATIONS = 10_000;

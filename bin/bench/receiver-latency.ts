@@ -2,14 +2,16 @@
  * Receiver latency: the real receiver handler (createReceiverHandler, wired as lambdas/receiver/handler.ts wires it)
  * with real S3 and SQS clients against fauxqs, timed around each invocation.
  */
-import type { Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { sqsMessageSize } from '../../lambdas/core/ingest/queued-event.js';
+import { SIGNATURE_HEADER, signatureHeaderFor } from '../../lambdas/core/ingest/signature.js';
 import { createWebhookSecrets } from '../../lambdas/core/ingest/webhook-secrets.js';
 import { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS } from '../../lambdas/receiver/config.js';
 import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
-import { signedWebhookEvent } from '../../test/fixtures/webhook-requests.js';
+import { toHttpApiEvent, WEBHOOK_ROUTE } from '../local/http-api.js';
 import { lambdaContext } from '../local/lambda-context.js';
 import { formatBytes, formatCount, formatMs } from './format.js';
 import { sampleTranscriptionBody, SILENT_POWERTOOLS, startBenchAws, withEnvironment } from './harness.js';
@@ -40,6 +42,20 @@ function measuredPorts(ports: PublishPorts, sizes: StoredSizes): PublishPorts {
       return ports.sendMessage(message);
     },
   };
+}
+
+/** A delivery of `body` signed as ElevenLabs signs it, as the HTTP API hands it to the receiver (the local stand-in's event). */
+function signedWebhookEvent(body: Buffer, secret: string): APIGatewayProxyEventV2 {
+  const receivedAt = new Date();
+  return toHttpApiEvent({
+    method: WEBHOOK_ROUTE.method,
+    url: WEBHOOK_ROUTE.path,
+    headers: { 'content-type': ['application/json'], host: ['127.0.0.1'], [SIGNATURE_HEADER]: [signatureHeaderFor(body, secret, Math.floor(receivedAt.getTime() / 1000))] },
+    body,
+    sourceIp: '127.0.0.1',
+    receivedAt,
+    requestId: randomUUID(),
+  });
 }
 
 /**

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedRecords } from '../../bin/bench/table-seeding.js';
 import { writeLocalEndpoints } from '../../bin/local/endpoints.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
 import { emulatorRegion, sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
-import { documentClientFor, drainQueue, seedRecords } from '../support/poller-harness.js';
+import { documentClientFor, drainQueue } from '../support/poller-harness.js';
 import { runBackfill } from '../support/run-backfill.js';
 
 const BUCKET = 'backfill-conversations';

@@ -10,6 +10,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { countingBatchGets, seedRecords } from '../../bin/bench/table-seeding.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeAccountOptions, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import { findMissingConversationIds, readStoredConversations } from '../../lambdas/core/backfill/conversation-presence.js';
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
@@ -20,7 +21,7 @@ import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-port
 import { captureOutput } from '../fixtures/output-capture.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
 import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
-import { countingBatchGets, createPollerStateTable, documentClientFor, drainQueue, seedRecords } from '../support/poller-harness.js';
+import { createPollerStateTable, documentClientFor, drainQueue } from '../support/poller-harness.js';
 
 const ENVIRONMENT = { ...process.env };
 const BUCKET = 'poller-conversations';
