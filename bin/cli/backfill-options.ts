@@ -1,8 +1,9 @@
 /**
  * Command-line options of `npm run backfill`: parsed with node:util parseArgs, validated, every problem reported as a
- * UsageError the command prints with the usage text.
+ * CommandUsageError the command prints with the usage text. Also the time arguments every command reads.
  */
 import { parseArgs } from 'node:util';
+import { CommandUsageError } from './io.js';
 
 export const BACKFILL_USAGE = `Usage: npm run backfill -- --since T [--until T] [--agent ID] [--local] [--dry-run] [--json]
 
@@ -36,11 +37,6 @@ looked up (the CloudFormation client is not a dependency): pass --table/--queue-
 Exit codes: 0 done, 1 failed (nothing or only part was reconciled), 2 done but some conversations could not be
 back-filled.`;
 
-/** A problem with the command line (printed with the usage text, exit code 1). */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 export interface BackfillOptions {
   readonly since: number;
   readonly until: number;
@@ -64,29 +60,30 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{
 /**
  * Unix seconds from an ISO-8601 date/date-time or unix seconds. A date-time without a zone is read as UTC (not the
  * machine's zone, so the same command means the same range everywhere). Values that look like milliseconds are refused.
+ * Throws CommandUsageError, which every command reports as a problem with its command line.
  */
 export function parseTimeArgument(name: string, value: string): number {
   const text = value.trim();
   if (/^\d+$/.test(text)) {
     const seconds = Number(text);
-    if (seconds > 100_000_000_000) throw new UsageError(`--${name} ${text} looks like milliseconds; give unix seconds`);
+    if (seconds > 100_000_000_000) throw new CommandUsageError(`--${name} ${text} looks like milliseconds; give unix seconds`);
     return seconds;
   }
   let iso: string | undefined;
   if (ISO_DATE.test(text)) iso = `${text}T00:00:00Z`;
   else if (ISO_DATE_TIME.test(text)) iso = /(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? text : `${text}Z`;
   const millis = iso === undefined ? Number.NaN : Date.parse(iso);
-  if (Number.isNaN(millis)) throw new UsageError(`--${name} must be an ISO-8601 date or date-time, or unix seconds (got "${text}")`);
+  if (Number.isNaN(millis)) throw new CommandUsageError(`--${name} must be an ISO-8601 date or date-time, or unix seconds (got "${text}")`);
   return Math.floor(millis / 1000);
 }
 
 function wholeNumber(name: string, value: string | undefined, defaultValue: number, minimum: number): number {
   if (value === undefined) return defaultValue;
-  if (!/^\d+$/.test(value.trim()) || Number(value) < minimum) throw new UsageError(`--${name} must be a whole number${minimum > 0 ? ` ≥ ${minimum}` : ''} (got "${value}")`);
+  if (!/^\d+$/.test(value.trim()) || Number(value) < minimum) throw new CommandUsageError(`--${name} must be a whole number${minimum > 0 ? ` ≥ ${minimum}` : ''} (got "${value}")`);
   return Number(value);
 }
 
-/** Parses argv (without node and the script); `nowSecs` is the default --until. Throws UsageError. */
+/** Parses argv (without node and the script); `nowSecs` is the default --until. Throws CommandUsageError. */
 export function parseBackfillArgs(argv: readonly string[], nowSecs: number): BackfillOptions {
   let parsed;
   try {
@@ -112,7 +109,7 @@ export function parseBackfillArgs(argv: readonly string[], nowSecs: number): Bac
       },
     });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new CommandUsageError(error instanceof Error ? error.message : String(error));
   }
   const { values } = parsed;
   const base = {
@@ -123,10 +120,10 @@ export function parseBackfillArgs(argv: readonly string[], nowSecs: number): Bac
     help: values.help === true,
   };
   if (base.help) return { ...base, since: 0, until: nowSecs, settleDelaySecs: 600, concurrency: 4 };
-  if (values.since === undefined) throw new UsageError('--since is required');
+  if (values.since === undefined) throw new CommandUsageError('--since is required');
   const since = parseTimeArgument('since', values.since);
   const until = values.until === undefined ? nowSecs : parseTimeArgument('until', values.until);
-  if (since >= until) throw new UsageError(`--since (${new Date(since * 1000).toISOString()}) must be before --until (${new Date(until * 1000).toISOString()})`);
+  if (since >= until) throw new CommandUsageError(`--since (${new Date(since * 1000).toISOString()}) must be before --until (${new Date(until * 1000).toISOString()})`);
   const optionalText = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value.trim());
   const agentId = optionalText(values.agent);
   const tableName = optionalText(values.table);
@@ -134,7 +131,7 @@ export function parseBackfillArgs(argv: readonly string[], nowSecs: number): Bac
   const bucketName = optionalText(values.bucket);
   const apiKeySecretName = optionalText(values['api-key-secret']);
   if (base.local && (tableName ?? queueUrl ?? bucketName ?? apiKeySecretName) !== undefined) {
-    throw new UsageError('--local uses the running local pipeline; --table, --queue-url, --bucket and --api-key-secret are for AWS');
+    throw new CommandUsageError('--local uses the running local pipeline; --table, --queue-url, --bucket and --api-key-secret are for AWS');
   }
   return {
     ...base,

@@ -3,7 +3,7 @@
  * parseArgs; every problem is a CommandUsageError.
  */
 import { parseArgs } from 'node:util';
-import { parseTimeArgument, UsageError } from './backfill-options.js';
+import { parseTimeArgument } from './backfill-options.js';
 import { CommandUsageError } from './io.js';
 
 export const CONVERSATIONS_USAGE = `Usage: npm run conversations -- <command> [options]
@@ -69,13 +69,7 @@ export interface ConversationsOptions {
 const COMMANDS: readonly ConversationsCommand[] = ['get', 'list', 'export', 'audio'];
 
 function time(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return parseTimeArgument(name, value);
-  } catch (error) {
-    if (error instanceof UsageError) throw new CommandUsageError(error.message);
-    throw error;
-  }
+  return value === undefined ? undefined : parseTimeArgument(name, value);
 }
 
 /** Parses argv (after `--`). Throws CommandUsageError. */

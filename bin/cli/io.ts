@@ -19,7 +19,7 @@ export function processIo(): CommandIo {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env };
 }
 
-/** A problem with the command line: printed with a pointer to --help. */
+/** A problem with the command line (exit code 1), in every command: printed with a pointer to --help or the usage text. */
 export class CommandUsageError extends Error {
   override readonly name = 'CommandUsageError';
 }

@@ -9,7 +9,7 @@ import { signatureHeaderFor } from '../../lambdas/core/ingest/signature.js';
 import { localDataDir, localPort, readLocalEndpoints } from '../local/endpoints.js';
 import { samplePayloadUrl, type SampleEventType } from '../local/sample-payloads.js';
 import { readWebhookSecret } from '../local/webhook-secret.js';
-import { parseTimeArgument, UsageError } from './backfill-options.js';
+import { parseTimeArgument } from './backfill-options.js';
 import { CommandUsageError, terminalSafe, type CommandIo } from './io.js';
 
 /** `--sample` names → the sample payloads in bin/local/samples (ElevenLabs' documented shapes; every identifier made up). */
@@ -90,14 +90,7 @@ export function parseSendWebhookArgs(argv: readonly string[]): SendWebhookOption
   }
   if (base.newId && conversationId !== undefined) throw new CommandUsageError('--new-id or --conversation-id, not both');
   if (conversationId === '') throw new CommandUsageError('--conversation-id needs a value');
-  let timestamp: number | undefined;
-  if (values.timestamp !== undefined) {
-    try {
-      timestamp = parseTimeArgument('timestamp', values.timestamp);
-    } catch (error) {
-      throw error instanceof UsageError ? new CommandUsageError(error.message) : error;
-    }
-  }
+  const timestamp = values.timestamp === undefined ? undefined : parseTimeArgument('timestamp', values.timestamp);
   if (values.url !== undefined) {
     let url: URL | undefined;
     try {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError, parseBackfillArgs, parseTimeArgument } from '../../bin/cli/backfill-options.js';
+import { parseBackfillArgs, parseTimeArgument } from '../../bin/cli/backfill-options.js';
 import { createProgressBar, summaryJson, summaryTable, type BackfillReport } from '../../bin/cli/backfill-output.js';
+import { CommandUsageError } from '../../bin/cli/io.js';
 import type { ReconcileSummary } from '../../lambdas/core/backfill/reconcile-range.js';
 
 const NOW = 1_767_300_000;
@@ -18,7 +19,7 @@ describe('parseTimeArgument', () => {
   });
 
   it.each(['yesterday', '2026-13-45', '31/01/2026', ''])('refuses %j', (text) => {
-    expect(() => parseTimeArgument('since', text)).toThrow(UsageError);
+    expect(() => parseTimeArgument('since', text)).toThrow(CommandUsageError);
   });
 
   it('refuses milliseconds, which would silently mean the year 57000', () => {
