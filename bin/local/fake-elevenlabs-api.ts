@@ -6,7 +6,9 @@
  * rather than test support (nothing outside test/ may import from test/).
  *
  * Only compact per-conversation numbers are generated up front (10,000 conversations in a few milliseconds); detail
- * bodies and recordings are built when asked for. Every id, name and number is made up.
+ * bodies and recordings are built when asked for. Every id, name and number is made up. Detail bodies are generated
+ * text, or (`content: 'samples'`) the sample post_call_transcription's transcript, analysis and metadata
+ * (bin/local/samples) under each conversation's own ids, times and status.
  *
  * List bounds: the docs say `call_start_after_unix` = "after this start date" and `call_start_before_unix` = "up to
  * this start date" without saying whether either is inclusive. By default this fake reads them literally — after is
@@ -15,6 +17,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { readSamplePayload } from './sample-payloads.js';
 import { seededRandom } from './seeded-random.js';
 
 export type FakeRoute = 'list' | 'get' | 'audio' | 'other';
@@ -41,7 +44,21 @@ export interface FakeAccountOptions {
   readonly bodyIndent?: number;
   /** Size of each generated recording. @default 4096 */
   readonly audioBytes?: number;
+  /** Share of conversations that end `failed` (the rest end `done`). @default 0.03 */
+  readonly failedFraction?: number;
+  /** Share of `done` conversations that have a recording. @default 0.9 */
+  readonly audioFraction?: number;
+  /** What detail bodies hold: generated text, or the sample transcription's content. @default 'generated' */
+  readonly content?: 'generated' | 'samples';
+  /**
+   * Conversation ids are this plus an 8-digit index, so one seed's account can come back under new ids.
+   * @default `conv_fake<the seed in base 36>`
+   */
+  readonly conversationIdPrefix?: string;
 }
+
+/** The post-call webhooks the fake can produce for one of its conversations. */
+export type FakeWebhookType = 'post_call_transcription' | 'post_call_audio';
 
 export interface FakeConversation {
   readonly conversationId: string;
@@ -72,7 +89,8 @@ export interface RecordedRequest {
   readonly conversationId?: string;
 }
 
-export const FAKE_API_KEY = 'sk_fake_elevenlabs_key_for_tests_only';
+/** The key the fake accepts unless told another: it opens nothing but the fake. */
+export const FAKE_API_KEY = 'sk_fake_elevenlabs_key_for_local_use_only';
 export const DEFAULT_LIST_PAGE_SIZE = 30;
 const FINAL = new Set(['done', 'failed']);
 /** `detail.status` codes the fake answers injected faults with. */
@@ -101,6 +119,8 @@ export class FakeElevenLabsApi {
   private readonly faults: Array<FaultSpec & { remaining: number }> = [];
   private readonly latencyMs: Record<FakeRoute, number> = { list: 0, get: 0, audio: 0, other: 0 };
   private readonly sockets = new Set<Socket>();
+  private readonly sample: SampleConversation | undefined;
+  private held: Promise<void> | undefined;
   private server: Server | undefined;
   private baseUrl = '';
 
@@ -111,6 +131,9 @@ export class FakeElevenLabsApi {
     const newest = options.newestStartBefore ?? Math.floor(Date.now() / 1000) - 3600;
     const span = options.spanSecs ?? 12 * 3600;
     const agentCount = Math.max(1, options.agentCount ?? 3);
+    const failedFraction = options.failedFraction ?? 0.03;
+    const audioFraction = options.audioFraction ?? 0.9;
+    this.sample = options.content === 'samples' ? sampleConversation() : undefined;
     const seedTag = (seed >>> 0).toString(36).padStart(6, '0');
     this.apiKey = options.apiKey ?? FAKE_API_KEY;
     this.agentIds = Array.from({ length: agentCount }, (_, index) => `agent_fake${seedTag}${String(index).padStart(4, '0')}`);
@@ -121,15 +144,17 @@ export class FakeElevenLabsApi {
     this.baseStatus = new Array<string>(count);
     this.hasAudio = new Uint8Array(count);
     for (let index = 0; index < count; index++) {
-      const id = `conv_fake${seedTag}${String(index).padStart(8, '0')}`;
+      const id = `${options.conversationIdPrefix ?? `conv_fake${seedTag}`}${String(index).padStart(8, '0')}`;
       this.ids[index] = id;
       this.indexById.set(id, index);
       this.agentOf[index] = Math.floor(random() * agentCount);
       this.starts[index] = newest - 1 - Math.floor(random() * span);
-      this.durations[index] = 5 + Math.floor(random() * 900);
-      const failed = random() < 0.03;
+      const duration = 5 + Math.floor(random() * 900);
+      // Sample calls last about as long as the sample's (its transcript takes 38 s), not up to a quarter of an hour.
+      this.durations[index] = this.sample === undefined ? duration : this.sample.callDurationSecs + (duration % 30);
+      const failed = random() < failedFraction;
       this.baseStatus[index] = failed ? 'failed' : 'done';
-      this.hasAudio[index] = !failed && random() < 0.9 ? 1 : 0;
+      this.hasAudio[index] = !failed && random() < audioFraction ? 1 : 0;
     }
     const order = Uint32Array.from({ length: count }, (_, index) => index);
     const byStartDescending = (a: number, b: number) => (this.starts[b] as number) - (this.starts[a] as number) || a - b;
@@ -213,6 +238,21 @@ export class FakeElevenLabsApi {
     return Buffer.from(JSON.stringify(this.detail(index), null, this.options.bodyIndent ?? 0), 'utf8');
   }
 
+  /**
+   * The body of the post-call webhook of `type` ElevenLabs would send for this conversation when the call ended:
+   * `data` is the detail (`post_call_transcription`) or the recording as base64 (`post_call_audio`).
+   */
+  webhookBody(id: string, type: FakeWebhookType): Buffer {
+    const index = this.indexOf(id);
+    if (index === undefined) throw new Error(`no fake conversation ${id}`);
+    const meta = this.meta(index);
+    const data =
+      type === 'post_call_transcription'
+        ? this.detail(index)
+        : { agent_id: meta.agentId, conversation_id: id, full_audio: Buffer.from(this.audioBody(id)).toString('base64') };
+    return Buffer.from(JSON.stringify({ type, event_timestamp: meta.startTimeUnixSecs + meta.callDurationSecs, data }), 'utf8');
+  }
+
   /** Exactly the bytes `GET /v1/convai/conversations/{id}/audio` answers with. */
   audioBody(id: string): Uint8Array {
     const index = this.indexOf(id);
@@ -230,6 +270,23 @@ export class FakeElevenLabsApi {
   /** The next `count` requests to `route` fail with `status` (or a dropped connection). Faults queue up in order. */
   injectFault(fault: FaultSpec): void {
     this.faults.push({ ...fault, remaining: fault.count });
+  }
+
+  /**
+   * Requests wait, unanswered, until the returned function is called (then all go on as usual): for a caller that
+   * must finish something before anyone reads the account, as `npm start -- --fake-elevenlabs` delivers its webhooks
+   * before the poller's first run (which starts with the pipeline) gets its first answer.
+   */
+  holdRequests(): () => void {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.held = held;
+    return () => {
+      if (this.held === held) this.held = undefined;
+      release();
+    };
   }
 
   /** Every answer on `route` waits this long first. */
@@ -277,14 +334,14 @@ export class FakeElevenLabsApi {
       agent_id: meta.agentId,
       branch_id: null,
       version_id: null,
-      agent_name: `Front Desk ${this.agentOf[index]}`,
+      agent_name: this.agentName(index),
       conversation_id: meta.conversationId,
       start_time_unix_secs: meta.startTimeUnixSecs,
       call_duration_secs: meta.callDurationSecs,
-      message_count: final ? 3 + Math.floor(random() * 6) : 0,
+      message_count: final ? (this.sample?.transcript.length ?? 3 + Math.floor(random() * 6)) : 0,
       status: meta.status,
       call_successful: final ? (meta.status === 'failed' ? 'failure' : 'success') : 'unknown',
-      call_summary_title: final ? 'Appointment request' : null,
+      call_summary_title: final ? (this.sample?.summaryTitle ?? 'Appointment request') : null,
       main_language: 'en',
       conversation_initiation_source: 'twilio',
       direction: random() < 0.8 ? 'inbound' : 'outbound',
@@ -292,7 +349,45 @@ export class FakeElevenLabsApi {
     };
   }
 
+  private agentName(index: number): string {
+    return `Front Desk ${this.agentOf[index]}`;
+  }
+
   private detail(index: number): Record<string, unknown> {
+    return this.sample === undefined ? this.generatedDetail(index) : this.sampleDetail(index, this.sample);
+  }
+
+  /** The sample transcription under this conversation's ids, times, status and audio flags. */
+  private sampleDetail(index: number, sample: SampleConversation): Record<string, unknown> {
+    const meta = this.meta(index);
+    const final = FINAL.has(meta.status);
+    // Shared with the sample, never copied: detail bodies are only ever serialized.
+    const data = sample.data;
+    const turns = sample.transcript.map((turn) => {
+      const agentMetadata = turn.agent_metadata as Record<string, unknown> | null | undefined;
+      return agentMetadata ? { ...turn, agent_metadata: { ...agentMetadata, agent_id: meta.agentId } } : turn;
+    });
+    return {
+      ...data,
+      agent_id: meta.agentId,
+      agent_name: this.agentName(index),
+      conversation_id: meta.conversationId,
+      status: meta.status,
+      transcript: final ? turns : turns.slice(0, 1),
+      metadata: {
+        ...(data.metadata as Record<string, unknown>),
+        start_time_unix_secs: meta.startTimeUnixSecs,
+        accepted_time_unix_secs: meta.startTimeUnixSecs + 1,
+        call_duration_secs: meta.callDurationSecs,
+      },
+      analysis: final ? { ...(data.analysis as Record<string, unknown>), call_successful: meta.status === 'failed' ? 'failure' : 'success' } : null,
+      has_audio: meta.hasAudio,
+      has_user_audio: meta.hasAudio,
+      has_response_audio: meta.hasAudio,
+    };
+  }
+
+  private generatedDetail(index: number): Record<string, unknown> {
     const meta = this.meta(index);
     const random = seededRandom((this.options.seed ?? 1) * 131 + index);
     const name = FIRST_NAMES[Math.floor(random() * FIRST_NAMES.length)] as string;
@@ -326,7 +421,7 @@ export class FakeElevenLabsApi {
     const phone = String(1000 + Math.floor(random() * 9000));
     return {
       agent_id: meta.agentId,
-      agent_name: `Front Desk ${this.agentOf[index]}`,
+      agent_name: this.agentName(index),
       conversation_id: meta.conversationId,
       status: meta.status,
       user_id: `crm-contact-${index}`,
@@ -421,6 +516,7 @@ export class FakeElevenLabsApi {
       response.end(text);
     };
 
+    if (this.held !== undefined) await this.held;
     if (this.latencyMs[route] > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs[route]));
     if (response.destroyed) return;
     if (request.headers['xi-api-key'] !== this.apiKey) {
@@ -507,6 +603,28 @@ export class FakeElevenLabsApi {
       has_more: hasMore,
     });
   }
+}
+
+/** What detail bodies take from the sample post_call_transcription (read once per fake). */
+interface SampleConversation {
+  /** The sample's `data` without its transcript. */
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly transcript: ReadonlyArray<Record<string, unknown>>;
+  readonly callDurationSecs: number;
+  readonly summaryTitle: string | null;
+}
+
+function sampleConversation(): SampleConversation {
+  const { data } = JSON.parse(readSamplePayload('post_call_transcription').toString('utf8')) as { data: Record<string, unknown> };
+  const { transcript, ...rest } = data as { transcript: Array<Record<string, unknown>>; [field: string]: unknown };
+  const metadata = rest.metadata as { call_duration_secs?: unknown } | undefined;
+  const analysis = rest.analysis as { call_summary_title?: unknown } | undefined;
+  return {
+    data: rest,
+    transcript,
+    callDurationSecs: typeof metadata?.call_duration_secs === 'number' ? metadata.call_duration_secs : 30,
+    summaryTitle: typeof analysis?.call_summary_title === 'string' ? analysis.call_summary_title : null,
+  };
 }
 
 /** Creates and starts a fake account. */
