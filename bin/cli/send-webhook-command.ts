@@ -1,12 +1,13 @@
 /**
  * `npm run send-webhook -- <file.json> | --sample transcription|audio|failure [options]`: signs a payload exactly as
- * ElevenLabs does (signatureHeaderFor over the exact bytes sent) and posts it with `ElevenLabs-Signature`.
+ * ElevenLabs does (signatureHeaderFor over the exact bytes sent) and posts it with `ElevenLabs-Signature`
+ * (postSignedWebhook).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { signatureHeaderFor } from '../../lambdas/core/ingest/signature.js';
 import { localDataDir, localPort, readLocalEndpoints } from '../local/endpoints.js';
+import { postSignedWebhook } from '../local/post-webhook.js';
 import { samplePayloadUrl, type SampleEventType } from '../local/sample-payloads.js';
 import { readWebhookSecret } from '../local/webhook-secret.js';
 import { parseTimeArgument } from './backfill-options.js';
@@ -194,14 +195,7 @@ export async function runSendWebhook(argv: readonly string[], io: CommandIo): Pr
   let status: number;
   let responseBody: string;
   try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': options.contentType, 'ElevenLabs-Signature': signatureHeaderFor(body, secret, options.timestamp ?? nowSecs) },
-      body,
-      signal: AbortSignal.timeout(35_000),
-    });
-    status = response.status;
-    responseBody = await response.text();
+    ({ status, body: responseBody } = await postSignedWebhook(url, body, { secret, timestampSecs: options.timestamp ?? nowSecs, contentType: options.contentType }));
   } catch (error) {
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
     const refused = (cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
