@@ -5,6 +5,7 @@
  */
 import { relative } from 'node:path';
 import type { LocalPipeline } from './pipeline.js';
+import type { DeliveryReport, SampleAccount } from './sample-account.js';
 
 export interface BannerOptions {
   readonly pipeline: LocalPipeline;
@@ -13,6 +14,8 @@ export interface BannerOptions {
   readonly startupMs: number;
   /** PORT and LOCAL_DATA_DIR as the user set them, so pasted commands reach this pipeline. */
   readonly env: NodeJS.ProcessEnv;
+  /** With `--fake-elevenlabs`: the sample account the poller reads, and how delivering its webhooks went. */
+  readonly sampleAccount?: { readonly account: SampleAccount; readonly report: DeliveryReport };
 }
 
 function displayPath(path: string): string {
@@ -32,7 +35,23 @@ function shellQuote(text: string): string {
   return /^[\w./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-export function startupBanner({ pipeline, dataDir, inMemory, startupMs, env }: BannerOptions): string {
+/** What `--fake-elevenlabs` did: which conversations' webhooks were delivered, and which the poller is to heal. */
+function sampleAccountLines({ account, report }: NonNullable<BannerOptions['sampleAccount']>, pollIntervalSecs: number): string[] {
+  const ids = (conversations: SampleAccount['delivered']) => conversations.map((conversation) => conversation.conversationId).join(', ');
+  const outcome =
+    report.accepted === report.sent && report.stored
+      ? `${report.sent} requests, all stored`
+      : `${report.accepted} of ${report.sent} requests answered 200${report.stored ? '' : '; not all stored yet, so the poller may back-fill some of them too'}`;
+  const total = account.delivered.length + account.missed.length;
+  return [
+    `  ElevenLabs fake API (no API key needed): ${total} sample conversations of ${account.agentCount} agent(s), all ended minutes ago`,
+    `             webhooks delivered (${outcome}): ${ids(account.delivered)}`,
+    `             webhooks that never arrived: ${ids(account.missed)}`,
+    `             the poller's first run is back-filling these now (${account.missed.length} transcripts, ${account.missed.filter((conversation) => conversation.hasAudio).length} recordings); it then runs every ${pollIntervalSecs} s`,
+  ];
+}
+
+export function startupBanner({ pipeline, dataDir, inMemory, startupMs, env, sampleAccount }: BannerOptions): string {
   const { endpoints, webhookSecret, poller, restored } = pipeline;
   const prefix = commandPrefix(env);
   const awsCli = 'AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws';
@@ -49,6 +68,7 @@ export function startupBanner({ pipeline, dataDir, inMemory, startupMs, env }: B
     `             ${awsCli} sqs get-queue-attributes --queue-url ${endpoints.deadLetterQueueUrl} --attribute-names ApproximateNumberOfMessages ${target(endpoints.sqsS3Endpoint)}`,
     `  Secrets    ${endpoints.secretsManagerEndpoint ?? '-'}   Secrets Manager stand-in (GetSecretValue, for the pipeline's own handlers only)`,
     `  Poller     ${poller.enabled ? `every ${poller.intervalSecs} s against ${env.ELEVENLABS_API_BASE_URL ?? 'https://api.elevenlabs.io'}` : 'off (set ELEVENLABS_API_KEY to back-fill from the ElevenLabs API)'}`,
+    ...(sampleAccount === undefined ? [] : sampleAccountLines(sampleAccount, poller.intervalSecs)),
   ];
   if (restored.objects > 0 || restored.queuedMessages > 0) {
     lines.push('', `Restored ${restored.objects} S3 object(s) and ${restored.queuedMessages} queued message(s) from the data dir.`);
@@ -71,6 +91,7 @@ export function startupBanner({ pipeline, dataDir, inMemory, startupMs, env }: B
     'Try it (in another terminal):',
     `  ${prefix}npm run send-webhook -- --sample transcription --new-id`,
     `  ${prefix}npm run conversations -- list --local`,
+    ...(sampleAccount?.account.missed[0] === undefined ? [] : [`  ${prefix}npm run conversations -- get ${sampleAccount.account.missed[0].conversationId} --local   # one the poller back-filled`]),
     '',
     'Ctrl-C stops it (queued messages and objects are saved first).',
   );
