@@ -88,6 +88,9 @@ describe('npm start -- --fake-elevenlabs', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const storedWithin = Date.now() - readyAt;
+    // The pipeline's own "healed" line follows its next look at the table.
+    const healedLine = `the poller back-filled all ${[...account.keys()].length - delivered.length} conversations whose webhooks never arrived`;
+    for (const deadline = Date.now() + 5_000; !stdout.includes(healedLine) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 100));
     child.kill('SIGINT');
     const [code] = await exited;
 
