@@ -3,8 +3,8 @@
  * finishes, prices a million conversations from the figures, and rewrites README's Performance block with the machine
  * they ran on. Exits non-zero when a benchmark fails or the pipeline lost a conversation it had acknowledged.
  *
- * Each benchmark runs in its own Node process: the handlers read their configuration once, at import, so two
- * benchmarks that import them with different emulators cannot share a process.
+ * Each benchmark runs in its own Node process, so one's heap, emulator state and JIT warm-up cannot colour another's
+ * figures (the handlers themselves are built through their factories and could share one).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -33,11 +33,8 @@ const SCRIPT = fileURLToPath(import.meta.url);
 const README = fileURLToPath(new URL('../README.md', import.meta.url));
 /** A benchmark still running after this long is stopped and counted as failed. */
 const BENCHMARK_TIMEOUT_MS = 5 * 60 * 1000;
-/**
- * Handlers stay quiet and publish no EMF documents while measured; the AWS SDK's notice that it will need Node ≥ 22
- * (printed once per process) would repeat under every table.
- */
-const BENCHMARK_ENVIRONMENT = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } as const;
+/** The AWS SDK's notice that it will need Node ≥ 22 (printed once per process) would repeat under every table. */
+const BENCHMARK_ENVIRONMENT = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } as const;
 
 function isBenchmarkName(name: string): name is BenchmarkName {
   return (BENCHMARK_NAMES as string[]).includes(name);
@@ -46,7 +43,6 @@ function isBenchmarkName(name: string): name is BenchmarkName {
 /** In a child process: runs one benchmark and writes its section as JSON to `outFile`. */
 async function runOneBenchmark(name: string, outFile: string): Promise<void> {
   if (!isBenchmarkName(name)) throw new Error(`unknown benchmark ${name}`);
-  Object.assign(process.env, BENCHMARK_ENVIRONMENT);
   const section = await BENCHMARKS[name]();
   await writeFile(outFile, JSON.stringify(section));
 }

@@ -6,8 +6,9 @@ import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createConsumerHandler, type ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
-import { createConversationStore } from '../../lambdas/core/record/conversation-writer.js';
-import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
+import { readConsumerConfig } from '../../lambdas/consumer/config.js';
+import { consumerDependencies } from '../../lambdas/consumer/dependencies.js';
+import { ENV, SERVICE } from '../../lambdas/core/contract.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { publishEvent, type QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
 import { parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
@@ -15,7 +16,7 @@ import { emulatorRegion } from '../local/emulators.js';
 import { lambdaContext } from '../local/lambda-context.js';
 import { STACK_SETTINGS } from './cost-model.js';
 import { formatBytes, formatCount, formatMs, formatPerSecond } from './format.js';
-import { sampleTranscriptionBody, SILENT_POWERTOOLS, startBenchAws, withEnvironment, type BenchAws } from './harness.js';
+import { sampleTranscriptionBody, SILENT_OBSERVABILITY, startBenchAws, type BenchAws } from './harness.js';
 import type { BenchSection } from './section.js';
 import { mean, monotonicMs } from './timing.js';
 
@@ -127,20 +128,15 @@ async function meanStoredItemBytes(aws: BenchAws): Promise<number> {
  * then as many again with {@link BATCHES_IN_FLIGHT} batches in flight, every record a new conversation.
  */
 export function benchConsumerThroughput(options: { records?: number } = {}): Promise<BenchSection> {
-  return withEnvironment(SILENT_POWERTOOLS, () => measureConsumer(options.records ?? DEFAULT_RECORDS));
+  return measureConsumer(options.records ?? DEFAULT_RECORDS);
 }
 
 async function measureConsumer(records: number): Promise<BenchSection> {
   const aws = await startBenchAws();
   const documentClient = DynamoDBDocumentClient.from(aws.dynamo.client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
   try {
-    const handler = createConsumerHandler(
-      {
-        getObject: s3ObjectReader(aws.s3),
-        store: createConversationStore({ documentClient, s3: aws.s3, tableName: aws.names.tableName, bucketName: aws.names.bucketName }),
-      },
-      createObservability('consumer'),
-    );
+    const config = readConsumerConfig({ [ENV.conversationsTableName]: aws.names.tableName, [ENV.conversationBucketName]: aws.names.bucketName });
+    const handler = createConsumerHandler(consumerDependencies(config, { s3: aws.s3, documentClient }), createObservability(SERVICE.consumer, SILENT_OBSERVABILITY));
     const warmUp = await queuedBatches(WARM_UP_BATCHES * STACK_BATCH_SIZE, STACK_BATCH_SIZE, 'warm', aws);
     const sequential = await queuedBatches(records, STACK_BATCH_SIZE, 'sequential', aws);
     const concurrent = await queuedBatches(records, STACK_BATCH_SIZE, 'concurrent', aws);

@@ -4,6 +4,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ObservabilityOptions } from '../../lambdas/core/observability.js';
 import { LOCAL_RESOURCE_NAMES } from '../local/endpoints.js';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator } from '../local/emulators.js';
 import { ensureLocalResources, type LocalResourceNames, type LocalResources } from '../local/resources.js';
@@ -48,25 +49,8 @@ export async function startBenchAws(): Promise<BenchAws> {
   }
 }
 
-/** What silences the handlers' Powertools Logger and Metrics, so a benchmark prints only its table. */
-export const SILENT_POWERTOOLS = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' } as const;
-
-/**
- * Runs `run` with these environment variables set, then restores the previous values. Needed for the whole run, not
- * only while handlers are built: Metrics reads POWERTOOLS_METRICS_DISABLED again for each `singleMetric()`.
- */
-export async function withEnvironment<T>(values: Readonly<Record<string, string>>, run: () => Promise<T>): Promise<T> {
-  const previous = Object.keys(values).map((name) => [name, process.env[name]] as const);
-  Object.assign(process.env, values);
-  try {
-    return await run();
-  } finally {
-    for (const [name, value] of previous) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
-}
+/** Handlers measured by a benchmark log nothing and drop their metrics, so it prints only its table. */
+export const SILENT_OBSERVABILITY: ObservabilityOptions = { logLevel: 'SILENT', metrics: 'discard' };
 
 const SAMPLE_CONVERSATION_ID = 'conv_01jz9a7b6c5d4e3f2g1h0j9k8m';
 let sampleTranscription: string | undefined;

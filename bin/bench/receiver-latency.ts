@@ -4,17 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS, SERVICE } from '../../lambdas/core/contract.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { sqsMessageSize } from '../../lambdas/core/ingest/queued-event.js';
 import { SIGNATURE_HEADER, signatureHeaderFor } from '../../lambdas/core/ingest/signature.js';
 import { createWebhookSecrets } from '../../lambdas/core/ingest/webhook-secrets.js';
-import { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS } from '../../lambdas/receiver/config.js';
 import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 import { toHttpApiEvent, WEBHOOK_ROUTE } from '../local/http-api.js';
 import { lambdaContext } from '../local/lambda-context.js';
 import { formatBytes, formatCount, formatMs } from './format.js';
-import { sampleTranscriptionBody, SILENT_POWERTOOLS, startBenchAws, withEnvironment } from './harness.js';
+import { sampleTranscriptionBody, SILENT_OBSERVABILITY, startBenchAws } from './harness.js';
 import { percentile, type BenchSection } from './section.js';
 import { mean, timed } from './timing.js';
 
@@ -63,7 +63,7 @@ function signedWebhookEvent(body: Buffer, secret: string): APIGatewayProxyEventV
  * delivery of the sample transcription payload for a distinct conversation.
  */
 export function benchReceiverLatency(options: { requests?: number } = {}): Promise<BenchSection> {
-  return withEnvironment(SILENT_POWERTOOLS, () => measureReceiver(options.requests ?? DEFAULT_REQUESTS));
+  return measureReceiver(options.requests ?? DEFAULT_REQUESTS);
 }
 
 async function measureReceiver(requests: number): Promise<BenchSection> {
@@ -78,7 +78,7 @@ async function measureReceiver(requests: number): Promise<BenchSection> {
         publishPorts,
         maxFutureSkewSecs: DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS,
       },
-      createObservability('receiver'),
+      createObservability(SERVICE.receiver, SILENT_OBSERVABILITY),
     );
     const context: Context = lambdaContext('receiver-bench', 30_000);
 

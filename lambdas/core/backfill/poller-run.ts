@@ -2,12 +2,13 @@
  * The scheduled poll: from the stored watermark (less an overlap) to now, reconciled by reconcileRange; the watermark
  * is saved only when it moves forward, and the poller's metrics are emitted whether the run succeeds or fails.
  */
+import { POLLER_METRIC, type PollerMetricName } from '../contract.js';
 import { assertIsError } from '../errors.js';
 import type { WatermarkStore } from './poller-watermark.js';
 import { reconcileRange, type ReconcilePorts, type ReconcileSummary } from './reconcile-range.js';
 
-/** Metric names of the poller (namespace ElevenLabsConversations). */
-export type PollerMetricName = 'ConversationsListed' | 'ConversationsMissing' | 'ConversationsBackfilled' | 'ApiError' | 'WatermarkLagSeconds' | 'PollerRunFailed';
+/** Metric names of the poller (the contract's POLLER_METRIC). */
+export type { PollerMetricName };
 
 /** Where the poller's numbers go; the handler adapts Powertools Metrics to it. */
 export interface MetricsSink {
@@ -74,9 +75,9 @@ export async function runPoller(settings: PollerSettings, ports: PollerPorts): P
       },
       ports,
     );
-    metrics.add('ConversationsListed', 'Count', summary.listed);
-    metrics.add('ConversationsMissing', 'Count', summary.missing);
-    metrics.add('ConversationsBackfilled', 'Count', summary.backfilled);
+    metrics.add(POLLER_METRIC.conversationsListed, 'Count', summary.listed);
+    metrics.add(POLLER_METRIC.conversationsMissing, 'Count', summary.missing);
+    metrics.add(POLLER_METRIC.conversationsBackfilled, 'Count', summary.backfilled);
 
     let watermarkSaved = false;
     if (summary.newWatermark !== undefined && (previousWatermark === undefined || summary.newWatermark > previousWatermark)) {
@@ -106,10 +107,10 @@ export async function runPoller(settings: PollerSettings, ports: PollerPorts): P
     return { after, before, summary, ...(previousWatermark === undefined ? {} : { previousWatermark }), ...(watermark === undefined ? {} : { watermark }), watermarkSaved };
   } catch (error) {
     assertIsError(error);
-    metrics.add('PollerRunFailed', 'Count', 1);
+    metrics.add(POLLER_METRIC.pollerRunFailed, 'Count', 1);
     throw error;
   } finally {
     // Emitted on failures too, so a lag alarm fires when runs keep failing.
-    if (watermark !== undefined) metrics.add('WatermarkLagSeconds', 'Seconds', Math.max(0, Math.floor(nowMs() / 1000) - watermark));
+    if (watermark !== undefined) metrics.add(POLLER_METRIC.watermarkLagSeconds, 'Seconds', Math.max(0, Math.floor(nowMs() / 1000) - watermark));
   }
 }
