@@ -13,7 +13,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { createSqsClient } from '../../lambdas/core/aws/sqs.js';
-import { DEFAULT_ELEVENLABS_API_BASE_URL, ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
+import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
+import { DEFAULT_ELEVENLABS_API_BASE_URL, ENV } from '../../lambdas/core/contract.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
 import { reconcileRange } from '../../lambdas/core/backfill/reconcile-range.js';
 import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/ingest/publish-event.js';
@@ -34,7 +35,7 @@ interface Target {
 }
 
 function apiBaseUrl(env: NodeJS.ProcessEnv): string {
-  const value = env.ELEVENLABS_API_BASE_URL?.trim();
+  const value = env[ENV.apiBaseUrl]?.trim();
   return value === undefined || value === '' ? DEFAULT_ELEVENLABS_API_BASE_URL : value;
 }
 
@@ -60,10 +61,10 @@ async function localTarget(env: NodeJS.ProcessEnv): Promise<Target> {
 
 async function awsTarget(options: BackfillOptions, env: NodeJS.ProcessEnv): Promise<Target> {
   const pick = (flag: string | undefined, variable: string) => flag ?? (env[variable]?.trim() || undefined);
-  const tableName = pick(options.tableName, 'CONVERSATIONS_TABLE_NAME');
-  const queueUrl = pick(options.queueUrl, 'INGEST_QUEUE_URL');
-  const bucketName = pick(options.bucketName, 'CONVERSATION_BUCKET_NAME');
-  const secretName = pick(options.apiKeySecretName, 'ELEVENLABS_API_KEY_SECRET_NAME');
+  const tableName = pick(options.tableName, ENV.conversationsTableName);
+  const queueUrl = pick(options.queueUrl, ENV.ingestQueueUrl);
+  const bucketName = pick(options.bucketName, ENV.conversationBucketName);
+  const secretName = pick(options.apiKeySecretName, ENV.apiKeySecretName);
   const envKey = env.ELEVENLABS_API_KEY?.trim() || undefined;
   const missing = [
     tableName === undefined ? '--table (or CONVERSATIONS_TABLE_NAME)' : undefined,

@@ -394,7 +394,46 @@ export class FakeElevenLabsApi {
     const service = SERVICES[Math.floor(random() * SERVICES.length)] as string;
     const turns = 3 + Math.floor(random() * 6);
     const final = FINAL.has(meta.status);
-    const transcript = Array.from({ length: final ? turns : 1 }, (_, turn) => {
+    const transcript = this.generatedTranscript(meta, final ? turns : 1, name, service, random);
+    const phone = String(1000 + Math.floor(random() * 9000));
+    return {
+      agent_id: meta.agentId,
+      agent_name: this.agentName(index),
+      conversation_id: meta.conversationId,
+      status: meta.status,
+      user_id: `crm-contact-${index}`,
+      branch_id: null,
+      version_id: null,
+      transcript,
+      metadata: this.generatedMetadata(index, meta, final, phone, random),
+      analysis: final
+        ? {
+            evaluation_criteria_results: {},
+            data_collection_results: {
+              requested_service: { data_collection_id: 'requested_service', value: service, json_schema: { type: 'string' }, rationale: 'Asked for it.' },
+            },
+            call_successful: meta.status === 'failed' ? 'failure' : 'success',
+            transcript_summary: `The caller asked for ${service}.`,
+            call_summary_title: 'Appointment request',
+          }
+        : null,
+      conversation_initiation_client_data: {
+        conversation_config_override: { agent: { prompt: null, first_message: null, language: 'en' }, tts: { voice_id: null } },
+        custom_llm_extra_body: {},
+        user_id: `crm-contact-${index}`,
+        source_info: { source: 'twilio', version: null },
+        dynamic_variables: { customer_name: name },
+      },
+      has_audio: meta.hasAudio,
+      has_user_audio: meta.hasAudio,
+      has_response_audio: meta.hasAudio,
+      has_auxiliary_audio: false,
+    };
+  }
+
+  /** `turns` alternating agent and user turns; draws one number per agent turn from `random`. */
+  private generatedTranscript(meta: FakeConversation, turns: number, name: string, service: string, random: () => number): Array<Record<string, unknown>> {
+    return Array.from({ length: turns }, (_, turn) => {
       const agent = turn % 2 === 0;
       return {
         role: agent ? 'agent' : 'user',
@@ -418,75 +457,46 @@ export class FakeElevenLabsApi {
         source_medium: 'audio',
       };
     });
-    const phone = String(1000 + Math.floor(random() * 9000));
+  }
+
+  /** `metadata` of a generated detail; draws cost, cost_fiat and (final ones) the termination reason from `random`. */
+  private generatedMetadata(index: number, meta: FakeConversation, final: boolean, phone: string, random: () => number): Record<string, unknown> {
     return {
-      agent_id: meta.agentId,
-      agent_name: this.agentName(index),
-      conversation_id: meta.conversationId,
-      status: meta.status,
-      user_id: `crm-contact-${index}`,
-      branch_id: null,
-      version_id: null,
-      transcript,
-      metadata: {
-        start_time_unix_secs: meta.startTimeUnixSecs,
-        accepted_time_unix_secs: meta.startTimeUnixSecs + 1,
-        call_duration_secs: meta.callDurationSecs,
-        cost: 100 + Math.floor(random() * 900),
-        cost_fiat: Math.round(random() * 10_000) / 100_000,
-        deletion_settings: {
-          deletion_time_unix_secs: null,
-          deleted_logs_at_time_unix_secs: null,
-          deleted_audio_at_time_unix_secs: null,
-          deleted_transcript_at_time_unix_secs: null,
-          delete_transcript_and_pii: false,
-          delete_audio: false,
-        },
-        feedback: { type: 'thumbs', overall_score: null, likes: 0, dislikes: 0, rating: null, comment: null },
-        authorization_method: 'public',
-        charging: { dev_discount: false, is_burst: false, tier: 'pro' },
-        phone_call: {
-          type: 'twilio',
-          direction: 'inbound',
-          phone_number_id: `phnum_fake${String(this.agentOf[index]).padStart(4, '0')}`,
-          agent_number: '+15555550100',
-          external_number: `+1555555${phone}`,
-          stream_sid: `MZ${String(index).padStart(32, '0')}`,
-          call_sid: `CA${String(index).padStart(32, '0')}`,
-        },
-        batch_call: null,
-        termination_reason: final ? (TERMINATIONS[Math.floor(random() * TERMINATIONS.length)] as string) : '',
-        error: null,
-        warnings: [],
-        main_language: 'en',
-        rag_usage: null,
-        text_only: false,
-        conversation_initiation_source: 'twilio',
-        conversation_initiation_source_version: null,
-        timezone: 'America/New_York',
+      start_time_unix_secs: meta.startTimeUnixSecs,
+      accepted_time_unix_secs: meta.startTimeUnixSecs + 1,
+      call_duration_secs: meta.callDurationSecs,
+      cost: 100 + Math.floor(random() * 900),
+      cost_fiat: Math.round(random() * 10_000) / 100_000,
+      deletion_settings: {
+        deletion_time_unix_secs: null,
+        deleted_logs_at_time_unix_secs: null,
+        deleted_audio_at_time_unix_secs: null,
+        deleted_transcript_at_time_unix_secs: null,
+        delete_transcript_and_pii: false,
+        delete_audio: false,
       },
-      analysis: final
-        ? {
-            evaluation_criteria_results: {},
-            data_collection_results: {
-              requested_service: { data_collection_id: 'requested_service', value: service, json_schema: { type: 'string' }, rationale: 'Asked for it.' },
-            },
-            call_successful: meta.status === 'failed' ? 'failure' : 'success',
-            transcript_summary: `The caller asked for ${service}.`,
-            call_summary_title: 'Appointment request',
-          }
-        : null,
-      conversation_initiation_client_data: {
-        conversation_config_override: { agent: { prompt: null, first_message: null, language: 'en' }, tts: { voice_id: null } },
-        custom_llm_extra_body: {},
-        user_id: `crm-contact-${index}`,
-        source_info: { source: 'twilio', version: null },
-        dynamic_variables: { customer_name: name },
+      feedback: { type: 'thumbs', overall_score: null, likes: 0, dislikes: 0, rating: null, comment: null },
+      authorization_method: 'public',
+      charging: { dev_discount: false, is_burst: false, tier: 'pro' },
+      phone_call: {
+        type: 'twilio',
+        direction: 'inbound',
+        phone_number_id: `phnum_fake${String(this.agentOf[index]).padStart(4, '0')}`,
+        agent_number: '+15555550100',
+        external_number: `+1555555${phone}`,
+        stream_sid: `MZ${String(index).padStart(32, '0')}`,
+        call_sid: `CA${String(index).padStart(32, '0')}`,
       },
-      has_audio: meta.hasAudio,
-      has_user_audio: meta.hasAudio,
-      has_response_audio: meta.hasAudio,
-      has_auxiliary_audio: false,
+      batch_call: null,
+      termination_reason: final ? (TERMINATIONS[Math.floor(random() * TERMINATIONS.length)] as string) : '',
+      error: null,
+      warnings: [],
+      main_language: 'en',
+      rag_usage: null,
+      text_only: false,
+      conversation_initiation_source: 'twilio',
+      conversation_initiation_source_version: null,
+      timezone: 'America/New_York',
     };
   }
 
