@@ -7,7 +7,7 @@ import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { createSecretReader } from '../../lambdas/core/aws/secrets.js';
 import { createSqsClient } from '../../lambdas/core/aws/sqs.js';
-import { ENV, SERVICE, type EnvName } from '../../lambdas/core/contract.js';
+import { ENV, FUNCTION_ENVIRONMENT, SERVICE, type EnvName } from '../../lambdas/core/contract.js';
 import type { Environment } from '../../lambdas/core/env-reader.js';
 import { createObservability, type ObservabilityOptions } from '../../lambdas/core/observability.js';
 import { readConsumerConfig } from '../../lambdas/consumer/config.js';
@@ -20,15 +20,8 @@ import { readReceiverConfig } from '../../lambdas/receiver/config.js';
 import { receiverDependencies } from '../../lambdas/receiver/dependencies.js';
 import { createReceiverHandler, type ReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 
-/** Poller settings a user may set for the local poller, as the stack's context keys set them in AWS. */
-export const LOCAL_POLLER_SETTINGS: readonly EnvName[] = [
-  ENV.apiBaseUrl,
-  ENV.pollerSettleDelaySecs,
-  ENV.pollerOverlapSecs,
-  ENV.pollerInitialLookbackSecs,
-  ENV.pollerFetchMissingAudio,
-  ENV.pollerMaxPendingAgeSecs,
-];
+/** Poller settings a user may set for the local poller, as the stack's context keys set them in AWS (the poller's optional variables). */
+export const LOCAL_POLLER_SETTINGS: readonly EnvName[] = FUNCTION_ENVIRONMENT.poller.optional;
 
 export interface LocalHandlerOptions {
   readonly region: string;

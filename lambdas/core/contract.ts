@@ -84,7 +84,7 @@ export const FUNCTION_ENVIRONMENT = {
   },
   consumer: {
     required: [ENV.conversationsTableName, ENV.conversationBucketName],
-    optional: [ENV.s3EndpointUrl],
+    optional: [],
   },
   poller: {
     required: [ENV.conversationsTableName, ENV.pollerStateTableName, ENV.ingestQueueUrl, ENV.conversationBucketName, ENV.apiKeySecretName],
