@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
+import { ENV, METRICS_NAMESPACE, POWERTOOLS_ENV } from '../../lambdas/core/contract.js';
 import { formatBytes, formatMs } from './format.js';
 import type { BenchSection } from './section.js';
 import { median } from './timing.js';
@@ -58,17 +59,17 @@ function importEnvironment(functionName: LambdaFunctionName): Record<string, str
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
     AWS_LAMBDA_FUNCTION_NAME: `bench-${functionName}`,
-    POWERTOOLS_SERVICE_NAME: functionName,
-    POWERTOOLS_METRICS_NAMESPACE: 'ElevenLabsConversations',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
+    [POWERTOOLS_ENV.serviceName]: functionName,
+    [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
+    [POWERTOOLS_ENV.logLevel]: 'INFO',
     // Lambda runs Node 24, where the AWS SDK has no Node-version notice to print at start-up.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    WEBHOOK_SECRET_NAME: 'bench/webhook-secret',
-    ELEVENLABS_API_KEY_SECRET_NAME: 'bench/api-key',
-    INGEST_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-ingest',
-    CONVERSATION_BUCKET_NAME: 'bench-conversations',
-    CONVERSATIONS_TABLE_NAME: 'bench-conversations',
-    POLLER_STATE_TABLE_NAME: 'bench-poller-state',
+    [ENV.webhookSecretName]: 'bench/webhook-secret',
+    [ENV.apiKeySecretName]: 'bench/api-key',
+    [ENV.ingestQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-ingest',
+    [ENV.conversationBucketName]: 'bench-conversations',
+    [ENV.conversationsTableName]: 'bench-conversations',
+    [ENV.pollerStateTableName]: 'bench-poller-state',
   };
 }
 
