@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainAwsError } from '../../bin/cli/conversation-target.js';
 import { runConversations } from '../../bin/cli/conversations-command.js';
@@ -29,6 +31,8 @@ const ENVIRONMENT = { ...process.env };
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 const QUIET_SDK = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const SECRET = 'wsec_cli_test_secret';
+/** CloudFormation has no emulator: the stack lookups of these tests answer from a client double. */
+const cloudFormation = mockClient(CloudFormationClient);
 
 interface Run {
   readonly code: number;
@@ -352,7 +356,8 @@ describe('conversations', () => {
 
     // Act
     const missingTable = await conversations(['list', '--table', 'no-such-table', '--bucket', 'b', '--region', 'eu-west-1'], { env: {} });
-    const missingFlags = await conversations(['list'], { env: {} });
+    cloudFormation.reset().on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id ElevenLabsConversations does not exist'), { name: 'ValidationError' }));
+    const noStack = await conversations(['list', '--region', 'eu-west-1'], { env: {} });
     const notRunning = await conversations(['list', '--local'], { env: { LOCAL_DATA_DIR: stoppedDataDir } });
     const badTime = await conversations(['list', '--local', '--since', 'yesterday']);
     const unknownCommand = await conversations(['show', 'x']);
@@ -360,12 +365,15 @@ describe('conversations', () => {
 
     // Assess
     expect(missingTable).toEqual({ code: 1, stdout: '', stderr: 'error: table no-such-table not found in region eu-west-1 (check --table and --region)\n' });
-    expect(missingFlags.code).toBe(1);
-    expect(missingFlags.stderr).toContain('--table (or CONVERSATIONS_TABLE_NAME) and --bucket (or CONVERSATION_BUCKET_NAME)');
+    expect(noStack).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: stack ElevenLabsConversations not found in region eu-west-1: pass --stack with the name you deployed (and --region), or --local (see elevenlabs-conversations list --help)\n',
+    });
     expect(notRunning.code).toBe(1);
     expect(notRunning.stderr).toContain('npm start');
     expect(badTime.stderr).toContain('--since must be an ISO-8601 date');
-    expect(unknownCommand.stderr).toContain('unknown command "show"');
+    expect(unknownCommand.stderr).toBe('error: unknown command "show"; use one of get, list, export, audio (see elevenlabs-conversations --help)\n');
   });
 
   it('shows export progress on a terminal only, and clears the line when done', async () => {
@@ -406,7 +414,7 @@ describe('conversations', () => {
     // Assess
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Usage: npm run conversations -- <command>');
-    expect(run.stdout).toContain('CloudFormation client is not a dependency');
+    expect(run.stdout).toContain('the stack\'s CloudFormation outputs name the table and bucket');
   });
 });
 

@@ -1,31 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseBackfillArgs, parseTimeArgument } from '../../bin/cli/backfill-options.js';
+import { parseBackfillArgs } from '../../bin/cli/backfill-options.js';
 import { createProgressBar, summaryJson, summaryTable, type BackfillReport } from '../../bin/cli/backfill-output.js';
 import { CommandUsageError } from '../../bin/cli/io.js';
 import type { ReconcileSummary } from '../../lambdas/core/backfill/reconcile-range.js';
 
 const NOW = 1_767_300_000;
-
-describe('parseTimeArgument', () => {
-  it.each([
-    ['2026-01-31', Date.parse('2026-01-31T00:00:00Z') / 1000],
-    ['2026-01-31T09:30', Date.parse('2026-01-31T09:30:00Z') / 1000],
-    ['2026-01-31T09:30:15.5', Date.parse('2026-01-31T09:30:15Z') / 1000],
-    ['2026-01-31T09:30:00+01:00', Date.parse('2026-01-31T08:30:00Z') / 1000],
-    ['2026-01-31T09:30:00Z', Date.parse('2026-01-31T09:30:00Z') / 1000],
-    ['1767300000', 1_767_300_000],
-  ])('reads %s (a date-time without a zone as UTC)', (text, expected) => {
-    expect(parseTimeArgument('since', text)).toBe(expected);
-  });
-
-  it.each(['yesterday', '2026-13-45', '31/01/2026', ''])('refuses %j', (text) => {
-    expect(() => parseTimeArgument('since', text)).toThrow(CommandUsageError);
-  });
-
-  it('refuses milliseconds, which would silently mean the year 57000', () => {
-    expect(() => parseTimeArgument('since', '1767300000000')).toThrow(/looks like milliseconds/);
-  });
-});
 
 describe('parseBackfillArgs', () => {
   it('defaults --until to now and the tuning flags to the poller’s values', () => {
@@ -53,7 +32,10 @@ describe('parseBackfillArgs', () => {
   it.each([
     [[], /--since is required/],
     [['--since', '200', '--until', '100'], /must be before --until/],
-    [['--since', '100', '--bogus'], /Unknown option '--bogus'/],
+    [['--since', '100', '--bogus'], /^unknown flag --bogus$/],
+    [['--since', '100', '--dryrun'], /^unknown flag --dryrun \(did you mean --dry-run\?\)$/],
+    [['--since'], /^--since needs a value$/],
+    [['--since', '100', '--json=yes'], /^--json takes no value$/],
     [['--since', '100', '--concurrency', '0'], /--concurrency must be a whole number ≥ 1/],
     [['--since', '100', '--local', '--table', 't'], /--local uses the running local pipeline/],
   ])('refuses %j', (argv, message) => {
