@@ -41,21 +41,26 @@ function shortFlagProblem(token: string, options: FlagOptions): string | undefin
  * switch. Everything after a bare `--` is positional.
  */
 export function parseCommandLine<T extends FlagOptions>(argv: readonly string[], options: T): Parsed<T> {
+  // parseArgs calls `--since -3600` ambiguous; the checks below allow a negative number, passed on as `--since=-3600`.
+  const args: string[] = [];
   for (let index = 0; index < argv.length; index++) {
     const token = argv[index] ?? '';
-    if (token === '--') break;
+    if (token === '--') {
+      args.push(...argv.slice(index));
+      break;
+    }
     let problem: string | undefined;
     if (token.startsWith('--')) problem = flagProblem(token, argv[index + 1], options);
     else if (token.startsWith('-') && token.length > 1 && !NUMBER.test(token)) problem = shortFlagProblem(token, options);
     if (problem !== undefined) throw new CommandUsageError(problem);
-    const name = token.startsWith('--') ? token.slice(2) : undefined;
-    if (name !== undefined && options[name]?.type === 'string') index++;
+    const takesValue = token.startsWith('--') && !token.includes('=') && options[token.slice(2)]?.type === 'string';
+    args.push(takesValue ? `${token}=${argv[++index] ?? ''}` : token);
   }
   try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as Parsed<T>;
+    return parseArgs({ args, options, allowPositionals: true, strict: true }) as Parsed<T>;
   } catch (error) {
     // Anything our checks above did not foresee: parseArgs' first sentence only.
-    const message = error instanceof Error ? error.message.split(/(?<=\.)\s/)[0] ?? error.message : String(error);
+    const message = error instanceof Error ? (error.message.split(/(?<=\.)\s/)[0] ?? error.message) : String(error);
     throw new CommandUsageError(message.replace(/\.$/, ''));
   }
 }

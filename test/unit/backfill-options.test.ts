@@ -23,10 +23,10 @@ describe('parseBackfillArgs', () => {
 
   it('reads every flag', () => {
     const options = parseBackfillArgs(
-      ['--since', '100', '--until', '200', '--agent', 'agent_x', '--dry-run', '--json', '--fetch-audio', '--settle-delay', '0', '--concurrency', '2', '--table', 't', '--queue-url', 'q', '--bucket', 'b', '--api-key-secret', 's'],
+      ['--since', '100', '--until', '200', '--agent', 'agent_x', '--dry-run', '--json', '--fetch-audio', '--settle-delay', '0', '--concurrency', '2', '--table', 't', '--queue-url', 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', '--stack', 'Prod', '--region', 'eu-west-1', '--profile', 'ops', '--bucket', 'b', '--api-key-secret', 's'],
       NOW,
     );
-    expect(options).toMatchObject({ since: 100, until: 200, agentId: 'agent_x', dryRun: true, json: true, fetchAudio: true, settleDelaySecs: 0, concurrency: 2, tableName: 't', queueUrl: 'q', bucketName: 'b', apiKeySecretName: 's' });
+    expect(options).toMatchObject({ since: 100, until: 200, agentId: 'agent_x', dryRun: true, json: true, fetchAudio: true, settleDelaySecs: 0, concurrency: 2, tableName: 't', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', stackName: 'Prod', region: 'eu-west-1', profile: 'ops', bucketName: 'b', apiKeySecretName: 's' });
   });
 
   it.each([
@@ -38,6 +38,10 @@ describe('parseBackfillArgs', () => {
     [['--since', '100', '--json=yes'], /^--json takes no value$/],
     [['--since', '100', '--concurrency', '0'], /--concurrency must be a whole number ≥ 1/],
     [['--since', '100', '--local', '--table', 't'], /--local uses the running local pipeline/],
+    [['--since', '100', '--local', '--stack', 'Prod'], /--local uses the running local pipeline/],
+    [['--since', '2026-02-30'], /^--since 2026-02-30 is not a date: February 2026 has 28 days$/],
+    [['--since', '100', '--queue-url', 'ingest'], /^--queue-url must be the queue's URL/],
+    [['--since', '100', 'extra'], /^backfill takes no positional arguments/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseBackfillArgs(argv, NOW)).toThrow(message);
   });
