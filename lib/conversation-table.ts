@@ -67,10 +67,10 @@ export class ConversationTable extends Construct {
     }
   }
 
-  /** Sets CONVERSATIONS_TABLE_NAME and allows the consumer's single-item reads and (conditional) writes. */
+  /** Sets CONVERSATIONS_TABLE_NAME and allows the consumer's single-item reads and (conditional) puts. */
   bindRecordWriter(fn: ProjectFunction): void {
     fn.addEnvironment(ENV.conversationsTableName, this.table.tableName);
-    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
+    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem'], true);
   }
 
   /** Sets CONVERSATIONS_TABLE_NAME and allows BatchGetItem only: the poller asks which conversations exist. */
@@ -83,8 +83,9 @@ export class ConversationTable extends Construct {
 export type PollerStateTableProps = TableEncryptionProps;
 
 /**
- * The poller's watermark (one item, `id = "poller"`). On-demand, PITR, encrypted. Destroyed with the stack: losing
- * it only makes the next run look back POLLER_INITIAL_LOOKBACK_SECS again, which the consumer de-duplicates.
+ * The poller's watermark (`id = "poller"`) and run lease (`id = "poller-lease"`). On-demand, PITR, encrypted.
+ * Destroyed with the stack: losing it only makes the next run look back POLLER_INITIAL_LOOKBACK_SECS again, which the
+ * consumer de-duplicates.
  */
 export class PollerStateTable extends Construct {
   public readonly table: dynamodb.Table;
@@ -100,9 +101,9 @@ export class PollerStateTable extends Construct {
     });
   }
 
-  /** Sets POLLER_STATE_TABLE_NAME and allows reading and writing the watermark item. */
+  /** Sets POLLER_STATE_TABLE_NAME and allows reading and writing the watermark, and taking and deleting the run lease. */
   bindStateReadWriter(fn: ProjectFunction): void {
     fn.addEnvironment(ENV.pollerStateTableName, this.table.tableName);
-    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
+    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], true);
   }
 }

@@ -44,6 +44,8 @@ export const POLLER_METRIC = {
   apiError: 'ApiError',
   watermarkLagSeconds: 'WatermarkLagSeconds',
   pollerRunFailed: 'PollerRunFailed',
+  /** 1 per run that found no API key in its secret (empty, or the stack's placeholder): nothing is polled yet. */
+  apiKeyNotSet: 'ApiKeyNotSet',
 } as const;
 export type PollerMetricName = (typeof POLLER_METRIC)[keyof typeof POLLER_METRIC];
 
