@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/contract.js';
 import { CONVERSATIONS_TABLE } from '../lambdas/core/record/conversation-table-schema.js';
 import type { ProjectFunction } from './project-function.js';
+import { viaService } from './project-key.js';
 
 interface TableEncryptionProps {
   /**
@@ -35,7 +36,7 @@ function grantItemActions(fn: ProjectFunction, table: dynamodb.Table, actions: r
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
   if (table.encryptionKey !== undefined) {
     const keyActions = writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: keyActions, resources: [table.encryptionKey.keyArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: keyActions, resources: [table.encryptionKey.keyArn], conditions: viaService('dynamodb') }));
   }
 }
 

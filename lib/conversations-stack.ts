@@ -22,10 +22,20 @@ export interface ConversationsStackProps extends StackProps {
    */
   readonly webhookSecretArn?: string;
   /**
+   * ARN of the customer-managed KMS key encrypting the imported webhook secret (kms:Decrypt through Secrets Manager).
+   * @default - the secret uses the AWS-managed key `aws/secretsmanager`
+   */
+  readonly webhookSecretKmsKeyArn?: string;
+  /**
    * Complete ARN of an existing ElevenLabs API key secret.
-   * @default - the stack creates one (random placeholder value)
+   * @default - the stack creates one, holding API_KEY_PLACEHOLDER until the key is put in
    */
   readonly apiKeySecretArn?: string;
+  /**
+   * ARN of the customer-managed KMS key encrypting the imported API key secret (kms:Decrypt through Secrets Manager).
+   * @default - the secret uses the AWS-managed key `aws/secretsmanager`
+   */
+  readonly apiKeySecretKmsKeyArn?: string;
   /**
    * ElevenLabs API host for the poller.
    * @default https://api.elevenlabs.io
@@ -168,7 +178,13 @@ export class ConversationsStack extends Stack {
     const encryptionKey = this.key?.key;
     const functionDefaults: ProjectFunctionSharedProps = { logRetention: props.logRetention, logLevel: props.logLevel, tracing: props.tracing, encryptionKey };
 
-    this.secrets = new IntegrationSecrets(this, 'Secrets', { webhookSecretArn: props.webhookSecretArn, apiKeySecretArn: props.apiKeySecretArn, encryptionKey });
+    this.secrets = new IntegrationSecrets(this, 'Secrets', {
+      webhookSecretArn: props.webhookSecretArn,
+      webhookSecretKmsKeyArn: props.webhookSecretKmsKeyArn,
+      apiKeySecretArn: props.apiKeySecretArn,
+      apiKeySecretKmsKeyArn: props.apiKeySecretKmsKeyArn,
+      encryptionKey,
+    });
     this.queue = new ConversationQueue(this, 'IngestQueue', {
       consumerTimeout: DEFAULT_CONSUMER_TIMEOUT,
       consumerBatchingWindow: DEFAULT_CONSUMER_BATCHING_WINDOW,

@@ -12,7 +12,7 @@ import type { Poller } from './poller.js';
 import { CONSUMER_METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, POLLER_METRIC, RECEIVER_METRIC } from '../lambdas/core/contract.js';
 import type { SignatureFailureReason } from '../lambdas/core/ingest/signature.js';
 import type { ProjectFunction } from './project-function.js';
-import { allowCloudWatchAlarms } from './project-key.js';
+import { allowCloudWatchAlarms, denyGrantsExceptForAwsResources } from './project-key.js';
 import type { WebhookIngress } from './webhook-ingress.js';
 
 /** When each alarm fires. Counts are "more than N in the window" unless said otherwise. */
@@ -149,6 +149,7 @@ export class Monitoring extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
       });
       allowCloudWatchAlarms(key);
+      denyGrantsExceptForAwsResources(key);
     }
     const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'ElevenLabs conversation store alarms', masterKey: key, enforceSSL: true });
     // With a topic policy in place, the default policy is gone: CloudWatch alarms of this account need an explicit allow.
