@@ -10,6 +10,8 @@ import type { IConstruct } from 'constructs';
 export const CONTROL_TOWER_RULE = {
   /** CT.APIGATEWAY.PR.5: routes specify an authorization type. */
   routeAuthorization: 'api_gw_v2_authorization_type_configured_check',
+  /** CT.CLOUDWATCH.PR.1: alarms have an action. */
+  alarmAction: 'cloudwatch_alarm_action_check',
   /** CT.CLOUDWATCH.PR.2: log groups kept at least a year. */
   logRetentionOneYear: 'cloudwatch_log_group_retention_period_check',
   /** CT.CLOUDWATCH.PR.3: log groups encrypted with a KMS key. */

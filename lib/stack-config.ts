@@ -73,6 +73,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const COUNT_THRESHOLDS = [
   'deadLetterMessages',
   'apiServerErrorsPer5Minutes',
+  'apiClientErrorsPer5Minutes',
   'publishFailuresPer5Minutes',
   'invalidSignaturesPer5Minutes',
   'consumerErrorsPer5Minutes',
