@@ -10,8 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -20,12 +18,12 @@ import { explainAwsError } from '../../bin/cli/conversation-target.js';
 import { runConversations } from '../../bin/cli/conversations-command.js';
 import type { CommandIo } from '../../bin/cli/io.js';
 import { runSendWebhook } from '../../bin/cli/send-webhook-command.js';
-import { LOCAL_RESOURCE_NAMES, localEndpointsFile, writeLocalEndpoints } from '../../bin/local/endpoints.js';
-import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from '../../bin/local/emulators.js';
-import { ensureLocalResources } from '../../bin/local/resources.js';
+import { LOCAL_RESOURCE_NAMES, localEndpointsFile } from '../../bin/local/endpoints.js';
+import type { DynamoDbEmulator } from '../../bin/local/emulators.js';
 import type { ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { verifySignature } from '../../lambdas/core/ingest/signature.js';
 import { samplePayload } from '../fixtures/webhook-requests.js';
+import { startLocalPipelineStandIn, type LocalPipelineStandIn } from '../support/local-pipeline-stand-in.js';
 
 const ENVIRONMENT = { ...process.env };
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
@@ -190,7 +188,7 @@ describe('send-webhook', () => {
 describe('conversations', () => {
   let dataDir: string;
   let dynamo: DynamoDbEmulator;
-  let sqsS3: LocalSqsS3Emulator;
+  let standIn: LocalPipelineStandIn | undefined;
   const now = Math.floor(Date.now() / 1000);
 
   function record(id: string, overrides: Partial<ConversationRecord> = {}): ConversationRecord {
@@ -232,26 +230,8 @@ describe('conversations', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'conversations-cli-'));
-    [dynamo, sqsS3] = await Promise.all([startDynamoDbEmulator(), startLocalSqsS3Emulator({ port: 0 })]);
-    const common = { endpoint: sqsS3.endpoint, region: emulatorRegion, credentials: emulatorCredentials };
-    const sqs = new SQSClient(common);
-    const s3 = new S3Client({ ...common, forcePathStyle: true });
-    const resources = await ensureLocalResources({ dynamodb: dynamo.client, sqs, s3, names: LOCAL_RESOURCE_NAMES });
-    sqs.destroy();
-    s3.destroy();
-    // What a running `npm start` leaves for the tools; this process stands in for it.
-    await writeLocalEndpoints(dataDir, {
-      webhookUrl: 'http://127.0.0.1:1/webhooks/elevenlabs',
-      dynamodbEndpoint: dynamo.endpoint,
-      sqsS3Endpoint: sqsS3.endpoint,
-      region: emulatorRegion,
-      queueUrl: resources.queueUrl,
-      deadLetterQueueUrl: resources.deadLetterQueueUrl,
-      bucketName: LOCAL_RESOURCE_NAMES.bucketName,
-      tableName: LOCAL_RESOURCE_NAMES.tableName,
-      stateTableName: LOCAL_RESOURCE_NAMES.stateTableName,
-      pid: process.pid,
-    });
+    standIn = await startLocalPipelineStandIn(dataDir);
+    ({ dynamo } = standIn);
     const documents = DynamoDBDocumentClient.from(dynamo.client);
     const items = [
       record('conv_cli_newest', { start_time_unix_secs: now - 60, call_summary_title: 'Title with \u001b[2J escape' }),
@@ -264,7 +244,7 @@ describe('conversations', () => {
 
   afterAll(async () => {
     process.env = { ...ENVIRONMENT };
-    await Promise.all([dynamo?.stop(), sqsS3?.stop()]);
+    await standIn?.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
 

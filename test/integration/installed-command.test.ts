@@ -8,24 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandIo } from '../../bin/cli/io.js';
 import { runCli } from '../../bin/cli/main.js';
 import { SUBCOMMANDS } from '../../bin/cli/subcommands.js';
-import { LOCAL_RESOURCE_NAMES, writeLocalEndpoints } from '../../bin/local/endpoints.js';
-import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from '../../bin/local/emulators.js';
-import { ensureLocalResources } from '../../bin/local/resources.js';
+import { LOCAL_RESOURCE_NAMES } from '../../bin/local/endpoints.js';
+import { startLocalPipelineStandIn, type LocalPipelineStandIn } from '../support/local-pipeline-stand-in.js';
 
 const REPO = join(import.meta.dirname, '../..');
 const NOW = Math.floor(Date.now() / 1000);
 const IDS = ['conv_installed_1', 'conv_installed_2', 'conv_installed_3'];
 
 let dataDir: string;
-let dynamo: DynamoDbEmulator;
-let sqsS3: LocalSqsS3Emulator;
+let standIn: LocalPipelineStandIn | undefined;
 
 interface Spawned {
   readonly code: number | null;
@@ -56,27 +52,8 @@ function jsonLines(stdout: string): Array<{ conversation_id: string }> {
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'installed-command-'));
-  [dynamo, sqsS3] = await Promise.all([startDynamoDbEmulator(), startLocalSqsS3Emulator({ port: 0 })]);
-  const common = { endpoint: sqsS3.endpoint, region: emulatorRegion, credentials: emulatorCredentials };
-  const sqs = new SQSClient(common);
-  const s3 = new S3Client({ ...common, forcePathStyle: true });
-  const resources = await ensureLocalResources({ dynamodb: dynamo.client, sqs, s3, names: LOCAL_RESOURCE_NAMES });
-  sqs.destroy();
-  s3.destroy();
-  // What a running `npm start` leaves for the tools; this process stands in for it.
-  await writeLocalEndpoints(dataDir, {
-    webhookUrl: 'http://127.0.0.1:1/webhooks/elevenlabs',
-    dynamodbEndpoint: dynamo.endpoint,
-    sqsS3Endpoint: sqsS3.endpoint,
-    region: emulatorRegion,
-    queueUrl: resources.queueUrl,
-    deadLetterQueueUrl: resources.deadLetterQueueUrl,
-    bucketName: LOCAL_RESOURCE_NAMES.bucketName,
-    tableName: LOCAL_RESOURCE_NAMES.tableName,
-    stateTableName: LOCAL_RESOURCE_NAMES.stateTableName,
-    pid: process.pid,
-  });
-  const documents = DynamoDBDocumentClient.from(dynamo.client);
+  standIn = await startLocalPipelineStandIn(dataDir);
+  const documents = DynamoDBDocumentClient.from(standIn.dynamo.client);
   for (const [index, id] of IDS.entries()) {
     const start = NOW - 60 * (index + 1);
     await documents.send(
@@ -89,7 +66,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([dynamo?.stop(), sqsS3?.stop()]);
+  await standIn?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 
