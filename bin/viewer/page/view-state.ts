@@ -1,0 +1,33 @@
+/**
+ * What a view reports about itself on the root element (`data-view`, `data-state`), and the performance mark of each
+ * render: the browser tests wait on these, and the benchmark reads the marks.
+ */
+
+export type ViewName = 'list' | 'conversation' | 'overview';
+export type ViewState = 'loading' | 'ready' | 'error';
+
+export function setViewState(view: ViewName, state: ViewState): void {
+  const root = document.documentElement;
+  root.dataset.view = view;
+  root.dataset.state = state;
+  if (state === 'ready') performance.mark(`viewer:${view}:ready`);
+}
+
+/** The parameters of a route, from `#/path?query`. */
+export interface Route {
+  readonly segments: readonly string[];
+  readonly params: URLSearchParams;
+}
+
+export function currentRoute(): Route {
+  const hash = location.hash.replace(/^#\/?/, '');
+  const [path = '', query = ''] = hash.split('?', 2);
+  const segments = path === '' ? [] : path.split('/').map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment;
+    }
+  });
+  return { segments, params: new URLSearchParams(query) };
+}
