@@ -16,6 +16,8 @@ export interface ConversationRow {
   readonly status?: string;
   readonly call_successful?: string;
   readonly call_summary_title?: string;
+  /** Why the call never started (`busy`, `no-answer`…), for a failed call initiation. */
+  readonly failure_reason?: string;
   readonly recording: RecordingState;
 }
 

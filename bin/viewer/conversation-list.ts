@@ -14,7 +14,7 @@ export const MAX_PAGE_SIZE = 200;
 export const MAX_EXAMINED_PER_PAGE = 2_000;
 
 /** What a list row shows and the filters test, read instead of whole records. */
-const ROW_ATTRIBUTES = ['agent_id', 'agent_name', 'call_duration_secs', 'status', 'call_successful', 'call_summary_title', 'transcript_summary', 'has_audio', 'audio'] as const satisfies readonly (keyof ConversationRecord)[];
+const ROW_ATTRIBUTES = ['agent_id', 'agent_name', 'call_duration_secs', 'status', 'call_successful', 'call_summary_title', 'transcript_summary', 'has_audio', 'audio', 'initiation_failure'] as const satisfies readonly (keyof ConversationRecord)[];
 
 export interface ListQuery extends DayRange {
   readonly agentId?: string;
@@ -56,6 +56,7 @@ function rowOf(record: ConversationRecord): ConversationRow {
     status: record.status,
     call_successful: record.call_successful,
     call_summary_title: record.call_summary_title,
+    failure_reason: typeof record.initiation_failure?.failure_reason === 'string' ? record.initiation_failure.failure_reason : undefined,
     recording: recordingStateOf(record),
   };
 }
@@ -68,8 +69,8 @@ function matches(record: ConversationRecord, query: ListQuery): boolean {
   return haystack.includes(query.text);
 }
 
-/** One page of rows for `query`, with the cursor of the next. */
-export async function listConversationPage(reader: ConversationReader, query: ListQuery): Promise<ConversationPage> {
+/** One page of rows for `query`, with the cursor of the next; reads at most `maxExamined` conversations. */
+export async function listConversationPage(reader: ConversationReader, query: ListQuery, maxExamined = MAX_EXAMINED_PER_PAGE): Promise<ConversationPage> {
   const records = reader.listConversations({
     since: query.since,
     until: query.until,
@@ -81,7 +82,7 @@ export async function listConversationPage(reader: ConversationReader, query: Li
   let examined = 0;
   let last: ConversationRecord | undefined;
   try {
-    while (items.length < query.limit && examined < MAX_EXAMINED_PER_PAGE) {
+    while (items.length < query.limit && examined < maxExamined) {
       const next = await records.next();
       if (next.done === true) return page(items, query, examined, undefined, false);
       last = next.value;

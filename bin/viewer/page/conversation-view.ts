@@ -33,6 +33,13 @@ function badge(value: string | undefined, kind: string): HTMLElement | null {
   return value === undefined ? null : h('span', { className: `badge ${kind}-${value.replace(/[^a-z_-]/gi, '')}` }, value);
 }
 
+/** The summary title; for a call that never started or a lone unknown event, what happened instead. */
+function titleOf(record: JsonRecord): string {
+  const failure = text(recordAt(record, 'initiation_failure').failure_reason);
+  const unknown = Array.isArray(record.unknown_events) && isRecord(record.unknown_events[0]) ? text(record.unknown_events[0].event_type) : undefined;
+  return text(record.call_summary_title) ?? (failure !== undefined ? `Call not started: ${failure}` : unknown !== undefined ? `Event: ${unknown}` : String(record.conversation_id));
+}
+
 function header(record: JsonRecord): HTMLElement {
   const id = String(record.conversation_id);
   const agent = text(record.agent_name) ?? text(record.agent_id) ?? 'unknown agent';
@@ -40,7 +47,7 @@ function header(record: JsonRecord): HTMLElement {
     'header',
     { className: 'conversation-head' },
     h('p', { className: 'crumbs' }, h('a', { href: routeHref([]) }, '← Conversations')),
-    h('h1', {}, text(record.call_summary_title) ?? id),
+    h('h1', {}, titleOf(record)),
     h(
       'p',
       { className: 'facts' },
@@ -160,8 +167,8 @@ function deliveries(record: JsonRecord): HTMLElement {
     h(
       'table',
       { className: 'compact' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Received'), h('th', {}, 'Event'), h('th', {}, 'Via'))),
-      h('tbody', {}, ...events.map((event) => h('tr', {}, h('td', { className: 'nowrap' }, receivedTime(text(event.received_at))), h('td', {}, text(event.event_type) ?? '—'), h('td', {}, text(event.source) ?? '—')))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Received (UTC)'), h('th', {}, 'Event, via'))),
+      h('tbody', {}, ...events.map((event) => h('tr', {}, h('td', { className: 'nowrap' }, receivedTime(text(event.received_at))), h('td', {}, text(event.event_type) ?? '—', h('div', { className: 'muted small' }, text(event.source) ?? '—'))))),
     ),
   );
 }

@@ -9,6 +9,8 @@ import { clockDuration, utcDay, utcTime } from './format.js';
 import type { Route } from './view-state.js';
 
 const FILTERS = ['agent', 'since', 'until', 'status', 'success', 'q'] as const;
+/** Kept from the route but not in the form: the page size (`limit`). */
+const PASSED_THROUGH = ['limit'] as const;
 const STATUSES = ['done', 'failed', 'processing', 'in-progress', 'initiated', 'unknown_event'];
 const OUTCOMES = ['success', 'failure', 'unknown'];
 
@@ -67,7 +69,7 @@ function row(item: ConversationRow): HTMLTableRowElement {
     h('td', { className: 'number' }, clockDuration(item.call_duration_secs)),
     h('td', {}, badge(item.status, 'status')),
     h('td', {}, badge(item.call_successful, 'outcome')),
-    h('td', { className: 'title' }, h('a', { href: link }, item.call_summary_title ?? item.conversation_id)),
+    h('td', { className: 'title' }, h('a', { href: link }, item.call_summary_title ?? (item.failure_reason === undefined ? item.conversation_id : `Call not started: ${item.failure_reason}`))),
     h('td', {}, h('span', { className: `recording recording-${item.recording}` }, RECORDING_TEXT[item.recording])),
   );
 }
@@ -81,7 +83,7 @@ function table(): { element: HTMLTableElement; body: HTMLTableSectionElement } {
 /** Renders the list for `route` into `view`; resolves once the first page shows. */
 export async function showList(view: HTMLElement, route: Route, signal: AbortSignal): Promise<void> {
   const filters = new URLSearchParams();
-  for (const name of FILTERS) {
+  for (const name of [...FILTERS, ...PASSED_THROUGH]) {
     const value = route.params.get(name);
     if (value !== null && value !== '') filters.set(name, value);
   }
