@@ -71,10 +71,13 @@ function matches(record: ConversationRecord, query: ListQuery): boolean {
 
 /** One page of rows for `query`, with the cursor of the next; reads at most `maxExamined` conversations. */
 export async function listConversationPage(reader: ConversationReader, query: ListQuery, maxExamined = MAX_EXAMINED_PER_PAGE): Promise<ConversationPage> {
+  const filtered = query.status !== undefined || query.callSuccessful !== undefined || query.text !== undefined;
   const records = reader.listConversations({
     since: query.since,
     until: query.until,
     attributes: ROW_ATTRIBUTES,
+    // Unfiltered, a page needs its rows and one more (is there a next page?); filtered, DynamoDB's 1 MB pages read best.
+    ...(filtered ? {} : { queryPageSize: query.limit + 1 }),
     ...(query.agentId === undefined ? {} : { agentId: query.agentId }),
     ...(query.after === undefined ? {} : { after: query.after }),
   })[Symbol.asyncIterator]();

@@ -383,6 +383,20 @@ describe('conversation store', () => {
       }
     });
 
+    it('reads the same records in Query requests of a few items each, one request per item here', async () => {
+      // Prepare
+      const range = { since: day('2025-03-01', '00:00:00'), until: day('2025-03-05'), agentId: AGENT_ID };
+      const whole = (await collect(range)).map((record) => record.conversation_id);
+      commandsSent.length = 0;
+
+      // Act
+      const small = (await collect({ ...range, queryPageSize: 1 })).map((record) => record.conversation_id);
+
+      // Assess
+      expect(small).toEqual(whole);
+      expect(commandsSent.filter((name) => name === 'QueryCommand').length).toBeGreaterThanOrEqual(whole.length);
+    });
+
     it('continues after a record that shares its start second with the next one', async () => {
       // Prepare
       const start = day('2025-04-01', '09:30:00');

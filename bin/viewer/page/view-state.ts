@@ -10,6 +10,9 @@ export function setViewState(view: ViewName, state: ViewState): void {
   const root = document.documentElement;
   root.dataset.view = view;
   root.dataset.state = state;
+  // The previous view stays until the next one is built; this says a slow one (the overview of a month) is coming.
+  const loading = document.getElementById('loading');
+  if (loading !== null) loading.hidden = state !== 'loading';
   if (state === 'ready') performance.mark(`viewer:${view}:ready`);
 }
 

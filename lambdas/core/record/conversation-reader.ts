@@ -48,6 +48,11 @@ export interface ListConversationsOptions {
   readonly attributes?: readonly (keyof ConversationRecord)[];
   /** Continue after this record, the last one a listing with the same options returned (paging). */
   readonly after?: ListPosition;
+  /**
+   * Items per Query request (DynamoDB's `Limit`): a caller that needs a page of 50 reads about 50, not DynamoDB's
+   * 1 MB page (~180 records), in time and read units alike. @default up to 1 MB per request
+   */
+  readonly queryPageSize?: number;
 }
 
 /** A record's place in a listing: what `after` needs to continue behind it. */
@@ -188,7 +193,7 @@ function partitionQueries(
   documentClient: DynamoDBDocumentClient,
   tableName: string,
   { since, until, newestFirst, after }: ListRange,
-  { agentId, status, attributes }: Pick<ListConversationsOptions, 'agentId' | 'status' | 'attributes'>,
+  { agentId, status, attributes, queryPageSize }: Pick<ListConversationsOptions, 'agentId' | 'status' | 'attributes' | 'queryPageSize'>,
 ): PartitionQuery[] {
   const statusFilter = status === undefined ? undefined : { expression: '#status = :status', names: { '#status': 'status' }, values: { ':status': status } };
   const projection = attributes === undefined ? undefined : projectionOf(attributes);
@@ -206,6 +211,7 @@ function partitionQueries(
           ExpressionAttributeValues: { ':pk': partition, ':since': since, ':until': until, ...statusFilter?.values },
           ScanIndexForward: !newestFirst,
           ExclusiveStartKey: exclusiveStartKey,
+          Limit: queryPageSize,
         }),
       );
   const index = agentId !== undefined ? CONVERSATIONS_TABLE.byAgentIndex : CONVERSATIONS_TABLE.byDayIndex;
