@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { explainAwsError, resolveTarget, type ConversationTarget, type TargetFlags } from './conversation-target.js';
 import { CommandUsageError, type CommandIo } from './io.js';
-import { DEFAULT_VIEWER_HOST, startViewerServer } from '../viewer/server.js';
+import { DEFAULT_VIEWER_HOST, isLoopback, startViewerServer } from '../viewer/server.js';
 
 /** 3000-3003 are the local pipeline's (PORT and the three above it). */
 export const DEFAULT_VIEWER_PORT = 3900;
@@ -96,7 +96,7 @@ async function checkReadable(target: ConversationTarget): Promise<void> {
  * Runs the viewer until `stop` aborts (by default: SIGINT or SIGTERM); returns the exit code. The address goes to
  * stdout, alone on its line; what it reads and how to stop it, to stderr.
  */
-export async function runViewer(argv: readonly string[], io: CommandIo, stop: AbortSignal = processStopSignal()): Promise<number> {
+export async function runViewer(argv: readonly string[], io: CommandIo, stop?: AbortSignal): Promise<number> {
   let options: ViewerOptions;
   try {
     options = parseViewerArgs(argv);
@@ -127,10 +127,11 @@ export async function runViewer(argv: readonly string[], io: CommandIo, stop: Ab
     });
     io.stdout.write(`${server.url}\n`);
     io.stderr.write(`viewer: reading ${await target.describe()} (table ${target.tableName}, bucket ${target.bucketName}); open the address above. Ctrl-C stops it.\n`);
-    if (options.host !== DEFAULT_VIEWER_HOST) {
+    if (!isLoopback(options.host)) {
       io.stderr.write(`viewer: listening on ${options.host}, not only this machine: anyone who reaches it with the address (token included) can read every conversation, over plain HTTP.\n`);
     }
-    if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+    const stopped = stop ?? processStopSignal();
+    if (!stopped.aborted) await new Promise((resolve) => stopped.addEventListener('abort', resolve, { once: true }));
     await server.stop();
     return 0;
   } catch (error) {

@@ -76,7 +76,8 @@ class NotFoundError extends Error {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
-function isLoopback(host: string): boolean {
+/** 127.0.0.0/8, localhost or ::1: only this machine can connect. */
+export function isLoopback(host: string): boolean {
   return LOOPBACK_HOSTS.has(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 

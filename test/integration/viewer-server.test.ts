@@ -138,6 +138,22 @@ describe('the viewer server', () => {
       expect(post.headers.allow).toBe('GET, HEAD');
     });
 
+    it('listening beyond loopback (--host), answers any Host name but still nothing without the token', async () => {
+      // Prepare
+      const open = await startViewerServer({ reader, source: { description: 'the test tables', table: tableName, bucket: BUCKET }, host: '0.0.0.0', port: 0, nowSecs: () => NOW });
+      const local = new URL(open.url.replace('0.0.0.0', '127.0.0.1'));
+
+      // Act
+      const named = await rawRequest(new URL('api/source', local).toString(), { host: `viewer.lan:${local.port}` });
+      const tokenless = await rawRequest(`${local.origin}/api/source`, { host: `viewer.lan:${local.port}` });
+      await open.stop();
+
+      // Assess
+      expect(open.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/[A-Za-z0-9_-]{32}\/$/);
+      expect(named.status).toBe(200);
+      expect(tokenless.status).toBe(404);
+    });
+
     it('sends the strict headers on every answer, pages and errors alike, and no cache may keep one', async () => {
       // Act
       const answers = await Promise.all([server.url, new URL('assets/viewer.js', server.url).toString(), api('conversations'), api('conversations/nope'), api('nothing-here'), new URL('/', server.url).toString()].map((url) => rawRequest(url)));
