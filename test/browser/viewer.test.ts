@@ -240,6 +240,7 @@ describe('the conversation viewer in Chromium', () => {
     const tool = page.locator('details.tool').first();
     const toolOpenBefore = await tool.evaluate((details) => (details as HTMLDetailsElement).open);
     await tool.locator('summary').click();
+    await tool.locator('pre').first().waitFor(); // the folded part is built when it opens (the toggle event is async)
     const toolText = await tool.innerText();
     const criteria = await page.locator('table.criteria tbody tr td').allInnerTexts();
     const phoneMasked = await page.locator('.phone-call').innerText();
@@ -344,7 +345,9 @@ describe('the conversation viewer in Chromium', () => {
 
     // Act
     await page.locator('details.tool summary').first().click();
+    await page.locator('details.tool pre').first().waitFor();
     await page.locator('details[data-section="raw-json"] summary').click();
+    await page.locator('pre.raw-json').waitFor();
     const messages = await page.locator('li.turn p.message').allInnerTexts();
     const injected = await page.evaluate(() => ({
       xss: (window as unknown as { __xss?: unknown }).__xss,

@@ -4,7 +4,7 @@
  * record one click away.
  */
 import { getJson } from './api.js';
-import { apiHref, h, lazyDetails, routeHref, type Child } from './dom.js';
+import { apiHref, h, lazyDetails, routeHref, table, type Child } from './dom.js';
 import { clockDuration, jsonText, maskPhoneNumbers, utcTime } from './format.js';
 import { keyValues, transcriptList } from './transcript-view.js';
 import type { Route } from './view-state.js';
@@ -83,21 +83,11 @@ function analysis(conversation: JsonRecord): HTMLElement | null {
     h('h3', {}, 'Evaluation criteria'),
     criteria.length === 0
       ? h('p', { className: 'muted' }, 'None.')
-      : h(
-          'table',
-          { className: 'compact criteria' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'Criterion'), h('th', {}, 'Result'), h('th', {}, 'Rationale'))),
-          h('tbody', {}, ...criteria.map(([name, value]) => h('tr', {}, h('td', {}, text(recordAt(value).criteria_id) ?? name), h('td', {}, badge(text(recordAt(value).result), 'outcome') ?? '—'), h('td', {}, text(recordAt(value).rationale) ?? '')))),
-        ),
+      : table('compact criteria', ['Criterion', 'Result', 'Rationale'], criteria.map(([name, value]) => [text(recordAt(value).criteria_id) ?? name, badge(text(recordAt(value).result), 'outcome') ?? '—', text(recordAt(value).rationale) ?? ''])),
     h('h3', {}, 'Data collection'),
     collected.length === 0
       ? h('p', { className: 'muted' }, 'None.')
-      : h(
-          'table',
-          { className: 'compact data-collection' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'Item'), h('th', {}, 'Value'), h('th', {}, 'Rationale'))),
-          h('tbody', {}, ...collected.map(([name, value]) => h('tr', {}, h('td', {}, text(recordAt(value).data_collection_id) ?? name), h('td', {}, jsonText(recordAt(value).value ?? '—')), h('td', {}, text(recordAt(value).rationale) ?? '')))),
-        ),
+      : table('compact data-collection', ['Item', 'Value', 'Rationale'], collected.map(([name, value]) => [text(recordAt(value).data_collection_id) ?? name, jsonText(recordAt(value).value ?? '—'), text(recordAt(value).rationale) ?? ''])),
   );
 }
 
@@ -164,12 +154,7 @@ function deliveries(record: JsonRecord): HTMLElement {
   const events = Array.isArray(record.events) ? record.events.filter(isRecord) : [];
   return section(
     'Deliveries',
-    h(
-      'table',
-      { className: 'compact' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Received (UTC)'), h('th', {}, 'Event, via'))),
-      h('tbody', {}, ...events.map((event) => h('tr', {}, h('td', { className: 'nowrap' }, receivedTime(text(event.received_at))), h('td', {}, text(event.event_type) ?? '—', h('div', { className: 'muted small' }, text(event.source) ?? '—'))))),
-    ),
+    table('compact', ['Received (UTC)', 'Event, via'], events.map((event) => [h('td', { className: 'nowrap' }, receivedTime(text(event.received_at))), h('span', {}, text(event.event_type) ?? '—', h('div', { className: 'muted small' }, text(event.source) ?? '—'))])),
   );
 }
 

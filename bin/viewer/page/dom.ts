@@ -85,3 +85,17 @@ export function lazyDetails(summary: Child | readonly Child[], body: () => Child
   });
   return details;
 }
+
+/**
+ * A table with a header row; each cell is a child (wrapped in a `<td>`) or a `<td>` built by the caller for its own
+ * class.
+ */
+export function table(className: string, headers: readonly string[], rows: readonly (readonly Child[])[]): HTMLTableElement {
+  const cell = (content: Child) => (content instanceof HTMLTableCellElement ? content : h('td', {}, content));
+  return h(
+    'table',
+    { className },
+    h('thead', {}, h('tr', {}, ...headers.map((label) => h('th', { attrs: { scope: 'col' } }, label)))),
+    h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map(cell)))),
+  );
+}

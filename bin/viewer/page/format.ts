@@ -1,4 +1,5 @@
 /** How values read: times in UTC (the day filters and the by_day index are UTC), durations, money, phone masks. */
+import { clockDuration as clockReading } from '../../cli/clock-duration.js';
 
 /** `2026-01-01 12:01:00 UTC` */
 export function utcTime(unixSecs: number | undefined): string {
@@ -12,14 +13,9 @@ export function utcDay(unixSecs: number): string {
   return new Date(unixSecs * 1000).toISOString().slice(0, 10);
 }
 
-/** `1:05:09`, `4:07`, `0:03` */
+/** `1:05:09`, `4:07`, `0:03`, or a dash. */
 export function clockDuration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
-  const whole = Math.floor(seconds);
-  const hours = Math.floor(whole / 3600);
-  const minutes = Math.floor((whole % 3600) / 60);
-  const secs = String(whole % 60).padStart(2, '0');
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${secs}` : `${minutes}:${secs}`;
+  return clockReading(seconds) ?? '—';
 }
 
 /** A JSON value as readable text: strings as they are, everything else pretty-printed. */

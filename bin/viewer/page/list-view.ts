@@ -6,7 +6,7 @@ import type { ConversationPage, ConversationRow, RecordingState } from '../api-t
 import { getJson } from './api.js';
 import { h, routeHref } from './dom.js';
 import { clockDuration, utcDay, utcTime } from './format.js';
-import type { Route } from './view-state.js';
+import { pickParams, routeOnSubmit, type Route } from './view-state.js';
 
 const FILTERS = ['agent', 'since', 'until', 'status', 'success', 'q'] as const;
 /** Kept from the route but not in the form: the page size (`limit`). */
@@ -42,16 +42,7 @@ function filterForm(params: URLSearchParams, agents: HTMLDataListElement): HTMLF
     h('a', { className: 'button secondary', href: routeHref([]) }, 'Clear'),
     agents,
   );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const data = new FormData(form);
-    const next = new URLSearchParams();
-    for (const name of FILTERS) {
-      const value = String(data.get(name) ?? '').trim();
-      if (value !== '') next.set(name, value);
-    }
-    location.hash = routeHref([], next);
-  });
+  routeOnSubmit(form, [], FILTERS);
   return form;
 }
 
@@ -82,11 +73,7 @@ function table(): { element: HTMLTableElement; body: HTMLTableSectionElement } {
 
 /** Renders the list for `route` into `view`; resolves once the first page shows. */
 export async function showList(view: HTMLElement, route: Route, signal: AbortSignal): Promise<void> {
-  const filters = new URLSearchParams();
-  for (const name of [...FILTERS, ...PASSED_THROUGH]) {
-    const value = route.params.get(name);
-    if (value !== null && value !== '') filters.set(name, value);
-  }
+  const filters = pickParams(route.params, [...FILTERS, ...PASSED_THROUGH]);
   const agents = h('datalist', { attrs: { id: 'agents' } });
   const knownAgents = new Set<string>();
   const { element, body } = table();

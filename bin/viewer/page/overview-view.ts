@@ -2,9 +2,9 @@
 import type { Overview } from '../api-types.js';
 import { getJson } from './api.js';
 import { columnChart, shareBars } from './charts.js';
-import { h, routeHref } from './dom.js';
+import { h } from './dom.js';
 import { utcDay } from './format.js';
-import type { Route } from './view-state.js';
+import { pickParams, routeOnSubmit, type Route } from './view-state.js';
 
 const FILTERS = ['agent', 'since', 'until'] as const;
 
@@ -15,16 +15,7 @@ function rangeForm(params: URLSearchParams): HTMLFormElement {
     return h('label', {}, label, control);
   };
   const form = h('form', { className: 'filters' }, field('agent', 'Agent', 'text'), field('since', 'From', 'date'), field('until', 'To', 'date'), h('button', { attrs: { type: 'submit' } }, 'Apply'));
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const data = new FormData(form);
-    const next = new URLSearchParams();
-    for (const name of FILTERS) {
-      const value = String(data.get(name) ?? '').trim();
-      if (value !== '') next.set(name, value);
-    }
-    location.hash = routeHref(['overview'], next);
-  });
+  routeOnSubmit(form, ['overview'], FILTERS);
   return form;
 }
 
@@ -41,11 +32,7 @@ function legend(): HTMLElement {
 }
 
 export async function showOverview(view: HTMLElement, route: Route, signal: AbortSignal): Promise<void> {
-  const params = new URLSearchParams();
-  for (const name of FILTERS) {
-    const value = route.params.get(name);
-    if (value !== null && value !== '') params.set(name, value);
-  }
+  const params = pickParams(route.params, FILTERS);
   const overview = await getJson<Overview>(['overview'], params, signal);
   const successes = overview.agents.reduce((sum, agent) => sum + agent.success, 0);
   const perDay = columnChart(

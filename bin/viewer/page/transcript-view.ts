@@ -3,7 +3,7 @@
  * recording), interruptions, feedback, file inputs, and folded tool calls with their results and knowledge-base
  * references. Folded parts are built when first opened, so a 600-turn call renders quickly.
  */
-import { h, lazyDetails, type Child } from './dom.js';
+import { h, lazyDetails, table, type Child } from './dom.js';
 import { clockDuration, jsonText, prettyJsonString } from './format.js';
 
 type Json = unknown;
@@ -74,12 +74,7 @@ function knowledgeBase(rag: JsonRecord): HTMLDetailsElement {
   const chunks = records(rag.chunks);
   return lazyDetails([h('span', {}, `Knowledge base: ${chunks.length} reference${chunks.length === 1 ? '' : 's'}`)], () => [
     text(rag.retrieval_query) === undefined ? null : h('p', {}, 'Query: ', h('q', {}, text(rag.retrieval_query) ?? '')),
-    h(
-      'table',
-      { className: 'compact' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Document'), h('th', {}, 'Chunk'), h('th', {}, 'Distance'))),
-      h('tbody', {}, ...chunks.map((chunk) => h('tr', {}, h('td', {}, text(chunk.document_id) ?? '—'), h('td', {}, text(chunk.chunk_id) ?? '—'), h('td', { className: 'number' }, number(chunk.vector_distance)?.toFixed(3) ?? '—')))),
-    ),
+    table('compact', ['Document', 'Chunk', 'Distance'], chunks.map((chunk) => [text(chunk.document_id) ?? '—', text(chunk.chunk_id) ?? '—', h('td', { className: 'number' }, number(chunk.vector_distance)?.toFixed(3) ?? '—')])),
     keyValues(rag, ['chunks', 'retrieval_query']),
   ], { className: 'knowledge' });
 }

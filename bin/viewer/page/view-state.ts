@@ -1,3 +1,5 @@
+import { routeHref } from './dom.js';
+
 /**
  * What a view reports about itself on the root element (`data-view`, `data-state`), and the performance mark of each
  * render: the browser tests wait on these, and the benchmark reads the marks.
@@ -33,4 +35,25 @@ export function currentRoute(): Route {
     }
   });
   return { segments, params: new URLSearchParams(query) };
+}
+
+/** The parameters among `names` that have a value. */
+export function pickParams(params: URLSearchParams, names: readonly string[]): URLSearchParams {
+  const picked = new URLSearchParams();
+  for (const name of names) {
+    const value = params.get(name)?.trim();
+    if (value !== undefined && value !== '') picked.set(name, value);
+  }
+  return picked;
+}
+
+/** Submitting `form` goes to `#/<segments>` with its filled fields among `names` as the query (no page load). */
+export function routeOnSubmit(form: HTMLFormElement, segments: readonly string[], names: readonly string[]): void {
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const values = new URLSearchParams();
+    for (const name of names) values.set(name, String(data.get(name) ?? ''));
+    location.hash = routeHref(segments, pickParams(values, names));
+  });
 }
