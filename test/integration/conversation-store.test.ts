@@ -395,6 +395,7 @@ describe('conversation store', () => {
       // Assess
       expect(small).toEqual(whole);
       expect(commandsSent.filter((name) => name === 'QueryCommand').length).toBeGreaterThanOrEqual(whole.length);
+      await expect(collect({ ...range, queryPageSize: 0 })).rejects.toThrow(RangeError);
     });
 
     it('continues after a record that shares its start second with the next one', async () => {

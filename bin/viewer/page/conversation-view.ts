@@ -4,33 +4,14 @@
  * record one click away.
  */
 import { getJson } from './api.js';
-import { apiHref, h, lazyDetails, routeHref, table, type Child } from './dom.js';
+import { apiHref, badge, h, lazyDetails, routeHref, table, type Child } from './dom.js';
 import { clockDuration, jsonText, maskPhoneNumbers, utcTime } from './format.js';
+import { isRecord, recordAt, text, type JsonRecord } from './json-values.js';
 import { keyValues, transcriptList } from './transcript-view.js';
 import type { Route } from './view-state.js';
 
-type JsonRecord = Readonly<Record<string, unknown>>;
-
-function isRecord(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function recordAt(value: unknown, ...path: string[]): JsonRecord {
-  let current = value;
-  for (const key of path) current = isRecord(current) ? current[key] : undefined;
-  return isRecord(current) ? current : {};
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
-}
-
 function section(title: string, ...children: Child[]): HTMLElement {
   return h('section', { className: 'panel', dataset: { section: title.toLowerCase().replace(/[^a-z]+/g, '-') } }, h('h2', {}, title), ...children);
-}
-
-function badge(value: string | undefined, kind: string): HTMLElement | null {
-  return value === undefined ? null : h('span', { className: `badge ${kind}-${value.replace(/[^a-z_-]/gi, '')}` }, value);
 }
 
 /** The summary title; for a call that never started or a lone unknown event, what happened instead. */

@@ -99,3 +99,8 @@ export function table(className: string, headers: readonly string[], rows: reado
     h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map(cell)))),
   );
 }
+
+/** A small label coloured by its value (`status-done`, `outcome-failure`…); null for no value. */
+export function badge(value: string | undefined, kind: string): HTMLElement | null {
+  return value === undefined ? null : h('span', { className: `badge ${kind}-${value.replace(/[^a-z_-]/gi, '')}` }, value);
+}

@@ -4,7 +4,7 @@
  */
 import type { ConversationPage, ConversationRow, RecordingState } from '../api-types.js';
 import { getJson } from './api.js';
-import { h, routeHref } from './dom.js';
+import { badge, h, routeHref } from './dom.js';
 import { clockDuration, utcDay, utcTime } from './format.js';
 import { pickParams, routeOnSubmit, type Route } from './view-state.js';
 
@@ -46,10 +46,6 @@ function filterForm(params: URLSearchParams, agents: HTMLDataListElement): HTMLF
   return form;
 }
 
-function badge(value: string | undefined, kind: string): HTMLElement | string {
-  return value === undefined ? '—' : h('span', { className: `badge ${kind}-${value.replace(/[^a-z_-]/gi, '')}` }, value);
-}
-
 function row(item: ConversationRow): HTMLTableRowElement {
   const link = routeHref(['c', item.conversation_id]);
   return h(
@@ -58,8 +54,8 @@ function row(item: ConversationRow): HTMLTableRowElement {
     h('td', { className: 'nowrap' }, h('a', { href: link }, utcTime(item.start_time_unix_secs))),
     h('td', {}, item.agent_name ?? item.agent_id ?? '—', item.agent_name !== undefined && item.agent_id !== undefined ? h('div', { className: 'muted small' }, item.agent_id) : null),
     h('td', { className: 'number' }, clockDuration(item.call_duration_secs)),
-    h('td', {}, badge(item.status, 'status')),
-    h('td', {}, badge(item.call_successful, 'outcome')),
+    h('td', {}, badge(item.status, 'status') ?? '—'),
+    h('td', {}, badge(item.call_successful, 'outcome') ?? '—'),
     h('td', { className: 'title' }, h('a', { href: link }, item.call_summary_title ?? (item.failure_reason === undefined ? item.conversation_id : `Call not started: ${item.failure_reason}`))),
     h('td', {}, h('span', { className: `recording recording-${item.recording}` }, RECORDING_TEXT[item.recording])),
   );

@@ -5,25 +5,7 @@
  */
 import { h, lazyDetails, table, type Child } from './dom.js';
 import { clockDuration, jsonText, prettyJsonString } from './format.js';
-
-type Json = unknown;
-type JsonRecord = Readonly<Record<string, Json>>;
-
-function isRecord(value: Json): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function records(value: Json): JsonRecord[] {
-  return Array.isArray(value) ? value.filter(isRecord) : [];
-}
-
-function text(value: Json): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function number(value: Json): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
+import { finiteNumber as number, isRecord, records, text, type JsonRecord } from './json-values.js';
 
 function pre(value: string): HTMLPreElement {
   return h('pre', { className: 'code' }, value);
@@ -117,7 +99,7 @@ function turn(entry: JsonRecord, index: number, seek: (seconds: number) => void)
 }
 
 /** The transcript's turns as an ordered list; `seek` plays the recording from a turn's time. */
-export function transcriptList(transcript: Json, seek: (seconds: number) => void): HTMLElement {
+export function transcriptList(transcript: unknown, seek: (seconds: number) => void): HTMLElement {
   const turns = records(transcript);
   if (turns.length === 0) return h('p', { className: 'muted' }, 'No transcript.');
   const list = h('ol', { className: 'transcript' });

@@ -110,6 +110,10 @@ export function createConversationReader(options: ConversationStorageOptions): C
       const until = listOptions.until ?? Math.floor(Date.now() / 1000);
       const since = listOptions.since ?? until - DEFAULT_LIST_LOOKBACK_SECS;
       let remaining = listOptions.limit ?? Number.POSITIVE_INFINITY;
+      // DynamoDB refuses a Limit below 1 (an emulator may take it): refused here, the same everywhere.
+      if (listOptions.queryPageSize !== undefined && !(Number.isInteger(listOptions.queryPageSize) && listOptions.queryPageSize >= 1)) {
+        throw new RangeError(`queryPageSize must be a whole number ≥ 1 (got ${listOptions.queryPageSize})`);
+      }
       const range = resumedRange({ since, until, newestFirst: (listOptions.order ?? 'newest_first') === 'newest_first' }, listOptions.after);
       if (range === undefined || remaining <= 0) return;
       for await (const item of queryPartitions(partitionQueries(documentClient, tableName, range, listOptions))) {
