@@ -421,6 +421,8 @@ describe('npm run viewer', () => {
     while (!output().stdout.includes('\n')) await new Promise((resolve) => setTimeout(resolve, 20));
     const url = output().stdout.trim();
     const page = await (await fetch(new URL('api/conversations?since=2026-03-01&until=2026-03-10&limit=1', url))).json() as ConversationPage;
+    const second = captureIo({ LOCAL_DATA_DIR: dataDir });
+    const secondCode = await runViewer(['--local', '--port', new URL(url).port], second.io, new AbortController().signal);
     stop.abort();
     const code = await running;
     await rm(dataDir, { recursive: true, force: true });
@@ -429,6 +431,8 @@ describe('npm run viewer', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]+\/$/);
     expect(page.items).toHaveLength(1);
     expect(code).toBe(0);
+    expect(secondCode).toBe(1);
+    expect(second.output().stderr).toBe(`error: port ${new URL(url).port} is in use; choose another with --port (0 = any free port) (see --help)\n`);
     expect(output().stderr).toBe(`viewer: reading the local pipeline (table ${tableName}, bucket ${BUCKET}); open the address above. Ctrl-C stops it.\n`);
     await expect(fetch(url)).rejects.toThrow();
   });
