@@ -4,7 +4,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 export interface PageAsset {
   readonly contentType: string;
@@ -17,6 +16,9 @@ export const PAGE_PATHS = { index: '', script: 'assets/viewer.js', stylesheet: '
 const PAGE_DIRECTORY = new URL('./page/', import.meta.url);
 
 async function bundleScript(): Promise<Buffer> {
+  // Loaded here, not at import: a command-line tool that registers the viewer among others pays for esbuild only when
+  // the viewer starts.
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [fileURLToPath(new URL('main.ts', PAGE_DIRECTORY))],
     bundle: true,
