@@ -24,6 +24,7 @@ const BENCHMARKS = {
   'poller-calls': async () => (await import('./bench/poller-calls.js')).benchPollerCalls(),
   'pipeline-load': async () => (await import('./bench/pipeline-load.js')).benchPipelineLoad(),
   bundles: async () => (await import('./bench/bundles.js')).benchBundles(),
+  viewer: async () => (await import('./bench/viewer.js')).benchViewer(),
 } satisfies Record<string, () => Promise<BenchSection>>;
 
 type BenchmarkName = keyof typeof BENCHMARKS;

@@ -19,7 +19,8 @@ export function overview(): string {
     ...names.map((name) => `  ${name.padEnd(width)}  ${SUBCOMMANDS[name].summary}`),
     '',
     `\`${PROGRAM} <subcommand> --help\` shows a subcommand's options. The npm scripts are aliases:`,
-    '`npm run conversations -- <get|list|export|audio> …`, `npm run send-webhook -- …`, `npm run backfill -- …`',
+    '`npm run conversations -- <get|list|export|audio> …`, `npm run send-webhook -- …`, `npm run backfill -- …`,',
+    '`npm run viewer -- …`',
     '(use `npm run --silent …` when piping: npm prints its own header on stdout otherwise).',
   ].join('\n');
 }
