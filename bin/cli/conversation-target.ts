@@ -10,7 +10,7 @@ import { createConversationReader, type ConversationReader } from '../../lambdas
 import { localDataDir, readLocalEndpoints } from '../local/endpoints.js';
 import { emulatorCredentials } from '../local/emulators.js';
 import { explainAwsError as explainError } from './aws-errors.js';
-import { npmRunHint } from './command-line.js';
+import { npmRunHint, type FlagOptions } from './command-line.js';
 import { CommandUsageError } from './io.js';
 import { awsClientConfig, resolveStackResources, type StackOutputsReader, type StackSelection } from './stack-resources.js';
 
@@ -27,6 +27,17 @@ export interface ConversationTarget {
   describe(): Promise<string>;
   close(): void;
 }
+
+/** The flags that say where records are read from (and --help), the same for every command that reads them. */
+export const READ_TARGET_FLAGS = {
+  local: { type: 'boolean', default: false },
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  table: { type: 'string' },
+  bucket: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies FlagOptions;
 
 export interface TargetFlags extends StackSelection {
   readonly local: boolean;

@@ -2,6 +2,7 @@
  * Command lines of the conversation commands (`get`, `list`, `export`, `audio`; `npm run conversations -- <command>`),
  * each with its own usage text; every problem is a CommandUsageError.
  */
+import { READ_TARGET_FLAGS } from './conversation-target.js';
 import { CommandUsageError } from './io.js';
 import { parseCommandLine, refuseFlagsTakenByNpm, type FlagOptions } from './command-line.js';
 import { parseTimeArgument } from './time-argument.js';
@@ -130,15 +131,6 @@ export interface ConversationsOptions {
 
 const COMMANDS: readonly ConversationsCommand[] = ['get', 'list', 'export', 'audio'];
 
-const TARGET_FLAGS = {
-  local: { type: 'boolean', default: false },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
-  table: { type: 'string' },
-  bucket: { type: 'string' },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const satisfies FlagOptions;
 
 const FILTER_FLAGS = {
   agent: { type: 'string' },
@@ -151,10 +143,10 @@ const FILTER_FLAGS = {
 
 /** Each command's flags: a flag another command takes is unknown here, so its error can say so. */
 const COMMAND_FLAGS = {
-  get: { ...TARGET_FLAGS, json: { type: 'boolean', default: false }, transcript: { type: 'boolean', default: false } },
-  list: { ...TARGET_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean', default: false } },
-  export: { ...TARGET_FLAGS, ...FILTER_FLAGS, out: { type: 'string' } },
-  audio: { ...TARGET_FLAGS, out: { type: 'string' } },
+  get: { ...READ_TARGET_FLAGS, json: { type: 'boolean', default: false }, transcript: { type: 'boolean', default: false } },
+  list: { ...READ_TARGET_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean', default: false } },
+  export: { ...READ_TARGET_FLAGS, ...FILTER_FLAGS, out: { type: 'string' } },
+  audio: { ...READ_TARGET_FLAGS, out: { type: 'string' } },
 } as const satisfies Record<ConversationsCommand, FlagOptions>;
 
 type AnyValues = Partial<Record<string, string | boolean>>;

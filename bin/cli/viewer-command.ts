@@ -4,7 +4,7 @@
  * that lists, shows and plays the captured conversations, reading through the same read API as `conversations`
  * (bin/viewer/ has the server and the page). It prints its address and opens nothing by itself.
  */
-import { explainAwsError, resolveTarget, type ConversationTarget, type TargetFlags } from './conversation-target.js';
+import { explainAwsError, READ_TARGET_FLAGS, resolveTarget, type ConversationTarget, type TargetFlags } from './conversation-target.js';
 import { parseCommandLine, refuseFlagsTakenByNpm, reportUsageError, type FlagOptions } from './command-line.js';
 import { CommandUsageError, type CommandIo } from './io.js';
 import { DEFAULT_VIEWER_HOST, isLoopback, startViewerServer } from '../viewer/server.js';
@@ -42,17 +42,7 @@ export interface ViewerOptions extends TargetFlags {
   readonly help: boolean;
 }
 
-const VIEWER_FLAGS = {
-  local: { type: 'boolean', default: false },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
-  table: { type: 'string' },
-  bucket: { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const satisfies FlagOptions;
+const VIEWER_FLAGS = { ...READ_TARGET_FLAGS, port: { type: 'string' }, host: { type: 'string' } } as const satisfies FlagOptions;
 
 /** Parses argv (after `--`); `env` tells a flag `npm run` took for itself. Throws CommandUsageError. */
 export function parseViewerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ViewerOptions {
