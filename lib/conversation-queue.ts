@@ -1,4 +1,4 @@
-import { Duration, Names, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -59,12 +59,6 @@ export class ConversationQueue extends Construct {
           dataKeyReuse: Duration.hours(1),
         };
 
-    // The DLQ names the one queue that may use it (RedriveAllowPolicy byQueue; Control Tower CT.SQS.PR.1), so no other
-    // queue of the account can drop messages into it that a redrive would then move into ours. The ingest queue's
-    // RedrivePolicy already refers to the DLQ, so the DLQ cannot refer to the queue's ARN attribute (a cycle): the
-    // ingest queue gets a name derived from its stack and construct path, and the DLQ names the ARN built from it.
-    const queueName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
-    const queueArn = Stack.of(this).formatArn({ service: 'sqs', resource: queueName });
     // Messages keep their original enqueue time in the DLQ, so 14 days here is "14 days since first received":
     // the DLQ alarm fires on the first message, long before that.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -72,10 +66,12 @@ export class ConversationQueue extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       maxMessageSizeBytes: MAX_MESSAGE_SIZE_BYTES,
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.BY_QUEUE, sourceQueues: [sqs.Queue.fromQueueArn(this, 'SourceQueue', queueArn)] },
+      // Stated (Control Tower CT.SQS.PR.1 accepts allowAll or byQueue). Not byQueue: the DLQ would have to name the
+      // ingest queue's ARN while the queue's RedrivePolicy names the DLQ (a cycle), and breaking it by giving the
+      // ingest queue a physical name would replace the queue of every existing stack, with the messages in flight.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
     });
     this.queue = new sqs.Queue(this, 'Queue', {
-      queueName,
       ...encryption,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
