@@ -28,7 +28,7 @@ export interface ConversationsStackProps extends StackProps {
   readonly webhookSecretKmsKeyArn?: string;
   /**
    * Complete ARN of an existing ElevenLabs API key secret.
-   * @default - the stack creates one, holding API_KEY_PLACEHOLDER until the key is put in
+   * @default - the stack creates one (random placeholder value, recognised as "not set yet")
    */
   readonly apiKeySecretArn?: string;
   /**

@@ -1,9 +1,9 @@
-import { RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { API_KEY_PLACEHOLDER, ENV } from '../lambdas/core/contract.js';
+import { ENV } from '../lambdas/core/contract.js';
 import type { ProjectFunction } from './project-function.js';
 import { viaService } from './project-key.js';
 
@@ -21,7 +21,7 @@ export interface IntegrationSecretsProps {
   readonly webhookSecretKmsKeyArn?: string;
   /**
    * Complete ARN of an existing secret holding the ElevenLabs API key.
-   * @default - the stack creates the secret holding API_KEY_PLACEHOLDER; put the real key in after deploying
+   * @default - the stack creates the secret with a random placeholder value; put the real key in after deploying
    */
   readonly apiKeySecretArn?: string;
   /**
@@ -38,10 +38,9 @@ export interface IntegrationSecretsProps {
 
 /**
  * The two secrets the integration needs: the webhook's HMAC secret (receiver) and the ElevenLabs API key (poller).
- * The created webhook secret gets a random value from Secrets Manager at deploy time (a known value would let anyone
- * sign webhooks until the real one is in). The created API-key secret holds API_KEY_PLACEHOLDER, a fixed text that is
- * no credential, so the poller can tell "not set yet" from a wrong key. The operator puts the real values in
- * (`aws secretsmanager put-secret-value`).
+ * Created secrets get a random value from Secrets Manager at deploy time (a known value would let anyone sign webhooks
+ * until the real one is in), which the functions recognise by its shape, so the poller can tell "not set yet" from a
+ * wrong key. The operator puts the real values in (`aws secretsmanager put-secret-value`).
  */
 export class IntegrationSecrets extends Construct {
   public readonly webhookSecret: secretsmanager.ISecret;
@@ -55,7 +54,7 @@ export class IntegrationSecrets extends Construct {
         : this.imported('WebhookSecret', props.webhookSecretArn, props.webhookSecretKmsKeyArn);
     this.apiKeySecret =
       props.apiKeySecretArn === undefined
-        ? this.secret('ApiKeySecret', 'ElevenLabs API key used by the back-fill poller', props.encryptionKey, API_KEY_PLACEHOLDER)
+        ? this.secret('ApiKeySecret', 'ElevenLabs API key used by the back-fill poller', props.encryptionKey)
         : this.imported('ApiKeySecret', props.apiKeySecretArn, props.apiKeySecretKmsKeyArn);
   }
 
@@ -76,12 +75,12 @@ export class IntegrationSecrets extends Construct {
     grantSecretValue(fn, this.apiKeySecret);
   }
 
-  private secret(id: string, description: string, encryptionKey: kms.IKey | undefined, placeholder?: string): secretsmanager.ISecret {
+  private secret(id: string, description: string, encryptionKey: kms.IKey | undefined): secretsmanager.ISecret {
     const secret = new secretsmanager.Secret(this, id, {
       description,
       encryptionKey,
-      // No credential: see API_KEY_PLACEHOLDER.
-      ...(placeholder === undefined ? {} : { secretStringValue: SecretValue.unsafePlainText(placeholder) }),
+      // Generated, as it always was: changing the generation would make CloudFormation overwrite the value an operator
+      // put in. The functions recognise the generated placeholder by its shape (lambdas/core/secret-values.ts).
       // The value is pasted in by hand and shown by ElevenLabs only once: keep it if the stack goes away.
       removalPolicy: RemovalPolicy.RETAIN,
     });

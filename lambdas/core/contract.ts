@@ -127,11 +127,10 @@ export const STACK_OUTPUT = {
 export type StackOutputName = (typeof STACK_OUTPUT)[keyof typeof STACK_OUTPUT];
 
 /**
- * The value the stack puts in the API-key secret it creates, until the operator replaces it. Not a credential (the key
- * authenticates us to ElevenLabs; this text grants nothing), so it can sit in the template, and the poller and
- * `backfill` recognise it and say "API key not set" instead of failing on ElevenLabs' 401.
+ * What Secrets Manager generates for a secret the stack creates (GenerateSecretString with its defaults): 32 printable
+ * ASCII characters, punctuation included. See lambdas/core/secret-values.ts for why the stack keeps it that way.
  */
-export const API_KEY_PLACEHOLDER = 'PLACEHOLDER: replace this whole value with your ElevenLabs API key';
+export const GENERATED_SECRET = { length: 32 } as const;
 
 /** ElevenLabs' API host; data-residency workspaces have their own. */
 export const DEFAULT_ELEVENLABS_API_BASE_URL = 'https://api.elevenlabs.io';

@@ -1,6 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { API_KEY_PLACEHOLDER } from '../../lambdas/core/contract.js';
 import { arnOf, logicalId, synthesizeStack } from './support.js';
 
 // Default configuration: SQS/S3/DynamoDB/Secrets Manager-managed encryption, no customer-managed key.
@@ -245,11 +244,11 @@ describe('AWS::SecretsManager::Secret', () => {
     expect(secret?.Properties).not.toHaveProperty('Name');
   });
 
-  it('creates the API-key secret holding the recognisable placeholder (no credential), retained', () => {
+  it('creates the API-key secret with a generated value too, as it always has (a changed generation would overwrite the key an operator put in), retained', () => {
     const secret = template.findResources('AWS::SecretsManager::Secret')[logicalId(stack.secrets.apiKeySecret)];
 
-    expect(secret).toMatchObject({ Properties: { SecretString: API_KEY_PLACEHOLDER }, DeletionPolicy: 'Retain' });
-    expect(secret?.Properties).not.toHaveProperty('GenerateSecretString');
+    expect(secret).toMatchObject({ Properties: { GenerateSecretString: {} }, DeletionPolicy: 'Retain' });
+    expect(secret?.Properties).not.toHaveProperty('SecretString');
     expect(secret?.Properties).not.toHaveProperty('Name');
     expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(2);
   });

@@ -16,7 +16,7 @@ import { findMissingConversationIds, readStoredConversations } from '../../lambd
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { POLLER_LEASE_ID } from '../../lambdas/core/backfill/poller-lease.js';
 import { createWatermarkStore, loadWatermark, saveWatermark } from '../../lambdas/core/backfill/poller-watermark.js';
-import { API_KEY_PLACEHOLDER } from '../../lambdas/core/contract.js';
+import { STACK_PLACEHOLDER_EXAMPLE } from '../support/generated-secret.js';
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
@@ -303,7 +303,7 @@ describe('the poller handler, one run at a time', () => {
 
 describe('the poller handler before the API key is set', () => {
   it.each([
-    ['the stack placeholder', API_KEY_PLACEHOLDER],
+    ['the stack placeholder', STACK_PLACEHOLDER_EXAMPLE],
     ['an empty value', ' '],
   ])('reports a secret holding %s as one ApiKeyNotSet, not as a failed run, and calls nothing', async (_name, value) => {
     // Prepare

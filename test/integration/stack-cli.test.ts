@@ -15,7 +15,8 @@ import { runConversations } from '../../bin/cli/conversations-command.js';
 import type { CommandIo } from '../../bin/cli/io.js';
 import { moveDeadLetters, runRedrive, type MoveTask } from '../../bin/cli/redrive-command.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
-import { API_KEY_PLACEHOLDER, DEFAULT_STACK_NAME, STACK_OUTPUT } from '../../lambdas/core/contract.js';
+import { DEFAULT_STACK_NAME, STACK_OUTPUT } from '../../lambdas/core/contract.js';
+import { STACK_PLACEHOLDER_EXAMPLE } from '../support/generated-secret.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
 import { emulatorRegion, sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
 
@@ -215,7 +216,7 @@ describe('backfill against AWS', () => {
 
   it('says the API key is not set yet, before any ElevenLabs call, when the secret holds the stack placeholder', async () => {
     // Prepare
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: API_KEY_PLACEHOLDER });
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: STACK_PLACEHOLDER_EXAMPLE });
 
     // Act
     const result = await run(runBackfill, ['--since', '2026-01-01', '--stack', 'Prod'], backfillEnv());

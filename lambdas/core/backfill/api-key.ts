@@ -1,9 +1,9 @@
 /**
- * The ElevenLabs API key as read from its secret: a key, or not set yet (empty, or still the stack's placeholder).
- * "Not set" is an expected state right after a deploy, so it has its own error type, which the poller reports as one
- * clear metric instead of a failed run.
+ * The ElevenLabs API key as read from its secret: a key, or not set yet (empty, or still the stack's generated
+ * placeholder). "Not set" is an expected state right after a deploy, so it has its own error type, which the poller
+ * reports as one clear metric instead of a failed run.
  */
-import { API_KEY_PLACEHOLDER } from '../contract.js';
+import { isUnsetSecretValue } from '../secret-values.js';
 
 /** The secret holds no API key yet. */
 export class ApiKeyNotSetError extends Error {
@@ -13,7 +13,7 @@ export class ApiKeyNotSetError extends Error {
 /** The trimmed key; throws ApiKeyNotSetError naming the secret when it is empty or the stack's placeholder. */
 export function apiKeyFromSecret(value: unknown, secretName: string): string {
   const key = typeof value === 'string' ? value.trim() : '';
-  if (key === '' || key === API_KEY_PLACEHOLDER) {
+  if (isUnsetSecretValue(key)) {
     throw new ApiKeyNotSetError(`the secret ${secretName} holds no ElevenLabs API key yet (${key === '' ? 'it is empty' : "still the stack's placeholder"}): put the key in it with aws secretsmanager put-secret-value`);
   }
   return key;
