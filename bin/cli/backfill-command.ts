@@ -16,6 +16,7 @@ import { createSqsClient } from '../../lambdas/core/aws/sqs.js';
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { DEFAULT_ELEVENLABS_API_BASE_URL, ENV } from '../../lambdas/core/contract.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
+import { createAwsRecordingArchive, type RecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { reconcileRange } from '../../lambdas/core/backfill/reconcile-range.js';
 import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { localDataDir, readLocalEndpoints } from '../local/endpoints.js';
@@ -29,6 +30,7 @@ interface Target {
   readonly documentClient: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly publishPorts: PublishPorts;
+  readonly recordingArchive: RecordingArchive;
   readonly apiKey: string;
   readonly apiBaseUrl: string;
   close(): void;
@@ -53,6 +55,7 @@ async function localTarget(env: NodeJS.ProcessEnv): Promise<Target> {
     documentClient: DynamoDBDocumentClient.from(dynamodb),
     tableName: endpoints.tableName,
     publishPorts: createAwsPublishPorts(s3, sqs, endpoints.bucketName, endpoints.queueUrl),
+    recordingArchive: createAwsRecordingArchive(s3, endpoints.bucketName),
     apiKey,
     apiBaseUrl: apiBaseUrl(env),
     close: () => [dynamodb, s3, sqs].forEach((client) => client.destroy()),
@@ -93,6 +96,7 @@ async function awsTarget(options: BackfillOptions, env: NodeJS.ProcessEnv): Prom
     documentClient,
     tableName,
     publishPorts: createAwsPublishPorts(s3, sqs, bucketName, queueUrl),
+    recordingArchive: createAwsRecordingArchive(s3, bucketName),
     apiKey,
     apiBaseUrl: apiBaseUrl(env),
     close: () => [documentClient, s3, sqs].forEach((client) => client.destroy()),
@@ -121,20 +125,20 @@ export async function runBackfill(argv: readonly string[], io: CommandIo): Promi
   let target: Target | undefined;
   try {
     target = options.local ? await localTarget(env) : await awsTarget(options, env);
-    const { documentClient, tableName, publishPorts } = target;
+    const { documentClient, tableName, publishPorts, recordingArchive } = target;
     const summary = await reconcileRange(
       {
         after: options.since,
         before: options.until,
         ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
         settleDelaySecs: options.settleDelaySecs,
-        fetchMissingAudio: options.fetchAudio,
+        backfillRecordings: options.backfillRecordings,
         dryRun: options.dryRun,
         concurrency: options.concurrency,
         // No time budget here, so one window: ⌈N/100⌉ list calls, not one per day of a long, mostly empty range.
         windowSecs: options.until - options.since,
       },
-      createReconcilePorts({ documentClient, conversationsTableName: tableName, publishPorts }, new ElevenLabsApiClient({ apiKey: target.apiKey, baseUrl: target.apiBaseUrl }), {
+      createReconcilePorts({ documentClient, conversationsTableName: tableName, publishPorts, recordingArchive }, new ElevenLabsApiClient({ apiKey: target.apiKey, baseUrl: target.apiBaseUrl }), {
         onProgress: (state) => progress.update(state),
         logger: {
           info: () => undefined,

@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReadSecret } from '../core/aws/secrets.js';
 import { ElevenLabsApiClient } from '../core/backfill/elevenlabs-api.js';
 import { createWatermarkStore } from '../core/backfill/poller-watermark.js';
+import { createAwsRecordingArchive } from '../core/backfill/recording-publish.js';
 import { ConfigurationError } from '../core/errors.js';
 import { createAwsPublishPorts } from '../core/ingest/publish-event.js';
 import type { PollerConfig } from './config.js';
@@ -26,7 +27,8 @@ export function pollerDependencies(config: PollerConfig, clients: PollerClients)
       settleDelaySecs: config.settleDelaySecs,
       overlapSecs: config.overlapSecs,
       initialLookbackSecs: config.initialLookbackSecs,
-      fetchMissingAudio: config.fetchMissingAudio,
+      backfillRecordings: config.backfillRecordings,
+      recordingMissingAfterSecs: config.recordingMissingAfterSecs,
       ...(config.maxPendingAgeSecs === 0 ? {} : { maxPendingAgeSecs: config.maxPendingAgeSecs }),
     },
     // Cached for SECRET_CACHE_TTL_SECS by Powertools.
@@ -41,6 +43,7 @@ export function pollerDependencies(config: PollerConfig, clients: PollerClients)
       documentClient: clients.documentClient,
       conversationsTableName: config.conversationsTableName,
       publishPorts: createAwsPublishPorts(clients.s3, clients.sqs, config.bucketName, config.queueUrl),
+      recordingArchive: createAwsRecordingArchive(clients.s3, config.bucketName),
     },
     watermark: createWatermarkStore(clients.documentClient, config.pollerStateTableName),
   };

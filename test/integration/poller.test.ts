@@ -4,6 +4,7 @@
  * runs the 10,000-conversation case and the bad-key case; the other cases drive runPoller with the same adapters.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -18,6 +19,7 @@ import { createWatermarkStore, loadWatermark, saveWatermark } from '../../lambda
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
+import { createAwsRecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { captureOutput } from '../fixtures/output-capture.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
 import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
@@ -122,6 +124,7 @@ function pollerPorts(
     documentClient: options.conversationsClient ?? documentClient,
     conversationsTableName: pipeline.tableName,
     publishPorts: createAwsPublishPorts(sqsS3.s3, sqsS3.sqs, BUCKET, pipeline.queueUrl),
+    recordingArchive: createAwsRecordingArchive(sqsS3.s3, BUCKET),
   };
   return {
     ...createReconcilePorts(storage, new ElevenLabsApiClient({ apiKey: options.apiKey ?? FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 5, maxDelayMs: 50 })),
@@ -130,7 +133,7 @@ function pollerPorts(
   };
 }
 
-const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLookbackSecs: 86_400, fetchMissingAudio: false };
+const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLookbackSecs: 86_400, backfillRecordings: false };
 
 function lambdaContext(remainingMs = 290_000): Context {
   return {
@@ -157,7 +160,7 @@ async function loadHandler(pipeline: Pipeline, fake: FakeElevenLabsApi, secretNa
     POLLER_SETTLE_DELAY_SECS: String(SETTLE),
     POLLER_OVERLAP_SECS: '3600',
     POLLER_INITIAL_LOOKBACK_SECS: '86400',
-    POLLER_FETCH_MISSING_AUDIO: 'false',
+    POLLER_BACKFILL_RECORDINGS: 'false',
     SECRET_CACHE_TTL_SECS: '300',
   });
   vi.resetModules();
@@ -323,7 +326,7 @@ describe('runPoller with the real adapters', () => {
     expect(batchGetCalls()).toBe(3);
   });
 
-  it('with POLLER_FETCH_MISSING_AUDIO, publishes recordings missing from back-filled and stored records', async () => {
+  it('with recordings back-filled, archives each recording missing from back-filled and stored records and queues a claim check to it', async () => {
     // Prepare
     const fake = await fakeAccount({ count: 60, seed: 19, audioBytes: 3000 });
     const pipeline = await freshPipeline();
@@ -345,7 +348,7 @@ describe('runPoller with the real adapters', () => {
     await seedRecords(documentClient, pipeline.tableName, storedRecords);
 
     // Act
-    const result = await runPoller({ ...POLLER_SETTINGS, fetchMissingAudio: true }, pollerPorts(pipeline, fake));
+    const result = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true }, pollerPorts(pipeline, fake));
     const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
 
     // Assess
@@ -354,10 +357,19 @@ describe('runPoller with the real adapters', () => {
     expect(new Set(audioMessages.map((message) => message.attributes.conversationId))).toEqual(new Set(expectedAudio));
     expect(fake.calls.audio).toBe(expectedAudio.length);
     expect(result.summary.audio.backfilled).toBe(expectedAudio.length);
-    const sample = audioMessages[0];
-    if (sample?.body.location !== 'inline') throw new Error('expected an inline body');
-    const envelope = JSON.parse(sample.body.rawBody) as { data: { full_audio: string; conversation_id: string } };
-    expect(Buffer.from(envelope.data.full_audio, 'base64').equals(Buffer.from(fake.audioBody(envelope.data.conversation_id)))).toBe(true);
+    for (const message of audioMessages) {
+      // A small inline claim check, never the recording itself.
+      if (message.body.location !== 'inline') throw new Error('expected an inline body');
+      expect(message.messageBody.length).toBeLessThan(1000);
+      const { data } = JSON.parse(message.body.rawBody) as { data: { conversation_id: string; full_audio?: string; audio_object: { bucket: string; key: string; bytes: number; sha256: string } } };
+      expect(data.full_audio).toBeUndefined();
+      expect(data.audio_object).toMatchObject({ bucket: BUCKET, ...(await fake.audioDigest(data.conversation_id)) });
+      expect(data.audio_object.bytes).toBe(3000);
+      expect(data.audio_object.key).toMatch(new RegExp(`^events/recordings/\\d{4}/\\d{2}/\\d{2}/${data.conversation_id}/\\d+-[0-9a-f]{16}\\.mp3$`));
+      const archived = await sqsS3.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: data.audio_object.key }));
+      expect(archived.ContentType).toBe('audio/mpeg');
+      expect(Buffer.from(await archived.Body?.transformToByteArray() ?? []).equals(Buffer.from(fake.audioBody(data.conversation_id)))).toBe(true);
+    }
   });
 });
 
@@ -387,7 +399,13 @@ describe('adapters on dynalite', () => {
       tableName,
       ids
         .filter((_, index) => index % 5 !== 0)
-        .map((id, index) => ({ conversation_id: id, transcription_body_sha256: `sha-${id}`, has_audio: index % 2 === 0, ...(index % 4 === 0 ? { audio: { s3_key: `audio/${id}/a.mp3` } } : {}) })),
+        .map((id, index) => ({
+          conversation_id: id,
+          transcription_body_sha256: `sha-${id}`,
+          has_audio: index % 2 === 0,
+          ...(index % 4 === 0 ? { audio: { s3_key: `audio/${id}/a.mp3` } } : {}),
+          ...(index % 3 === 0 ? { audio_unavailable: { status_code: 404 } } : {}),
+        })),
     );
     const { documentClient: counted, batchGetCalls } = countingBatchGets(dynamo.endpoint);
 
@@ -401,8 +419,8 @@ describe('adapters on dynalite', () => {
     expect(callsForMissing).toBe(3);
     expect(batchGetCalls()).toBe(6);
     expect(stored.size).toBe(200);
-    expect(stored.get('conv_presence_1')).toEqual({ hasTranscription: true, hasAudio: true, audioExpected: true });
-    expect(stored.get('conv_presence_2')).toEqual({ hasTranscription: true, hasAudio: false, audioExpected: false });
+    expect(stored.get('conv_presence_1')).toEqual({ hasTranscription: true, hasAudio: true, audioExpected: true, audioUnavailable: true });
+    expect(stored.get('conv_presence_2')).toEqual({ hasTranscription: true, hasAudio: false, audioExpected: false, audioUnavailable: false });
   });
 
   it('counts a record that holds only audio or a failure event as missing, so its transcript is back-filled', async () => {
