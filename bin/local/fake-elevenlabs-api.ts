@@ -20,7 +20,6 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { readSamplePayload } from './sample-payloads.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -625,20 +624,21 @@ export class FakeElevenLabsApi {
   private async streamRecording(id: string, response: ServerResponse, truncate: boolean): Promise<void> {
     const size = this.audioSize(id);
     response.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': size });
-    const chunks = this.recordingChunks(id);
-    const half = Math.floor(size / 2);
+    response.flushHeaders();
     let sent = 0;
-    const body = Readable.from(
-      (function* () {
-        for (const chunk of chunks) {
-          if (truncate && sent + chunk.byteLength > half) return;
-          sent += chunk.byteLength;
-          yield chunk;
-        }
-      })(),
-    );
-    if (truncate) body.on('end', () => response.socket?.destroy());
-    await pipeline(body, response, { end: !truncate }).catch(() => undefined);
+    for (const chunk of this.recordingChunks(id)) {
+      if (response.destroyed || (truncate && sent + chunk.byteLength > size / 2)) break;
+      sent += chunk.byteLength;
+      // Backpressure: the next chunk is made only when the client has taken this one.
+      if (!response.write(chunk)) await drainedOrClosed(response);
+    }
+    if (!truncate) {
+      response.end();
+      return;
+    }
+    // What was written reaches the client before the connection drops, so the cut is part-way through the body.
+    await new Promise<void>((resolve) => response.write('', () => resolve()));
+    response.socket?.destroy();
   }
 
   private list(query: Record<string, string>, json: (status: number, body: unknown) => void): void {
@@ -680,6 +680,19 @@ export class FakeElevenLabsApi {
       has_more: hasMore,
     });
   }
+}
+
+/** Resolves when `response` can take more, or is gone. */
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 /** A conversation's recording, when it differs from the account's default. */

@@ -4,7 +4,7 @@
  * runs the 10,000-conversation case and the bad-key case; the other cases drive runPoller with the same adapters.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -370,6 +370,59 @@ describe('runPoller with the real adapters', () => {
       expect(archived.ContentType).toBe('audio/mpeg');
       expect(Buffer.from(await archived.Body?.transformToByteArray() ?? []).equals(Buffer.from(fake.audioBody(data.conversation_id)))).toBe(true);
     }
+  });
+});
+
+describe('recordings that fail', () => {
+  /** Five recorded conversations, stored without their recordings (their audio webhooks never arrived). */
+  async function storedWithoutRecordings() {
+    const fake = await fakeAccount({ count: 5, seed: 23, audioBytes: 200_000, failedFraction: 0, audioFraction: 1 });
+    const pipeline = await freshPipeline();
+    await seedRecords(
+      documentClient,
+      pipeline.tableName,
+      fake.conversations().map((conversation) => ({ conversation_id: conversation.conversationId, transcription_body_sha256: `sha-${conversation.conversationId}`, agent_id: conversation.agentId, start_time_unix_secs: conversation.startTimeUnixSecs, has_audio: true })),
+    );
+    return { fake, pipeline, oldest: [...fake.conversations()].sort((a, b) => a.startTimeUnixSecs - b.startTimeUnixSecs)[0] as ReturnType<FakeElevenLabsApi['conversation']> };
+  }
+
+  it('hold the watermark while the audio endpoint answers 5xx, and stop holding it once the call is older than the maximum pending age', async () => {
+    // Prepare: the oldest conversation's recording keeps failing with 503.
+    const { fake, pipeline, oldest } = await storedWithoutRecordings();
+    fake.injectFault({ route: 'audio', count: 1000, status: 503, conversationId: oldest.conversationId });
+    const ageSecs = Math.floor(Date.now() / 1000) - oldest.startTimeUnixSecs;
+
+    // Act
+    const holding = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true, maxPendingAgeSecs: ageSecs + 3600 }, pollerPorts(pipeline, fake));
+    const givingUp = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true, maxPendingAgeSecs: ageSecs - 60 }, pollerPorts(pipeline, fake));
+    fake.clearFaults();
+
+    // Assess
+    expect(holding.summary).toMatchObject({ errors: 1, audio: { backfilled: 4, givenUp: 0 }, watermarkBlockedBy: { conversationId: oldest.conversationId, reason: 'error' } });
+    expect(holding.watermark).toBe(oldest.startTimeUnixSecs - 1);
+    expect(givingUp.summary).toMatchObject({ errors: 1, audio: { givenUp: 1 } });
+    expect(givingUp.summary.watermarkBlockedBy).toBeUndefined();
+    expect(givingUp.watermark).toBe(givingUp.before - SETTLE);
+  });
+
+  it('leave nothing in the archive when the download breaks off part-way, and the next run fetches it whole', async () => {
+    // Prepare
+    const { fake, pipeline, oldest } = await storedWithoutRecordings();
+    const id = oldest.conversationId;
+    fake.injectFault({ route: 'audio', count: 1, status: 'truncate', conversationId: id });
+    const archivedFor = async () =>
+      ((await sqsS3.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'events/recordings/' }))).Contents ?? []).filter((object) => object.Key?.includes(`/${id}/`));
+
+    // Act
+    const first = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true }, pollerPorts(pipeline, fake));
+    const afterFirst = await archivedFor();
+    const second = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true }, pollerPorts(pipeline, fake));
+
+    // Assess
+    expect(first.summary).toMatchObject({ errors: 1, audio: { backfilled: 4 }, watermarkBlockedBy: { conversationId: id, reason: 'error' } });
+    expect(afterFirst).toEqual([]);
+    expect(second.summary.audio.backfilled).toBe(5);
+    expect((await archivedFor()).map((object) => object.Size)).toEqual([200_000]);
   });
 });
 
