@@ -60,6 +60,7 @@ const COUNT_THRESHOLDS = [
   'consumerRecordFailuresPer5Minutes',
   'pollerFailuresPerHour',
   'backfilledConversationsPerHour',
+  'recordingsMissingPerHour',
   'throttlesPer5Minutes',
 ] as const satisfies readonly (keyof AlarmThresholds)[];
 

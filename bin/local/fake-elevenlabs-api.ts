@@ -19,7 +19,6 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Readable } from 'node:stream';
 import { readSamplePayload } from './sample-payloads.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -272,11 +271,6 @@ export class FakeElevenLabsApi {
   /** Exactly the bytes `GET /v1/convai/conversations/{id}/audio` answers with (whole: for small recordings). */
   audioBody(id: string): Uint8Array {
     return Buffer.concat([...this.recordingChunks(id)]);
-  }
-
-  /** The recording as `GET …/audio` streams it, chunk by chunk. */
-  audioStream(id: string): Readable {
-    return Readable.from(this.recordingChunks(id), { objectMode: false });
   }
 
   /** Size and SHA-256 of the recording, computed by streaming it. */
