@@ -649,6 +649,24 @@ describe('recordings', () => {
     expect(api.openDownloads).toBe(0);
   });
 
+  it('gives up, rather than defers for ever, a recording too long for any run once the call is older than maxPendingAgeSecs', async () => {
+    // Prepare
+    const api = new MemoryApi([conversation('huge-old', NOW - 5000)]);
+    api.audioLength.set('huge-old', 10 * 1024 * 1024 * 1024);
+    const warnings: string[] = [];
+    const logger = { info: () => undefined, warn: (message: string) => warnings.push(message) };
+    const { ports } = harness(api, stored({ 'huge-old': lacking }), { remainingTimeMs: () => 280_000, logger });
+
+    // Act
+    const young = await reconcileRange(range({ backfillRecordings: true, maxPendingAgeSecs: 86_400 }), ports);
+    const old = await reconcileRange(range({ backfillRecordings: true, maxPendingAgeSecs: 3600 }), ports);
+
+    // Assess
+    expect(young).toMatchObject({ deferred: 1, complete: false, watermarkBlockedBy: { conversationId: 'huge-old', reason: 'deferred' } });
+    expect(old).toMatchObject({ deferred: 0, complete: true, audio: { givenUp: 1 }, newWatermark: NOW - SETTLE });
+    expect(warnings).toEqual(['recording given up: no run had the time for it']);
+  });
+
   it('limits recording downloads to their own concurrency, beside the detail calls', async () => {
     // Prepare
     const conversations = Array.from({ length: 12 }, (_, index) => conversation(`c${index}`, NOW - 6000 + index * 10, { hasAudio: true }));

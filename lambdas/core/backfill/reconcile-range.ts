@@ -525,17 +525,32 @@ async function attempt(run: Run, task: Task, kind: 'transcript' | 'recording', s
   } catch (error) {
     assertIsError(error);
     if (error instanceof ElevenLabsAuthError) throw error;
-    if (error instanceof ElevenLabsDeadlineError) return counted({ deferred: 1 }, blocker(task.summary, 'deferred'));
+    if (error instanceof ElevenLabsDeadlineError) return kind === 'recording' ? deferRecording(run, task.summary) : counted({ deferred: 1 }, blocker(task.summary, 'deferred'));
     if (!(error instanceof ElevenLabsApiError)) throw error;
     const fields = { conversation_id: task.summary.conversation_id, task: kind, status: error.status, code: error.code, errorName: error.name };
-    const { maxPendingAgeSecs } = run.input;
-    if (kind === 'recording' && maxPendingAgeSecs !== undefined && run.nowSecs - task.summary.start_time_unix_secs > maxPendingAgeSecs) {
+    if (kind === 'recording' && pastGiveUpAge(run, task.summary)) {
       run.ports.logger?.warn('recording given up: still failing', fields);
       return counted({ errors: 1, audioGivenUp: 1 });
     }
     run.ports.logger?.warn(kind === 'recording' ? 'recording not back-filled' : 'conversation not back-filled', fields);
     return counted({ errors: 1 }, blocker(task.summary, 'error'));
   }
+}
+
+/** The conversation started longer than `maxPendingAgeSecs` ago: what still cannot be fetched stops holding the watermark. */
+function pastGiveUpAge(run: Run, summary: ConversationSummary): boolean {
+  const { maxPendingAgeSecs } = run.input;
+  return maxPendingAgeSecs !== undefined && run.nowSecs - summary.start_time_unix_secs > maxPendingAgeSecs;
+}
+
+/**
+ * A recording left for the next run (no time for it); one too long for any run to finish, past the give-up age, is
+ * given up instead (logged, counted) rather than holding the watermark for ever. `backfill` has no time limit.
+ */
+function deferRecording(run: Run, summary: ConversationSummary): Outcome {
+  if (!pastGiveUpAge(run, summary)) return counted({ deferred: 1 }, blocker(summary, 'deferred'));
+  run.ports.logger?.warn('recording given up: no run had the time for it', { conversation_id: summary.conversation_id });
+  return counted({ audioGivenUp: 1 });
 }
 
 /** Fetches and publishes a missing conversation; says whether its recording should be fetched as well. */
@@ -563,8 +578,7 @@ function hasRecordingTime(run: Run, bytes = 0): boolean {
  * time left is not started (or is cancelled once its size is known) and left for the next run.
  */
 async function backfillRecording(run: Run, summary: ConversationSummary, agentId: string | undefined): Promise<Outcome> {
-  const deferred = () => counted({ deferred: 1 }, blocker(summary, 'deferred'));
-  if (!hasRecordingTime(run)) return deferred();
+  if (!hasRecordingTime(run)) return deferRecording(run, summary);
   const conversationId = summary.conversation_id;
   const budgetMs = run.callOptions.remainingMs();
   // The download must end within the run's time: past it, the upload is aborted and the recording left for next time.
@@ -579,7 +593,7 @@ async function backfillRecording(run: Run, summary: ConversationSummary, agentId
   }
   if (!hasRecordingTime(run, response.contentLength)) {
     await response.body.cancel();
-    return deferred();
+    return deferRecording(run, summary);
   }
   const reference = await run.ports.publishRecording({ conversationId, agentId, body: response.body, contentType: response.contentType, receivedAt: new Date(nowMs) });
   run.ports.logger?.info('recording back-filled', { conversation_id: conversationId, bytes: reference.bytes });
