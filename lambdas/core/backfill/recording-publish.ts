@@ -12,7 +12,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { streamedUploader, type StreamedObject, type UploadStream } from '../aws/streamed-upload.js';
 import { StorageError } from '../errors.js';
 import type { PublishInput } from '../ingest/publish-event.js';
-import type { RecordingReference } from '../ingest/poller-events.js';
+import { plainContentType, type RecordingReference } from '../ingest/poller-events.js';
 import { recordingArchiveKeyFor } from '../ingest/queued-event.js';
 import { recordingReferenceEnvelope } from './backfill-envelopes.js';
 import { ElevenLabsApiError } from './elevenlabs-api.js';
@@ -40,14 +40,16 @@ export async function publishRecording(recording: RecordingToPublish, ports: Rec
   const { archive } = ports;
   const { conversationId, agentId, receivedAt } = recording;
   const key = recordingArchiveKeyFor({ receivedAt, conversationId, token: randomBytes(8).toString('hex') });
+  // A claim check only names a plain media type (the consumer would refuse it otherwise, and the next run fetch again).
+  const contentType = plainContentType(recording.contentType, 'audio/mpeg');
   let stored: StreamedObject;
   try {
-    stored = await archive.upload({ bucket: archive.bucketName, key, body: recording.body, contentType: recording.contentType });
+    stored = await archive.upload({ bucket: archive.bucketName, key, body: recording.body, contentType });
   } catch (error) {
     if (error instanceof ElevenLabsApiError) throw error;
     throw new StorageError('archiving the recording failed', { cause: error });
   }
-  const reference: RecordingReference = { bucket: archive.bucketName, key, bytes: stored.bytes, sha256: stored.sha256, content_type: recording.contentType };
+  const reference: RecordingReference = { bucket: archive.bucketName, key, bytes: stored.bytes, sha256: stored.sha256, content_type: contentType };
   const envelope = recordingReferenceEnvelope(conversationId, agentId, reference, Math.floor(receivedAt.getTime() / 1000));
   try {
     await ports.publish({ rawBody: envelope.rawBody, event: envelope.event, source: 'poller', receivedAt });

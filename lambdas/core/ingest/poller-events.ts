@@ -30,6 +30,11 @@ export type AudioUnavailableStatus = 404 | 422;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
 
+/** `value` when it is a plain `type/subtype` media type (what a claim check may carry), else `fallback`. */
+export function plainContentType(value: string, fallback: string): string {
+  return CONTENT_TYPE.test(value) ? value : fallback;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
