@@ -2,7 +2,6 @@
  * What the recording-backfill benchmark's processes share: the poller's ports and the consumer handler, wired as
  * lambdas/poller and lambdas/consumer wire them, on the emulators of recording-emulators.ts (another process).
  */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -16,6 +15,7 @@ import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-port
 import { reconcileRange, type ReconcilePorts, type ReconcileSummary } from '../../lambdas/core/backfill/reconcile-range.js';
 import { createAwsRecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { ENV, POLLER_DEFAULTS, SERVICE } from '../../lambdas/core/contract.js';
+import { streamDigest } from '../../lambdas/core/hash.js';
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
@@ -84,11 +84,5 @@ export async function storedRecordingDigest(bench: RecordingBench, conversationI
   const record = await bench.reader.getConversation(conversationId, { includeTranscript: false });
   if (record?.audio === undefined) return undefined;
   const object = await bench.s3.send(new GetObjectCommand({ Bucket: bench.emulators.bucketName, Key: record.audio.s3_key }));
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of object.Body as Readable) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).byteLength;
-  }
-  return { bytes, sha256: hash.digest('hex') };
+  return streamDigest(object.Body as Readable);
 }

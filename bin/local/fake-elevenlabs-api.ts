@@ -19,6 +19,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { streamDigest } from '../../lambdas/core/hash.js';
 import { readSamplePayload } from './sample-payloads.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -274,14 +275,8 @@ export class FakeElevenLabsApi {
   }
 
   /** Size and SHA-256 of the recording, computed by streaming it. */
-  async audioDigest(id: string): Promise<{ readonly bytes: number; readonly sha256: string }> {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    for (const chunk of this.recordingChunks(id)) {
-      hash.update(chunk);
-      bytes += chunk.byteLength;
-    }
-    return { bytes, sha256: hash.digest('hex') };
+  audioDigest(id: string): Promise<{ readonly bytes: number; readonly sha256: string }> {
+    return streamDigest(this.recordingChunks(id));
   }
 
   /** Size of one conversation's recording. */

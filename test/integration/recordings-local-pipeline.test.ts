@@ -5,7 +5,6 @@
  * up stored byte-exact, exactly once, within one poll period after the settle delay; the third is marked on its
  * record and not asked for again.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { emulatorCredentials, emulatorRegion } from '../../bin/local/emulators.j
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
 import { postSignedWebhook } from '../../bin/local/post-webhook.js';
+import { streamDigest } from '../../lambdas/core/hash.js';
 import { createConversationReader, type ConversationReader, type ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 
 const POLL_INTERVAL_SECS = 4;
@@ -83,13 +83,7 @@ async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise
 /** Streams an object and hashes it (never whole in this process either). */
 async function objectDigest(key: string): Promise<{ bytes: number; sha256: string }> {
   const object = await s3.send(new GetObjectCommand({ Bucket: pipeline.endpoints.bucketName, Key: key }));
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of object.Body as Readable) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).byteLength;
-  }
-  return { bytes, sha256: hash.digest('hex') };
+  return streamDigest(object.Body as Readable);
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {
