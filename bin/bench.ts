@@ -25,6 +25,7 @@ const BENCHMARKS = {
   'recording-backfill': async () => (await import('./bench/recording-backfill.js')).benchRecordingBackfill(),
   'pipeline-load': async () => (await import('./bench/pipeline-load.js')).benchPipelineLoad(),
   bundles: async () => (await import('./bench/bundles.js')).benchBundles(),
+  viewer: async () => (await import('./bench/viewer.js')).benchViewer(),
 } satisfies Record<string, () => Promise<BenchSection>>;
 
 type BenchmarkName = keyof typeof BENCHMARKS;

@@ -4,7 +4,9 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV, OBJECT_PREFIX } from '../lambdas/core/contract.js';
+import { acknowledgeControlTowerRule, CONTROL_TOWER_RULE } from './control-tower.js';
 import { logicalIdOf, type ProjectFunction } from './project-function.js';
+import { viaService } from './project-key.js';
 
 /** Key prefixes of the one conversation bucket (see lambdas/core/ingest/queued-event.ts `archiveKeyFor`). */
 export const BUCKET_PREFIX = {
@@ -87,12 +89,19 @@ export class ConversationBucket extends Construct {
       enforceSSL: true,
       minimumTLSVersion: 1.2,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: props.accessLogExpiration ?? Duration.days(365) }],
+      // Versioned (Control Tower CT.S3.PR.11): a deleted or overwritten log stays recoverable for 30 days.
+      versioned: true,
+      lifecycleRules: [
+        { id: 'ExpireAccessLogs', expiration: props.accessLogExpiration ?? Duration.days(365), noncurrentVersionExpiration: Duration.days(30) },
+        { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
+      ],
     });
-    Validations.of(this.accessLogBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket is the server access log destination; logging its own accesses would log the log writes.',
-    });
+    const logDestination = 'This bucket is the server access log destination; logging its own accesses would log the log writes.';
+    Validations.of(this.accessLogBucket).acknowledge({ id: 'AwsSolutions-S1', reason: logDestination });
+    acknowledgeControlTowerRule(this.accessLogBucket, CONTROL_TOWER_RULE.bucketLogging, logDestination);
+    acknowledgeControlTowerRule(this.accessLogBucket, CONTROL_TOWER_RULE.bucketKms, 'S3 server access logging delivers only to buckets encrypted with SSE-S3.');
+    acknowledgeControlTowerRule(this.accessLogBucket, CONTROL_TOWER_RULE.bucketObjectLock, 'Access logs expire by lifecycle after a year; Object Lock would keep them from expiring.');
+    acknowledgeControlTowerRule(this.accessLogBucket, CONTROL_TOWER_RULE.bucketNotifications, 'Nothing reacts to new access-log objects; they are read when investigating.');
 
     const encryption = props.encryptionKey === undefined
       ? { encryption: s3.BucketEncryption.S3_MANAGED }
@@ -129,6 +138,19 @@ export class ConversationBucket extends Construct {
         { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
       ],
     });
+    acknowledgeControlTowerRule(
+      this.bucket,
+      CONTROL_TOWER_RULE.bucketObjectLock,
+      "Object Lock would make an erasure request (a caller's right to deletion) impossible to honour; versioning (90-day noncurrent versions) and RETAIN give recovery instead.",
+    );
+    acknowledgeControlTowerRule(
+      this.bucket,
+      CONTROL_TOWER_RULE.bucketNotifications,
+      'Nothing reacts to new objects: the receiver and poller queue each event themselves right after archiving it, so a notification would be a second, unused path.',
+    );
+    if (props.encryptionKey === undefined) {
+      acknowledgeControlTowerRule(this.bucket, CONTROL_TOWER_RULE.bucketKms, 'SSE-S3 unless kmsKey=true, which switches the bucket to SSE-KMS with the stack key (and a Bucket Key).');
+    }
   }
 
   /** Sets CONVERSATION_BUCKET_NAME and allows PutObject under `events/` only (receiver, poller). */
@@ -174,6 +196,6 @@ export class ConversationBucket extends Construct {
   /** The bucket key's actions, when the bucket has a customer-managed key. */
   private grantKeyUse(fn: ProjectFunction, keyActions: readonly string[]): void {
     const key = this.bucket.encryptionKey;
-    if (key !== undefined && keyActions.length > 0) fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...keyActions], resources: [key.keyArn] }));
+    if (key !== undefined && keyActions.length > 0) fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...keyActions], resources: [key.keyArn], conditions: viaService('s3') }));
   }
 }

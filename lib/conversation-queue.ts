@@ -1,10 +1,11 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AWS_LIMITS, ENV } from '../lambdas/core/contract.js';
 import type { ProjectFunction } from './project-function.js';
+import { viaService } from './project-key.js';
 
 /** SQS's largest message (raised from 256 KiB in 2025); the queued-event contract sizes inline bodies against it. */
 export const MAX_MESSAGE_SIZE_BYTES = AWS_LIMITS.sqsMaxMessageBytes;
@@ -58,6 +59,12 @@ export class ConversationQueue extends Construct {
           dataKeyReuse: Duration.hours(1),
         };
 
+    // The DLQ names the one queue that may use it (RedriveAllowPolicy byQueue; Control Tower CT.SQS.PR.1), so no other
+    // queue of the account can drop messages into it that a redrive would then move into ours. The ingest queue's
+    // RedrivePolicy already refers to the DLQ, so the DLQ cannot refer to the queue's ARN attribute (a cycle): the
+    // ingest queue gets a name derived from its stack and construct path, and the DLQ names the ARN built from it.
+    const queueName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
+    const queueArn = Stack.of(this).formatArn({ service: 'sqs', resource: queueName });
     // Messages keep their original enqueue time in the DLQ, so 14 days here is "14 days since first received":
     // the DLQ alarm fires on the first message, long before that.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -65,8 +72,10 @@ export class ConversationQueue extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       maxMessageSizeBytes: MAX_MESSAGE_SIZE_BYTES,
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.BY_QUEUE, sourceQueues: [sqs.Queue.fromQueueArn(this, 'SourceQueue', queueArn)] },
     });
     this.queue = new sqs.Queue(this, 'Queue', {
+      queueName,
       ...encryption,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -82,7 +91,7 @@ export class ConversationQueue extends Construct {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
     const key = this.queue.encryptionMasterKey;
     if (key !== undefined) {
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn], conditions: viaService('sqs') }));
     }
   }
 }

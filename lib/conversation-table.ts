@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/contract.js';
 import { CONVERSATIONS_TABLE } from '../lambdas/core/record/conversation-table-schema.js';
 import type { ProjectFunction } from './project-function.js';
+import { viaService } from './project-key.js';
 
 interface TableEncryptionProps {
   /**
@@ -35,7 +36,7 @@ function grantItemActions(fn: ProjectFunction, table: dynamodb.Table, actions: r
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
   if (table.encryptionKey !== undefined) {
     const keyActions = writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: keyActions, resources: [table.encryptionKey.keyArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: keyActions, resources: [table.encryptionKey.keyArn], conditions: viaService('dynamodb') }));
   }
 }
 
@@ -67,10 +68,10 @@ export class ConversationTable extends Construct {
     }
   }
 
-  /** Sets CONVERSATIONS_TABLE_NAME and allows the consumer's single-item reads and (conditional) writes. */
+  /** Sets CONVERSATIONS_TABLE_NAME and allows the consumer's single-item reads and (conditional) puts. */
   bindRecordWriter(fn: ProjectFunction): void {
     fn.addEnvironment(ENV.conversationsTableName, this.table.tableName);
-    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
+    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem'], true);
   }
 
   /** Sets CONVERSATIONS_TABLE_NAME and allows BatchGetItem only: the poller asks which conversations exist. */
@@ -83,8 +84,9 @@ export class ConversationTable extends Construct {
 export type PollerStateTableProps = TableEncryptionProps;
 
 /**
- * The poller's watermark (one item, `id = "poller"`). On-demand, PITR, encrypted. Destroyed with the stack: losing
- * it only makes the next run look back POLLER_INITIAL_LOOKBACK_SECS again, which the consumer de-duplicates.
+ * The poller's watermark (`id = "poller"`) and run lease (`id = "poller-lease"`). On-demand, PITR, encrypted.
+ * Destroyed with the stack: losing it only makes the next run look back POLLER_INITIAL_LOOKBACK_SECS again, which the
+ * consumer de-duplicates.
  */
 export class PollerStateTable extends Construct {
   public readonly table: dynamodb.Table;
@@ -100,9 +102,9 @@ export class PollerStateTable extends Construct {
     });
   }
 
-  /** Sets POLLER_STATE_TABLE_NAME and allows reading and writing the watermark item. */
+  /** Sets POLLER_STATE_TABLE_NAME and allows reading and writing the watermark, and taking and deleting the run lease. */
   bindStateReadWriter(fn: ProjectFunction): void {
     fn.addEnvironment(ENV.pollerStateTableName, this.table.tableName);
-    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
+    grantItemActions(fn, this.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], true);
   }
 }

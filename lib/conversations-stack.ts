@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { STACK_OUTPUT, type StackOutputName } from '../lambdas/core/contract.js';
 import { Consumer, DEFAULT_CONSUMER_BATCHING_WINDOW, DEFAULT_CONSUMER_TIMEOUT } from './consumer.js';
 import { ConversationBucket } from './conversation-bucket.js';
 import { ConversationQueue } from './conversation-queue.js';
@@ -21,10 +22,20 @@ export interface ConversationsStackProps extends StackProps {
    */
   readonly webhookSecretArn?: string;
   /**
+   * ARN of the customer-managed KMS key encrypting the imported webhook secret (kms:Decrypt through Secrets Manager).
+   * @default - the secret uses the AWS-managed key `aws/secretsmanager`
+   */
+  readonly webhookSecretKmsKeyArn?: string;
+  /**
    * Complete ARN of an existing ElevenLabs API key secret.
-   * @default - the stack creates one (random placeholder value)
+   * @default - the stack creates one, holding API_KEY_PLACEHOLDER until the key is put in
    */
   readonly apiKeySecretArn?: string;
+  /**
+   * ARN of the customer-managed KMS key encrypting the imported API key secret (kms:Decrypt through Secrets Manager).
+   * @default - the secret uses the AWS-managed key `aws/secretsmanager`
+   */
+  readonly apiKeySecretKmsKeyArn?: string;
   /**
    * ElevenLabs API host for the poller.
    * @default https://api.elevenlabs.io
@@ -172,7 +183,13 @@ export class ConversationsStack extends Stack {
     const encryptionKey = this.key?.key;
     const functionDefaults: ProjectFunctionSharedProps = { logRetention: props.logRetention, logLevel: props.logLevel, tracing: props.tracing, encryptionKey };
 
-    this.secrets = new IntegrationSecrets(this, 'Secrets', { webhookSecretArn: props.webhookSecretArn, apiKeySecretArn: props.apiKeySecretArn, encryptionKey });
+    this.secrets = new IntegrationSecrets(this, 'Secrets', {
+      webhookSecretArn: props.webhookSecretArn,
+      webhookSecretKmsKeyArn: props.webhookSecretKmsKeyArn,
+      apiKeySecretArn: props.apiKeySecretArn,
+      apiKeySecretKmsKeyArn: props.apiKeySecretKmsKeyArn,
+      encryptionKey,
+    });
     this.queue = new ConversationQueue(this, 'IngestQueue', {
       consumerTimeout: DEFAULT_CONSUMER_TIMEOUT,
       consumerBatchingWindow: DEFAULT_CONSUMER_BATCHING_WINDOW,
@@ -240,18 +257,20 @@ export class ConversationsStack extends Stack {
   }
 
   private outputs(): void {
-    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
-    output('WebhookUrl', this.ingress.webhookUrl, 'Paste into ElevenLabs as the post-call webhook URL');
-    output('WebhookSecretName', this.secrets.webhookSecret.secretName, 'Secrets Manager secret to put the webhook HMAC secret in');
-    output('ApiKeySecretName', this.secrets.apiKeySecret.secretName, 'Secrets Manager secret to put the ElevenLabs API key in');
-    output('IngestQueueUrl', this.queue.queue.queueUrl, 'Ingest queue (receiver/poller → consumer)');
-    output('DeadLetterQueueUrl', this.queue.deadLetterQueue.queueUrl, 'Events that failed 5 times; redrive after fixing the cause');
-    output('ConversationBucketName', this.bucket.bucket.bucketName, 'events/ archive, transcripts/ and audio/');
-    output('ConversationsTableName', this.table.table.tableName, 'One item per conversation (indexes by_agent, by_day)');
-    output('PollerStateTableName', this.poller.stateTable.table.tableName, 'The poller watermark');
-    output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
-    output('AlarmTopicArn', this.monitoring.topic.topicArn, 'Subscribe here for alarm notifications');
-    if (this.key !== undefined) output('KmsKeyArn', this.key.key.keyArn, 'Customer-managed key encrypting the store');
+    const output = (id: StackOutputName, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output(STACK_OUTPUT.webhookUrl, this.ingress.webhookUrl, 'Paste into ElevenLabs as the post-call webhook URL');
+    output(STACK_OUTPUT.webhookSecretName, this.secrets.webhookSecret.secretName, 'Secrets Manager secret to put the webhook HMAC secret in');
+    output(STACK_OUTPUT.apiKeySecretName, this.secrets.apiKeySecret.secretName, 'Secrets Manager secret to put the ElevenLabs API key in');
+    output(STACK_OUTPUT.ingestQueueUrl, this.queue.queue.queueUrl, 'Ingest queue (receiver/poller → consumer)');
+    output(STACK_OUTPUT.ingestQueueArn, this.queue.queue.queueArn, 'Ingest queue ARN: where a redrive moves dead letters back to');
+    output(STACK_OUTPUT.deadLetterQueueUrl, this.queue.deadLetterQueue.queueUrl, 'Events that failed 5 times; redrive after fixing the cause');
+    output(STACK_OUTPUT.deadLetterQueueArn, this.queue.deadLetterQueue.queueArn, 'Dead-letter queue ARN: the source of a redrive');
+    output(STACK_OUTPUT.conversationBucketName, this.bucket.bucket.bucketName, 'events/ archive, transcripts/ and audio/');
+    output(STACK_OUTPUT.conversationsTableName, this.table.table.tableName, 'One item per conversation (indexes by_agent, by_day)');
+    output(STACK_OUTPUT.pollerStateTableName, this.poller.stateTable.table.tableName, 'The poller watermark and run lease');
+    output(STACK_OUTPUT.dashboardUrl, this.monitoring.dashboardUrl, 'CloudWatch dashboard');
+    output(STACK_OUTPUT.alarmTopicArn, this.monitoring.topic.topicArn, 'Subscribe here for alarm notifications');
+    if (this.key !== undefined) output(STACK_OUTPUT.kmsKeyArn, this.key.key.keyArn, 'Customer-managed key encrypting the store');
   }
 }
 

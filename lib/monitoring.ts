@@ -7,12 +7,13 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { Consumer } from './consumer.js';
+import { acknowledgeControlTowerRule, CONTROL_TOWER_RULE } from './control-tower.js';
 import type { ConversationQueue } from './conversation-queue.js';
 import type { Poller } from './poller.js';
 import { CONSUMER_METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, POLLER_METRIC, RECEIVER_METRIC } from '../lambdas/core/contract.js';
 import type { SignatureFailureReason } from '../lambdas/core/ingest/signature.js';
 import type { ProjectFunction } from './project-function.js';
-import { allowCloudWatchAlarms } from './project-key.js';
+import { allowCloudWatchAlarms, denyGrantsExceptForAwsResources } from './project-key.js';
 import type { WebhookIngress } from './webhook-ingress.js';
 
 /** When each alarm fires. Counts are "more than N in the window" unless said otherwise. */
@@ -23,6 +24,11 @@ export interface AlarmThresholds {
   readonly ingestQueueOldestMessageAge: Duration;
   /** HTTP API 5xx answers per 5 minutes (ElevenLabs retries, then may switch the webhook off). */
   readonly apiServerErrorsPer5Minutes: number;
+  /**
+   * HTTP API 4xx answers (429 throttles included) per 5 minutes: an unsigned flood using up the stage throttle, which
+   * turns ElevenLabs' own deliveries into 429s.
+   */
+  readonly apiClientErrorsPer5Minutes: number;
   /** Receiver PublishFailed (archive or queue write failed) per 5 minutes. */
   readonly publishFailuresPer5Minutes: number;
   /** Requests rejected for `invalid_signature` per 5 minutes: usually a wrong or rotated secret. */
@@ -31,7 +37,7 @@ export interface AlarmThresholds {
   readonly consumerErrorsPer5Minutes: number;
   /** Consumer RecordFailed (single records sent back for retry) per 5 minutes. */
   readonly consumerRecordFailuresPer5Minutes: number;
-  /** Poller Lambda errors plus PollerRunFailed, each, per hour. */
+  /** Failed poller runs per hour (Lambda errors: every failed run is one, crashes and timeouts included). */
   readonly pollerFailuresPerHour: number;
   /** Window without a single poller invocation before "poller not running" fires. */
   readonly pollerSilence: Duration;
@@ -50,6 +56,7 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   deadLetterMessages: 0,
   ingestQueueOldestMessageAge: Duration.minutes(15),
   apiServerErrorsPer5Minutes: 0,
+  apiClientErrorsPer5Minutes: 100,
   publishFailuresPer5Minutes: 0,
   invalidSignaturesPer5Minutes: 10,
   consumerErrorsPer5Minutes: 0,
@@ -106,6 +113,8 @@ interface AlarmSpec {
   readonly comparison?: cloudwatch.ComparisonOperator;
   /** @default NOT_BREACHING */
   readonly missing?: cloudwatch.TreatMissingData;
+  /** Periods looked at; one breaching is enough. @default 1 */
+  readonly evaluationPeriods?: number;
 }
 
 /** The functions and queues the alarms watch. */
@@ -124,7 +133,7 @@ interface Watched {
 export class Monitoring extends Construct {
   public readonly topic: sns.Topic;
   public readonly dashboard: cloudwatch.Dashboard;
-  public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  public readonly alarms: Readonly<Record<string, cloudwatch.AlarmBase>>;
   public readonly thresholds: AlarmThresholds;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
@@ -133,7 +142,10 @@ export class Monitoring extends Construct {
     const watched: Watched = { props, thresholds: this.thresholds, receiver: props.ingress.receiver, consumer: props.consumer.consumer, poller: props.poller.poller };
     this.topic = this.alarmTopic(props);
     const specs = [...ingestionAlarms(watched), ...processingAlarms(watched), ...pollerAlarms(watched), ...recordingAlarms(watched), ...throttleAlarms(watched)];
-    this.alarms = Object.fromEntries(specs.map((spec) => [spec.id, this.alarm(spec)]));
+    this.alarms = {
+      ...Object.fromEntries(specs.map((spec) => [spec.id, this.alarm(spec)])),
+      ...(props.poller.enabled ? { PollerNotRunning: this.pollerNotRunning(watched) } : {}),
+    };
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 4 }));
     this.dashboard.addWidgets(...ingestionWidgets(watched));
@@ -156,6 +168,7 @@ export class Monitoring extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
       });
       allowCloudWatchAlarms(key);
+      denyGrantsExceptForAwsResources(key);
     }
     const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'ElevenLabs conversation store alarms', masterKey: key, enforceSSL: true });
     // With a topic policy in place, the default policy is gone: CloudWatch alarms of this account need an explicit allow.
@@ -175,20 +188,64 @@ export class Monitoring extends Construct {
     return topic;
   }
 
-  private alarm(spec: AlarmSpec): cloudwatch.Alarm {
+  private alarm(spec: AlarmSpec, notify = true): cloudwatch.Alarm {
     const created = new cloudwatch.Alarm(this, spec.id, {
       metric: spec.metric,
       threshold: spec.threshold,
-      evaluationPeriods: 1,
+      evaluationPeriods: spec.evaluationPeriods ?? 1,
       datapointsToAlarm: 1,
       comparisonOperator: spec.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: spec.missing ?? cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: spec.description,
     });
-    const action = new cloudwatchActions.SnsAction(this.topic);
-    created.addAlarmAction(action);
-    created.addOkAction(action);
+    if (notify) this.notify(created);
     return created;
+  }
+
+  private notify(alarm: cloudwatch.AlarmBase): void {
+    const action = new cloudwatchActions.SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+  }
+
+  /**
+   * "Poller not running": no invocation for pollerSilence although it ran during the last week. Alone, the silence
+   * alarm would fire on every fresh deploy (no invocation yet counts as silence); the second condition keeps it quiet
+   * until the first scheduled run. Only this composite notifies. A poller silent for more than a week returns to OK
+   * (after a week of ALARM); the PollerSilent alarm itself stays in ALARM on the dashboard.
+   */
+  private pollerNotRunning({ thresholds: t, poller }: Watched): cloudwatch.CompositeAlarm {
+    const silent = this.alarm(
+      {
+        id: 'PollerSilent',
+        metric: poller.function.metricInvocations({ period: t.pollerSilence, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        description: 'No poller invocation for a whole window (part of PollerNotRunning, which notifies).',
+        comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        missing: cloudwatch.TreatMissingData.BREACHING,
+      },
+      false,
+    );
+    const ranThisWeek = this.alarm(
+      {
+        id: 'PollerRanThisWeek',
+        metric: poller.function.metricInvocations({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        evaluationPeriods: 7,
+        description: 'The poller was invoked at least once in the last 7 days (part of PollerNotRunning, which notifies).',
+        comparison: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      },
+      false,
+    );
+    for (const part of [silent, ranThisWeek]) {
+      acknowledgeControlTowerRule(part, CONTROL_TOWER_RULE.alarmAction, 'A part of the PollerNotRunning composite alarm, which notifies; alone, the silence alarm would page on every fresh deploy.');
+    }
+    const composite = new cloudwatch.CompositeAlarm(this, 'PollerNotRunning', {
+      alarmRule: cloudwatch.AlarmRule.allOf(cloudwatch.AlarmRule.fromAlarm(silent, cloudwatch.AlarmState.ALARM), cloudwatch.AlarmRule.fromAlarm(ranThisWeek, cloudwatch.AlarmState.ALARM)),
+      alarmDescription: 'The back-fill poller ran before but has not been invoked for a whole window: check the EventBridge Scheduler schedule (and that it is enabled).',
+    });
+    this.notify(composite);
+    return composite;
   }
 }
 
@@ -212,6 +269,13 @@ function ingestionAlarms({ props, thresholds: t, receiver }: Watched): AlarmSpec
       metric: props.ingress.api.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
       threshold: t.apiServerErrorsPer5Minutes,
       description: 'The webhook answered 5xx. ElevenLabs retries, and may switch a failing webhook off; the poller back-fills meanwhile.',
+    },
+    {
+      id: 'WebhookClientErrors',
+      metric: props.ingress.api.metricClientError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      threshold: t.apiClientErrorsPer5Minutes,
+      description:
+        'A burst of 4xx answers (429 throttles included): usually unsigned traffic. It shares the stage throttle with ElevenLabs, whose deliveries then get 429 and are not retried; the poller back-fills them. See README "Security defaults".',
     },
     {
       id: 'WebhookPublishFailed',
@@ -247,30 +311,25 @@ function processingAlarms({ thresholds: t, consumer }: Watched): AlarmSpec[] {
   ];
 }
 
-/** The healing path: the poller failing, not running, or back-filling so much that the webhook must be off. */
-function pollerAlarms({ props, thresholds: t, poller }: Watched): AlarmSpec[] {
-  const notRunning: AlarmSpec = {
-    id: 'PollerNotRunning',
-    metric: poller.function.metricInvocations({ period: t.pollerSilence, statistic: cloudwatch.Stats.SUM }),
-    threshold: 1,
-    description: 'The back-fill poller has not been invoked for a whole window: check the EventBridge Scheduler schedule.',
-    comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-    missing: cloudwatch.TreatMissingData.BREACHING,
-  };
+/**
+ * The healing path: the poller failing, its API key not set yet, or back-filling so much that the webhook must be
+ * off. (Not running: Monitoring.pollerNotRunning.) One failed run is one Lambda error, so it pages once: its
+ * PollerRunFailed metric is on the dashboard, not a second alarm.
+ */
+function pollerAlarms({ thresholds: t, poller }: Watched): AlarmSpec[] {
   return [
     {
-      id: 'PollerErrors',
+      id: 'PollerFailed',
       metric: poller.function.metricErrors({ period: Duration.hours(1), statistic: cloudwatch.Stats.SUM }),
       threshold: t.pollerFailuresPerHour,
-      description: 'The back-fill poller crashed or timed out.',
+      description: 'A back-fill poller run failed (ElevenLabs API or key, storage, crash or timeout; see the "poll failed" log line); conversations the webhook missed are not being back-filled.',
     },
     {
-      id: 'PollerRunFailed',
-      metric: customMetric(poller.serviceName, POLLER_METRIC.pollerRunFailed, Duration.hours(1)),
-      threshold: t.pollerFailuresPerHour,
-      description: 'A poller run failed (ElevenLabs API, API key or storage error); conversations the webhook missed are not being back-filled.',
+      id: 'PollerApiKeyNotSet',
+      metric: customMetric(poller.serviceName, POLLER_METRIC.apiKeyNotSet, Duration.hours(1)),
+      threshold: 0,
+      description: "The ElevenLabs API key secret (ApiKeySecretName output) still holds the stack's placeholder or is empty: put the key in (aws secretsmanager put-secret-value); until then nothing is back-filled.",
     },
-    ...(props.poller.enabled ? [notRunning] : []),
     {
       id: 'ConversationsBackfilled',
       metric: customMetric(poller.serviceName, POLLER_METRIC.conversationsBackfilled, Duration.hours(1)),
@@ -352,7 +411,7 @@ function processingWidgets({ receiver, consumer, poller }: Watched): cloudwatch.
     CONSUMER_METRIC.transcriptOffloaded,
     CONSUMER_METRIC.recordFailed,
   ];
-  const pollerCounts = [POLLER_METRIC.conversationsListed, POLLER_METRIC.conversationsMissing, POLLER_METRIC.conversationsBackfilled, POLLER_METRIC.pollerRunFailed];
+  const pollerCounts = [POLLER_METRIC.conversationsListed, POLLER_METRIC.conversationsMissing, POLLER_METRIC.conversationsBackfilled, POLLER_METRIC.pollerRunFailed, POLLER_METRIC.apiKeyNotSet];
   const watermarkLag = new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName: POLLER_METRIC.watermarkLagSeconds,

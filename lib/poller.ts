@@ -97,8 +97,9 @@ export interface PollerProps {
 
 /**
  * The back-fill poller: on a schedule it lists recent conversations from the ElevenLabs API, asks the table which
- * are missing, and publishes those through the same archive → queue path as the receiver. Reserved concurrency 1
- * makes it a singleton (runs never overlap, so the watermark has one writer).
+ * are missing, and publishes those through the same archive → queue path as the receiver. A lease in the state table
+ * makes it a singleton (an overlapping run skips), so the watermark has one writer; no reserved concurrency, which a
+ * new account's concurrency quota (often 10) cannot spare, so the stack deploys anywhere.
  */
 export class Poller extends Construct {
   public readonly poller: ProjectFunction;
@@ -118,7 +119,6 @@ export class Poller extends Construct {
       description: 'Back-fills conversations the webhook missed from the ElevenLabs API',
       timeout: props.timeout ?? Duration.minutes(5),
       memorySize: props.memorySize ?? 512,
-      reservedConcurrentExecutions: 1,
       environment: {
         [ENV.apiBaseUrl]: props.apiBaseUrl ?? DEFAULT_ELEVENLABS_API_BASE_URL,
         [ENV.pollerSettleDelaySecs]: String(props.settleDelaySecs ?? POLLER_DEFAULTS.settleDelaySecs),

@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, POWERTOOLS_ENV } from '../lambdas/core/contract.js';
+import { acknowledgeControlTowerRule, CONTROL_TOWER_RULE } from './control-tower.js';
 
 export { METRICS_NAMESPACE };
 
@@ -24,6 +25,23 @@ export function projectPath(relativePath: string): string {
  */
 export function logicalIdOf(element: CfnElement): string {
   return Stack.of(element).resolve(element.logicalId) as string;
+}
+
+/**
+ * The Control Tower log-group findings that stay by design: retention is the logRetentionDays setting (a year or more
+ * clears it), and without kmsKey CloudWatch Logs' own encryption at rest applies. Both logs hold identifiers only.
+ */
+export function acknowledgeLogGroupFindings(logGroup: logs.LogGroup, settings: ProjectFunctionSharedProps): void {
+  if ((settings.logRetention ?? logs.RetentionDays.THREE_MONTHS) < logs.RetentionDays.ONE_YEAR) {
+    acknowledgeControlTowerRule(
+      logGroup,
+      CONTROL_TOWER_RULE.logRetentionOneYear,
+      'Retention is logRetentionDays (default 90): the logs carry identifiers and reason codes only, never bodies, transcripts or phone numbers; the data itself is kept in the table and bucket. Set logRetentionDays=365 where a policy asks for a year.',
+    );
+  }
+  if (settings.encryptionKey === undefined) {
+    acknowledgeControlTowerRule(logGroup, CONTROL_TOWER_RULE.logGroupKms, "CloudWatch Logs encrypts every log group at rest; these hold identifiers only. kmsKey=true encrypts them with the stack's own key.");
+  }
 }
 
 /** Log levels Powertools Logger understands. */
@@ -169,6 +187,13 @@ export class ProjectFunction extends Construct implements iam.IGrantable {
         // test/infra/cdk-synth.test.ts fails if the shim ever appears (then add the banner).
       },
     });
+
+    acknowledgeLogGroupFindings(this.logGroup, props);
+    acknowledgeControlTowerRule(
+      this.function,
+      CONTROL_TOWER_RULE.lambdaInVpc,
+      "The functions call only AWS APIs and ElevenLabs' public API: a VPC would add NAT gateways or endpoints (cost, one more thing to fail) and protect nothing; IAM scopes each role to its own resources.",
+    );
 
     if (props.tracing === true) {
       Validations.of(this.role).acknowledge({

@@ -28,7 +28,34 @@ export class ProjectKey extends Construct {
     });
     allowCloudWatchLogs(this.key);
     allowCloudWatchAlarms(this.key);
+    denyGrantsExceptForAwsResources(this.key);
   }
+}
+
+/**
+ * `kms:ViaService` for one service in this region: an IAM grant on a key then works only through that service's
+ * requests (SQS sending a message, DynamoDB reading an item), never as a direct Decrypt of anything else.
+ */
+export function viaService(service: 'sqs' | 's3' | 'dynamodb' | 'secretsmanager'): Record<string, Record<string, string>> {
+  return { StringEquals: { 'kms:ViaService': `${service}.${Aws.REGION}.amazonaws.com` } };
+}
+
+/**
+ * Denies kms:CreateGrant except for grants AWS services create for their own resources (DynamoDB creates grants on a
+ * table's key; nothing of ours does otherwise): no principal, even one allowed by IAM, can hand the key on by grant.
+ * Control Tower CT.KMS.PR.3.
+ */
+export function denyGrantsExceptForAwsResources(key: kms.Key): void {
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'DenyGrantsExceptForAwsResources',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }),
+  );
 }
 
 /** Lets CloudWatch Logs encrypt this account's and region's log groups with the key. */

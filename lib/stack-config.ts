@@ -4,6 +4,8 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ConversationsStackProps } from './conversations-stack.js';
 import type { AlarmThresholds } from './monitoring.js';
 import type { PowertoolsLogLevel } from './project-function.js';
+import { didYouMean } from '../lambdas/core/closest-match.js';
+import { DEFAULT_STACK_NAME } from '../lambdas/core/contract.js';
 import { scheduleExpressionProblem } from './schedule-expression.js';
 
 /**
@@ -11,8 +13,11 @@ import { scheduleExpressionProblem } from './schedule-expression.js';
  * arrive as strings; booleans and numbers are parsed from them.
  */
 export const CONTEXT_KEYS = {
+  stackName: `CloudFormation stack name; one per environment in an account (default ${DEFAULT_STACK_NAME})`,
   webhookSecretArn: 'Complete ARN of an existing webhook secret (default: the stack creates one)',
+  webhookSecretKmsKeyArn: 'ARN of the customer-managed KMS key encrypting the imported webhook secret (default: the AWS-managed key)',
   elevenLabsApiKeySecretArn: 'Complete ARN of an existing ElevenLabs API key secret (default: the stack creates one)',
+  elevenLabsApiKeySecretKmsKeyArn: 'ARN of the customer-managed KMS key encrypting the imported API key secret (default: the AWS-managed key)',
   elevenLabsApiBaseUrl: 'https URL of the ElevenLabs API (default https://api.elevenlabs.io)',
   alarmEmail: 'Email address subscribed to the alarm topic (default: none)',
   kmsKey: 'true: one customer-managed KMS key for queue, bucket, tables, secrets, logs, alarm topic (default false)',
@@ -46,14 +51,31 @@ export type ContextKey = keyof typeof CONTEXT_KEYS;
 /** Reads context values; the CDK `Node` satisfies it. */
 export interface ContextReader {
   tryGetContext(key: string): unknown;
+  /** Every key given (cdk.json, cdk.context.json, -c), so an unknown one can be refused. */
+  getAllContext(): Record<string, unknown>;
 }
+
+/**
+ * Context keys that are CDK's, not ours: feature flags (`@aws-cdk/…`, `@aws-cdk-containers/…`), what the CLI passes
+ * (`aws:cdk:…`), cached lookups in cdk.context.json (`availability-zones:account=…`, `ssm:…`), and the CLI's own
+ * cdk.json settings.
+ */
+function isCdkContextKey(key: string): boolean {
+  return key.startsWith('@aws-cdk') || key.startsWith('aws:cdk:') || /^[a-z][a-z0-9-]*:/.test(key) || CDK_CLI_CONTEXT_KEYS.has(key);
+}
+
+const CDK_CLI_CONTEXT_KEYS = new Set(['acknowledged-issue-numbers', 'cli-telemetry']);
 
 const LOG_LEVELS: readonly PowertoolsLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+/** CloudFormation's rule for stack names. */
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const COUNT_THRESHOLDS = [
   'deadLetterMessages',
   'apiServerErrorsPer5Minutes',
+  'apiClientErrorsPer5Minutes',
   'publishFailuresPer5Minutes',
   'invalidSignaturesPer5Minutes',
   'consumerErrorsPer5Minutes',
@@ -68,13 +90,15 @@ const COUNT_THRESHOLDS = [
 export class StackConfigError extends Error {
   override readonly name = 'StackConfigError';
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid CDK context (fix all of them):\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    super(problems.length === 1 ? `Invalid CDK context: ${problems[0]}` : `Invalid CDK context (fix all of them):\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
   }
 }
 
 /** Reads context values by kind, collecting every problem instead of stopping at the first. */
 interface ContextParser {
   raw(key: ContextKey): unknown;
+  /** Records a problem with a key that is not ours (reported before ours). */
+  unknown(key: string): void;
   fail(key: ContextKey, value: unknown, why: string): undefined;
   string(key: ContextKey, valid: (value: string) => string | undefined): string | undefined;
   boolean(key: ContextKey): boolean | undefined;
@@ -84,8 +108,12 @@ interface ContextParser {
 }
 
 function createContextParser(context: ContextReader): ContextParser {
-  const problems: { key: ContextKey; text: string }[] = [];
+  const problems: { key: ContextKey | undefined; text: string }[] = [];
   const parser: ContextParser = {
+    unknown(key) {
+      const known = Object.keys(CONTEXT_KEYS);
+      problems.push({ key: undefined, text: `${key}: unknown context key${didYouMean(key, known)}; the keys are in README "Configuration"` });
+    },
     raw(key) {
       const value = context.tryGetContext(key);
       return value === '' || value === null ? undefined : value;
@@ -118,7 +146,7 @@ function createContextParser(context: ContextReader): ContextParser {
     },
     throwIfInvalid() {
       if (problems.length === 0) return;
-      const order = Object.keys(CONTEXT_KEYS);
+      const order: (string | undefined)[] = [undefined, ...Object.keys(CONTEXT_KEYS)];
       throw new StackConfigError(problems.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key)).map((problem) => problem.text));
     },
   };
@@ -128,7 +156,10 @@ function createContextParser(context: ContextReader): ContextParser {
 /** Parses the context keys in CONTEXT_KEYS into stack props; throws StackConfigError listing every bad value. */
 export function readStackConfig(context: ContextReader): ConversationsStackProps {
   const parse = createContextParser(context);
+  for (const key of Object.keys(context.getAllContext())) if (!Object.hasOwn(CONTEXT_KEYS, key) && !isCdkContextKey(key)) parse.unknown(key);
   const config: ConversationsStackProps = {
+    stackName: parse.string('stackName', (value) => (STACK_NAME.test(value) ? undefined : 'expected a CloudFormation stack name: a letter, then letters, digits or hyphens, at most 128')),
+    ...secretSettings(parse),
     ...integrationSettings(parse),
     ...functionSettings(parse),
     ...archiveSettings(parse),
@@ -139,11 +170,27 @@ export function readStackConfig(context: ContextReader): ConversationsStackProps
   return withoutUndefined(config);
 }
 
-function integrationSettings(parse: ContextParser): Partial<ConversationsStackProps> {
+/** Imported secrets and the keys that encrypt them; a key needs its secret (the stack's own use the stack's key). */
+function secretSettings(parse: ContextParser): Partial<ConversationsStackProps> {
   const secretArn = (value: string) => (SECRET_ARN.test(value) ? undefined : 'expected a complete Secrets Manager secret ARN (ending in -XXXXXX)');
-  return {
+  const keyArn = (value: string) => (KMS_KEY_ARN.test(value) ? undefined : 'expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>; not an alias)');
+  const settings = {
     webhookSecretArn: parse.string('webhookSecretArn', secretArn),
+    webhookSecretKmsKeyArn: parse.string('webhookSecretKmsKeyArn', keyArn),
     apiKeySecretArn: parse.string('elevenLabsApiKeySecretArn', secretArn),
+    apiKeySecretKmsKeyArn: parse.string('elevenLabsApiKeySecretKmsKeyArn', keyArn),
+  };
+  if (settings.webhookSecretKmsKeyArn !== undefined && parse.raw('webhookSecretArn') === undefined) {
+    parse.fail('webhookSecretKmsKeyArn', settings.webhookSecretKmsKeyArn, 'applies to an imported secret: set webhookSecretArn too');
+  }
+  if (settings.apiKeySecretKmsKeyArn !== undefined && parse.raw('elevenLabsApiKeySecretArn') === undefined) {
+    parse.fail('elevenLabsApiKeySecretKmsKeyArn', settings.apiKeySecretKmsKeyArn, 'applies to an imported secret: set elevenLabsApiKeySecretArn too');
+  }
+  return settings;
+}
+
+function integrationSettings(parse: ContextParser): Partial<ConversationsStackProps> {
+  return {
     apiBaseUrl: parse.string('elevenLabsApiBaseUrl', httpsUrlProblem)?.replace(/\/+$/, ''),
     alarmEmail: parse.string('alarmEmail', (value) => (EMAIL.test(value) ? undefined : 'expected an email address')),
     customerManagedKey: parse.boolean('kmsKey'),
@@ -266,4 +313,22 @@ function safeJson(text: string): unknown {
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
+}
+
+/**
+ * readStackConfig for bin/app.ts: a bad or unknown context key is the user's mistake, not a crash, so it prints the
+ * one message (no stack trace) on stderr and ends the process with exit code 1, before anything is synthesized.
+ */
+export function readStackConfigOrExit(context: ContextReader, exit: (message: string) => never = exitWith): ConversationsStackProps {
+  try {
+    return readStackConfig(context);
+  } catch (error) {
+    if (error instanceof StackConfigError) exit(error.message);
+    throw error;
+  }
+}
+
+function exitWith(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
 }

@@ -8,7 +8,8 @@ import { DEFAULT_SECRET_CACHE_TTL_SECS, DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS, 
 import type { ConversationBucket } from './conversation-bucket.js';
 import type { ConversationQueue } from './conversation-queue.js';
 import type { IntegrationSecrets } from './integration-secrets.js';
-import { ProjectFunction, projectPath, type ProjectFunctionSharedProps } from './project-function.js';
+import { acknowledgeControlTowerRule, CONTROL_TOWER_RULE } from './control-tower.js';
+import { acknowledgeLogGroupFindings, ProjectFunction, projectPath, type ProjectFunctionSharedProps } from './project-function.js';
 
 /** The one route ElevenLabs posts to. */
 export const WEBHOOK_PATH = '/webhooks/elevenlabs';
@@ -146,13 +147,18 @@ export class WebhookIngress extends Construct {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
       }),
     });
+    const hmacOnly =
+      'ElevenLabs cannot send IAM/JWT credentials; each request is authenticated by its HMAC signature over the raw body, which only the function can check (an authorizer never sees the body).';
     for (const route of this.api.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
-      Validations.of(route).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason:
-          'ElevenLabs cannot send IAM/JWT credentials; each request is authenticated by its HMAC signature over the raw body, which only the function can check (an authorizer never sees the body).',
-      });
+      Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: hmacOnly });
+      acknowledgeControlTowerRule(route, CONTROL_TOWER_RULE.routeAuthorization, hmacOnly);
+      acknowledgeControlTowerRule(
+        route,
+        CONTROL_TOWER_RULE.lambdaPublicAccess,
+        "The invoke permission is for apigateway.amazonaws.com with SourceArn set to this API's route (an Fn::Join the rule cannot evaluate), so nothing else can invoke the receiver.",
+      );
     }
+    acknowledgeLogGroupFindings(this.accessLogGroup, defaults);
     this.webhookUrl = `${this.stage.url}${WEBHOOK_PATH.slice(1)}`;
   }
 }

@@ -1,107 +1,23 @@
 /**
- * `npm run backfill -- --since T [--until T] [--agent ID] [--local] [--dry-run] [--json]`
+ * `elevenlabs-conversations backfill --since T [--until T] [--agent ID] [--local | --stack NAME] [--dry-run] [--json]`
+ * (also `npm run backfill -- …`)
  *
- * The poller's reconciliation (reconcileRange) for any range, run by hand: against AWS (table/queue/bucket from
- * flags or environment) or against the local pipeline (`--local`). It publishes through the same archive → queue
+ * The poller's reconciliation (reconcileRange) for any range, run by hand: against AWS (table/queue/bucket/secret
+ * from flags, environment or the stack's outputs) or against the local pipeline (`--local`). It publishes through the same archive → queue
  * path, so the consumer de-duplicates whatever the webhook or the poller already delivered. The watermark is left alone.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
-import { createS3Client } from '../../lambdas/core/aws/s3.js';
-import { createSqsClient } from '../../lambdas/core/aws/sqs.js';
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
-import { DEFAULT_ELEVENLABS_API_BASE_URL, ENV } from '../../lambdas/core/contract.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
-import { createAwsRecordingArchive, type RecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { reconcileRange } from '../../lambdas/core/backfill/reconcile-range.js';
-import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/ingest/publish-event.js';
-import { localDataDir, readLocalEndpoints } from '../local/endpoints.js';
+import { AwsAccessError } from './aws-errors.js';
+import { awsBackfillTarget } from './backfill-aws.js';
 import { BACKFILL_USAGE, parseBackfillArgs, type BackfillOptions } from './backfill-options.js';
 import { createProgressBar, summaryJson, summaryTable } from './backfill-output.js';
+import { apiBaseUrl, localBackfillTarget, type BackfillTarget } from './backfill-target.js';
+import { reportUsageError } from './command-line.js';
 import { CommandUsageError, type CommandIo } from './io.js';
 
-/** Where to reconcile: the table to read, where to publish, and how to reach ElevenLabs. */
-interface Target {
-  readonly kind: 'local' | 'aws';
-  readonly documentClient: DynamoDBDocumentClient;
-  readonly tableName: string;
-  readonly publishPorts: PublishPorts;
-  readonly recordingArchive: RecordingArchive;
-  readonly apiKey: string;
-  readonly apiBaseUrl: string;
-  close(): void;
-}
-
-function apiBaseUrl(env: NodeJS.ProcessEnv): string {
-  const value = env[ENV.apiBaseUrl]?.trim();
-  return value === undefined || value === '' ? DEFAULT_ELEVENLABS_API_BASE_URL : value;
-}
-
-async function localTarget(env: NodeJS.ProcessEnv): Promise<Target> {
-  const apiKey = env.ELEVENLABS_API_KEY?.trim() ?? '';
-  if (apiKey === '') throw new CommandUsageError('ELEVENLABS_API_KEY is not set: --local reads the API key from the environment');
-  const endpoints = await readLocalEndpoints(localDataDir(env));
-  // Explicit endpoints: the emulators answer any credentials, and the SDK must not go looking for real ones.
-  const common = { region: endpoints.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-  const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodbEndpoint });
-  const s3 = new S3Client({ ...common, endpoint: endpoints.sqsS3Endpoint, forcePathStyle: true });
-  const sqs = new SQSClient({ ...common, endpoint: endpoints.sqsS3Endpoint });
-  return {
-    kind: 'local',
-    documentClient: DynamoDBDocumentClient.from(dynamodb),
-    tableName: endpoints.tableName,
-    publishPorts: createAwsPublishPorts(s3, sqs, endpoints.bucketName, endpoints.queueUrl),
-    recordingArchive: createAwsRecordingArchive(s3, endpoints.bucketName),
-    apiKey,
-    apiBaseUrl: apiBaseUrl(env),
-    close: () => [dynamodb, s3, sqs].forEach((client) => client.destroy()),
-  };
-}
-
-async function awsTarget(options: BackfillOptions, env: NodeJS.ProcessEnv): Promise<Target> {
-  const pick = (flag: string | undefined, variable: string) => flag ?? (env[variable]?.trim() || undefined);
-  const tableName = pick(options.tableName, ENV.conversationsTableName);
-  const queueUrl = pick(options.queueUrl, ENV.ingestQueueUrl);
-  const bucketName = pick(options.bucketName, ENV.conversationBucketName);
-  const secretName = pick(options.apiKeySecretName, ENV.apiKeySecretName);
-  const envKey = env.ELEVENLABS_API_KEY?.trim() || undefined;
-  const missing = [
-    tableName === undefined ? '--table (or CONVERSATIONS_TABLE_NAME)' : undefined,
-    queueUrl === undefined ? '--queue-url (or INGEST_QUEUE_URL)' : undefined,
-    bucketName === undefined ? '--bucket (or CONVERSATION_BUCKET_NAME)' : undefined,
-    envKey === undefined && secretName === undefined ? 'ELEVENLABS_API_KEY, or --api-key-secret (or ELEVENLABS_API_KEY_SECRET_NAME)' : undefined,
-  ].filter((item): item is string => item !== undefined);
-  if (missing.length > 0 || tableName === undefined || queueUrl === undefined || bucketName === undefined) {
-    throw new CommandUsageError(`against AWS the back-fill needs ${missing.join(', ')} (the stack's outputs name them); or use --local`);
-  }
-  let apiKey = envKey;
-  if (apiKey === undefined) {
-    const secrets = new SecretsManagerClient({});
-    try {
-      apiKey = (await secrets.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString?.trim();
-    } finally {
-      secrets.destroy();
-    }
-    if (apiKey === undefined || apiKey === '') throw new Error(`the secret ${secretName} holds no ElevenLabs API key`);
-  }
-  const documentClient = createDynamoDbDocumentClient();
-  const s3 = createS3Client();
-  const sqs = createSqsClient();
-  return {
-    kind: 'aws',
-    documentClient,
-    tableName,
-    publishPorts: createAwsPublishPorts(s3, sqs, bucketName, queueUrl),
-    recordingArchive: createAwsRecordingArchive(s3, bucketName),
-    apiKey,
-    apiBaseUrl: apiBaseUrl(env),
-    close: () => [documentClient, s3, sqs].forEach((client) => client.destroy()),
-  };
-}
+const USAGE_NAME = 'elevenlabs-conversations backfill';
 
 /**
  * Runs the command; returns the exit code (0 done, 1 failed or incomplete, 2 done but some conversations could not be
@@ -111,10 +27,9 @@ export async function runBackfill(argv: readonly string[], io: CommandIo): Promi
   const { env, stdout, stderr } = io;
   let options: BackfillOptions;
   try {
-    options = parseBackfillArgs(argv, Math.floor(Date.now() / 1000));
+    options = parseBackfillArgs(argv, Math.floor(Date.now() / 1000), env);
   } catch (error) {
-    stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n\n${BACKFILL_USAGE}\n`);
-    return 1;
+    return reportUsageError(io, error, USAGE_NAME);
   }
   if (options.help) {
     stdout.write(`${BACKFILL_USAGE}\n`);
@@ -122,9 +37,10 @@ export async function runBackfill(argv: readonly string[], io: CommandIo): Promi
   }
 
   const progress = createProgressBar(stderr);
-  let target: Target | undefined;
+  let target: BackfillTarget | undefined;
   try {
-    target = options.local ? await localTarget(env) : await awsTarget(options, env);
+    // Everything on our side is resolved and checked before the first ElevenLabs call.
+    target = options.local ? await localBackfillTarget(env) : await awsBackfillTarget(options, env, apiBaseUrl(env));
     const { documentClient, tableName, publishPorts, recordingArchive } = target;
     const summary = await reconcileRange(
       {
@@ -165,10 +81,11 @@ export async function runBackfill(argv: readonly string[], io: CommandIo): Promi
     return 0;
   } catch (error) {
     progress.clear();
+    if (error instanceof CommandUsageError) return reportUsageError(io, error, USAGE_NAME);
     const message = error instanceof Error ? error.message : String(error);
-    // AWS SDK causes name the resource and the problem (never a payload): worth showing to the operator.
-    const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.name}: ${error.cause.message})` : '';
-    stderr.write(`error: ${message}${cause}${error instanceof CommandUsageError ? ' (see --help)' : ''}\n`);
+    // An SDK error from the run itself (the pre-flight ones are already words) names its resource, never a payload.
+    const cause = error instanceof Error && error.cause instanceof Error && !(error instanceof AwsAccessError) ? ` (${error.cause.name}: ${error.cause.message})` : '';
+    stderr.write(`error: ${message}${cause}\n`);
     return 1;
   } finally {
     target?.close();

@@ -1,40 +1,47 @@
 /**
- * Command-line options of `npm run backfill`: parsed with node:util parseArgs, validated, every problem reported as a
- * CommandUsageError the command prints with the usage text. Also the time arguments every command reads.
+ * Command-line options of `backfill` (`npm run backfill`): parsed, validated, every problem reported as a
+ * CommandUsageError, which the command prints as one line.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine, refuseFlagsTakenByNpm, type FlagOptions } from './command-line.js';
 import { CommandUsageError } from './io.js';
+import { parseTimeArgument } from './time-argument.js';
 
-export const BACKFILL_USAGE = `Usage: npm run backfill -- --since T [--until T] [--agent ID] [--local] [--dry-run] [--json] [--skip-recordings]
+export const BACKFILL_USAGE = `Usage: elevenlabs-conversations backfill --since T [--until T] [--agent ID] [--dry-run] [--json] [--skip-recordings] [where]
+       (npm run backfill -- …)
 
 Reconciles the conversations table with the ElevenLabs API for conversations that started in [since, until):
 lists them, finds the ones the table lacks, and publishes those through the ingest queue (source "poller").
 Recordings the table lacks are streamed from the API into the bucket and queued too, unless --skip-recordings.
-It does not move the poller's watermark.
+It does not move the poller's watermark. Every AWS resource is checked before ElevenLabs is called.
 
 T is an ISO-8601 date or date-time (UTC unless it names a zone, e.g. 2026-01-31 or 2026-01-31T09:00+01:00)
-or unix seconds.
+or unix seconds; impossible dates such as 2026-02-30 are refused.
 
 Options:
   --since T              start of the range (inclusive), required
   --until T              end of the range (exclusive); default: now
   --agent ID             only this agent's conversations
-  --local                use the pipeline \`npm start\` is running (same PORT and LOCAL_DATA_DIR);
-                         API key from ELEVENLABS_API_KEY, host from ELEVENLABS_API_BASE_URL
   --dry-run              only count; publish nothing
   --json                 print the summary as one JSON object
   --skip-recordings      transcripts only: do not fetch recordings the table lacks
   --settle-delay SECS    leave conversations that ended less than SECS ago to the webhook; default 600
   --concurrency N        detail requests in flight; default 4 (recording downloads: 2 more)
-  --table NAME           conversations table (AWS; or CONVERSATIONS_TABLE_NAME)
-  --queue-url URL        ingest queue (AWS; or INGEST_QUEUE_URL)
-  --bucket NAME          conversation bucket (AWS; or CONVERSATION_BUCKET_NAME)
-  --api-key-secret ID    Secrets Manager id of the API key (AWS; or ELEVENLABS_API_KEY_SECRET_NAME);
-                         ELEVENLABS_API_KEY, when set, is used instead
   -h, --help             this text
 
-Against AWS the SDK's usual credentials and region apply (AWS_PROFILE, AWS_REGION). The stack's outputs are not
-looked up (the CloudFormation client is not a dependency): pass --table/--queue-url/--bucket or their variables.
+Where (default: AWS, the stack named ElevenLabsConversations):
+  --local                the pipeline \`npm start\` is running (same PORT and LOCAL_DATA_DIR);
+                         API key from ELEVENLABS_API_KEY, host from ELEVENLABS_API_BASE_URL
+  --stack NAME           the deployed stack whose outputs name the resources (default ElevenLabsConversations)
+  --region R             AWS region (default: AWS_REGION or your profile's)
+  --profile P            AWS profile (default: AWS_PROFILE or the default profile)
+  --table NAME           conversations table (or CONVERSATIONS_TABLE_NAME; default: the stack's output)
+  --queue-url URL        ingest queue (or INGEST_QUEUE_URL; default: the stack's output)
+  --bucket NAME          conversation bucket (or CONVERSATION_BUCKET_NAME; default: the stack's output)
+  --api-key-secret ID    Secrets Manager id of the API key (or ELEVENLABS_API_KEY_SECRET_NAME; default: the
+                         stack's output); ELEVENLABS_API_KEY, when set, is used instead
+  ELEVENLABS_API_BASE_URL  the API host (residency workspaces; default https://api.elevenlabs.io)
+
+Against AWS the SDK's usual credentials apply (AWS_PROFILE, AWS_ACCESS_KEY_ID, …, or --profile).
 Exit codes: 0 done, 1 failed (nothing or only part was reconciled), 2 done but some conversations could not be
 back-filled.`;
 
@@ -53,31 +60,33 @@ export interface BackfillOptions {
   readonly queueUrl?: string;
   readonly bucketName?: string;
   readonly apiKeySecretName?: string;
+  readonly stackName?: string;
+  readonly region?: string;
+  readonly profile?: string;
   readonly help: boolean;
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
-
-/**
- * Unix seconds from an ISO-8601 date/date-time or unix seconds. A date-time without a zone is read as UTC (not the
- * machine's zone, so the same command means the same range everywhere). Values that look like milliseconds are refused.
- * Throws CommandUsageError, which every command reports as a problem with its command line.
- */
-export function parseTimeArgument(name: string, value: string): number {
-  const text = value.trim();
-  if (/^\d+$/.test(text)) {
-    const seconds = Number(text);
-    if (seconds > 100_000_000_000) throw new CommandUsageError(`--${name} ${text} looks like milliseconds; give unix seconds`);
-    return seconds;
-  }
-  let iso: string | undefined;
-  if (ISO_DATE.test(text)) iso = `${text}T00:00:00Z`;
-  else if (ISO_DATE_TIME.test(text)) iso = /(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? text : `${text}Z`;
-  const millis = iso === undefined ? Number.NaN : Date.parse(iso);
-  if (Number.isNaN(millis)) throw new CommandUsageError(`--${name} must be an ISO-8601 date or date-time, or unix seconds (got "${text}")`);
-  return Math.floor(millis / 1000);
-}
+export const BACKFILL_FLAGS = {
+  since: { type: 'string' },
+  until: { type: 'string' },
+  agent: { type: 'string' },
+  local: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  'skip-recordings': { type: 'boolean', default: false },
+  // The former opt-in, now the default: still accepted so old scripts run.
+  'fetch-audio': { type: 'boolean', default: false },
+  'settle-delay': { type: 'string' },
+  concurrency: { type: 'string' },
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  table: { type: 'string' },
+  'queue-url': { type: 'string' },
+  bucket: { type: 'string' },
+  'api-key-secret': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies FlagOptions;
 
 function wholeNumber(name: string, value: string | undefined, defaultValue: number, minimum: number): number {
   if (value === undefined) return defaultValue;
@@ -86,35 +95,10 @@ function wholeNumber(name: string, value: string | undefined, defaultValue: numb
 }
 
 /** Parses argv (without node and the script); `nowSecs` is the default --until. Throws CommandUsageError. */
-export function parseBackfillArgs(argv: readonly string[], nowSecs: number): BackfillOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: false,
-      strict: true,
-      options: {
-        since: { type: 'string' },
-        until: { type: 'string' },
-        agent: { type: 'string' },
-        local: { type: 'boolean', default: false },
-        'dry-run': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        'skip-recordings': { type: 'boolean', default: false },
-        // The former opt-in, now the default: still accepted so old scripts run.
-        'fetch-audio': { type: 'boolean', default: false },
-        'settle-delay': { type: 'string' },
-        concurrency: { type: 'string' },
-        table: { type: 'string' },
-        'queue-url': { type: 'string' },
-        bucket: { type: 'string' },
-        'api-key-secret': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new CommandUsageError(error instanceof Error ? error.message : String(error));
-  }
+export function parseBackfillArgs(argv: readonly string[], nowSecs: number, env: NodeJS.ProcessEnv = {}): BackfillOptions {
+  refuseFlagsTakenByNpm(env, BACKFILL_FLAGS);
+  const parsed = parseCommandLine(argv, BACKFILL_FLAGS);
+  if (parsed.positionals.length > 0) throw new CommandUsageError(`backfill takes no positional arguments (got "${parsed.positionals.join(' ')}")`);
   const { values } = parsed;
   const base = {
     local: values.local === true,
@@ -135,8 +119,12 @@ export function parseBackfillArgs(argv: readonly string[], nowSecs: number): Bac
   const queueUrl = optionalText(values['queue-url']);
   const bucketName = optionalText(values.bucket);
   const apiKeySecretName = optionalText(values['api-key-secret']);
-  if (base.local && (tableName ?? queueUrl ?? bucketName ?? apiKeySecretName) !== undefined) {
-    throw new CommandUsageError('--local uses the running local pipeline; --table, --queue-url, --bucket and --api-key-secret are for AWS');
+  if (queueUrl !== undefined && !/^https?:\/\/\S+$/.test(queueUrl)) throw new CommandUsageError(`--queue-url must be the queue's URL (the stack's IngestQueueUrl output; got "${queueUrl}")`);
+  const stackName = optionalText(values.stack);
+  const region = optionalText(values.region);
+  const profile = optionalText(values.profile);
+  if (base.local && (tableName ?? queueUrl ?? bucketName ?? apiKeySecretName ?? stackName ?? region ?? profile) !== undefined) {
+    throw new CommandUsageError('--local uses the running local pipeline; --stack, --region, --profile, --table, --queue-url, --bucket and --api-key-secret are for AWS');
   }
   return {
     ...base,
@@ -149,5 +137,8 @@ export function parseBackfillArgs(argv: readonly string[], nowSecs: number): Bac
     ...(queueUrl === undefined ? {} : { queueUrl }),
     ...(bucketName === undefined ? {} : { bucketName }),
     ...(apiKeySecretName === undefined ? {} : { apiKeySecretName }),
+    ...(stackName === undefined ? {} : { stackName }),
+    ...(region === undefined ? {} : { region }),
+    ...(profile === undefined ? {} : { profile }),
   };
 }

@@ -1,13 +1,15 @@
 /**
- * `npm run conversations -- <get|list|export|audio> … [--local] [--json]`: reads conversation records through the
- * shared read API (lambdas/core/record/conversation-reader.ts), from the local pipeline or from AWS.
+ * `elevenlabs-conversations <get|list|export|audio> … [--local | --stack NAME] [--json]` (also
+ * `npm run conversations -- …`): reads conversation records through the shared read API
+ * (lambdas/core/record/conversation-reader.ts), from the local pipeline or from AWS.
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { DEFAULT_LIST_LOOKBACK_SECS, type ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { explainAwsError, resolveTarget, type ConversationTarget } from './conversation-target.js';
-import { CONVERSATIONS_USAGE, parseConversationsArgs, type ConversationsOptions } from './conversations-options.js';
+import { reportUsageError } from './command-line.js';
+import { COMMAND_USAGE, CONVERSATIONS_USAGE, parseConversationsArgs, type ConversationsOptions } from './conversations-options.js';
 import { conversationRow, createExportProgress, isoSeconds, recordSummary, renderTable, transcriptLines } from './conversations-output.js';
 import { CommandUsageError, type CommandIo, type CommandStream } from './io.js';
 
@@ -111,20 +113,20 @@ async function audio(target: ConversationTarget, options: ConversationsOptions, 
 export async function runConversations(argv: readonly string[], io: CommandIo): Promise<number> {
   let options: ConversationsOptions;
   try {
-    options = parseConversationsArgs(argv);
+    options = parseConversationsArgs(argv, io.env);
   } catch (error) {
-    io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)} (see --help)\n`);
-    return EXIT.failed;
+    return reportUsageError(io, error, usageName(argv));
   }
-  if (options.help || options.command === undefined) {
-    io.stdout.write(`${CONVERSATIONS_USAGE}\n`);
+  if (options.help) {
+    io.stdout.write(`${options.command === undefined ? CONVERSATIONS_USAGE : COMMAND_USAGE[options.command]}\n`);
     return EXIT.ok;
   }
+  const command = options.command ?? 'list';
 
   let target: ConversationTarget | undefined;
   try {
     target = await resolveTarget(options, io.env);
-    const run = { get, list, export: exportRecords, audio }[options.command];
+    const run = { get, list, export: exportRecords, audio }[command];
     await run(target, options, io);
     return EXIT.ok;
   } catch (error) {
@@ -132,14 +134,17 @@ export async function runConversations(argv: readonly string[], io: CommandIo): 
       io.stderr.write(`error: ${error.message}\n`);
       return EXIT.notFound;
     }
-    if (error instanceof CommandUsageError) {
-      io.stderr.write(`error: ${error.message} (see --help)\n`);
-      return EXIT.failed;
-    }
+    if (error instanceof CommandUsageError) return reportUsageError(io, error, usageName(argv));
     const explained = await explainAwsError(error, target);
     io.stderr.write(`error: ${explained ?? (error instanceof Error ? error.message : String(error))}\n`);
     return EXIT.failed;
   } finally {
     target?.close();
   }
+}
+
+/** "elevenlabs-conversations list" for the command in argv (for "see … --help"). */
+function usageName(argv: readonly string[]): string {
+  const command = argv.find((token) => Object.hasOwn(COMMAND_USAGE, token));
+  return `elevenlabs-conversations${command === undefined ? '' : ` ${command}`}`;
 }

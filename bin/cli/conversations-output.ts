@@ -4,6 +4,7 @@
  * terminalSafe, so a crafted transcript cannot drive the terminal.
  */
 import type { ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
+import { clockDuration } from './clock-duration.js';
 import { terminalSafe, type CommandStream } from './io.js';
 import { createProgressLine } from './progress-line.js';
 
@@ -17,12 +18,7 @@ export function isoSeconds(unixSecs: number | undefined): string {
 
 /** `1:05`, `1:02:03`, or "-". */
 export function duration(secs: number | undefined): string {
-  if (secs === undefined || !Number.isFinite(secs) || secs < 0) return '-';
-  const whole = Math.round(secs);
-  const hours = Math.floor(whole / 3600);
-  const minutes = Math.floor((whole % 3600) / 60);
-  const seconds = String(whole % 60).padStart(2, '0');
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
+  return clockDuration(secs) ?? '-';
 }
 
 /**

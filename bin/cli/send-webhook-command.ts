@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { localDataDir, localPort, readLocalEndpoints } from '../local/endpoints.js';
 import { postSignedWebhook } from '../local/post-webhook.js';
 import { samplePayloadUrl, type SampleEventType } from '../local/sample-payloads.js';
 import { readWebhookSecret } from '../local/webhook-secret.js';
-import { parseTimeArgument } from './backfill-options.js';
+import { parseCommandLine, refuseFlagsTakenByNpm, reportUsageError, type FlagOptions } from './command-line.js';
+import { parseTimeArgument } from './time-argument.js';
 import { CommandUsageError, terminalSafe, type CommandIo } from './io.js';
 
 /** `--sample` names → the sample payloads in bin/local/samples (ElevenLabs' documented shapes; every identifier made up). */
@@ -21,8 +21,8 @@ export const SAMPLES = {
 } as const satisfies Record<string, SampleEventType>;
 export type SampleName = keyof typeof SAMPLES;
 
-export const SEND_WEBHOOK_USAGE = `Usage: npm run send-webhook -- <file.json> [options]
-       npm run send-webhook -- --sample transcription|audio|failure [--new-id | --conversation-id ID] [options]
+export const SEND_WEBHOOK_USAGE = `Usage: elevenlabs-conversations send-webhook <file.json> [options]       (npm run send-webhook -- …)
+       elevenlabs-conversations send-webhook --sample transcription|audio|failure [--new-id | --conversation-id ID] [options]
 
 Signs the payload as ElevenLabs does (ElevenLabs-Signature: t=<now>,v0=<HMAC-SHA256 of "<t>.<body>">) and POSTs
 the exact bytes. Prints the HTTP status and the response body; exits 1 unless the answer is 2xx.
@@ -55,28 +55,21 @@ export interface SendWebhookOptions {
 }
 
 /** Parses argv (after `--`). Throws CommandUsageError. */
-export function parseSendWebhookArgs(argv: readonly string[]): SendWebhookOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        sample: { type: 'string' },
-        'new-id': { type: 'boolean', default: false },
-        'conversation-id': { type: 'string' },
-        url: { type: 'string' },
-        secret: { type: 'string' },
-        timestamp: { type: 'string' },
-        'content-type': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new CommandUsageError(error instanceof Error ? error.message : String(error));
-  }
+const SEND_WEBHOOK_FLAGS = {
+  sample: { type: 'string' },
+  'new-id': { type: 'boolean', default: false },
+  'conversation-id': { type: 'string' },
+  url: { type: 'string' },
+  secret: { type: 'string' },
+  timestamp: { type: 'string' },
+  'content-type': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies FlagOptions;
+
+export function parseSendWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): SendWebhookOptions {
+  refuseFlagsTakenByNpm(env, SEND_WEBHOOK_FLAGS);
+  const parsed = parseCommandLine(argv, SEND_WEBHOOK_FLAGS);
   const { values, positionals } = parsed;
   const base = { newId: values['new-id'] === true, json: values.json === true, help: values.help === true, contentType: values['content-type'] ?? 'application/json' };
   if (base.help) return base;
@@ -160,10 +153,9 @@ async function defaultUrl(env: NodeJS.ProcessEnv): Promise<string> {
 export async function runSendWebhook(argv: readonly string[], io: CommandIo): Promise<number> {
   let options: SendWebhookOptions;
   try {
-    options = parseSendWebhookArgs(argv);
+    options = parseSendWebhookArgs(argv, io.env);
   } catch (error) {
-    io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)} (see --help)\n`);
-    return 1;
+    return reportUsageError(io, error, 'elevenlabs-conversations send-webhook');
   }
   if (options.help) {
     io.stdout.write(`${SEND_WEBHOOK_USAGE}\n`);

@@ -358,6 +358,7 @@ function batchLine(summary: BatchSummary): string {
 
 function pollerCounts(result: unknown): string {
   if (typeof result !== 'object' || result === null) return '';
+  if ('skipped' in result) return `(skipped: ${String(result.skipped)})`;
   const numbers = Object.entries(result).filter((entry): entry is [string, number] => typeof entry[1] === 'number');
   return numbers.length === 0 ? '' : `(${numbers.map(([name, value]) => `${name} ${value}`).join(', ')})`;
 }

@@ -39,6 +39,8 @@ export function createConsumerHandler(ports: ProcessEventPorts, { logger, metric
   };
 
   return async (event, context) => {
+    // Every line of this invocation carries its request id (and function name, cold start).
+    if (context !== undefined) logger.addContext(context);
     // A processor per invocation: it holds the batch's state, and the local pipeline may invoke concurrently.
     const processor = new BatchProcessor(EventType.SQS);
     try {

@@ -48,6 +48,8 @@ export const POLLER_METRIC = {
   recordingsBackfilled: 'RecordingsBackfilled',
   /** Listed conversations with `has_audio: true` and no recording stored, longer than the configured time after they ended. */
   recordingMissing: 'RecordingMissing',
+  /** 1 per run that found no API key in its secret (empty, or the stack's placeholder): nothing is polled yet. */
+  apiKeyNotSet: 'ApiKeyNotSet',
 } as const;
 export type PollerMetricName = (typeof POLLER_METRIC)[keyof typeof POLLER_METRIC];
 
@@ -116,6 +118,36 @@ export const OBJECT_PREFIX = {
   transcripts: 'transcripts/',
   audio: 'audio/',
 } as const;
+/** The stack's name when `-c stackName=…` does not give another (bin/app.ts), and so what the CLI looks up by default. */
+export const DEFAULT_STACK_NAME = 'ElevenLabsConversations';
+
+/**
+ * The stack's CloudFormation outputs: the stack sets them (lib/conversations-stack.ts) and the command-line tools'
+ * `--stack` reads them (bin/cli/stack-resources.ts), so neither can rename one alone.
+ */
+export const STACK_OUTPUT = {
+  webhookUrl: 'WebhookUrl',
+  webhookSecretName: 'WebhookSecretName',
+  apiKeySecretName: 'ApiKeySecretName',
+  ingestQueueUrl: 'IngestQueueUrl',
+  ingestQueueArn: 'IngestQueueArn',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  deadLetterQueueArn: 'DeadLetterQueueArn',
+  conversationBucketName: 'ConversationBucketName',
+  conversationsTableName: 'ConversationsTableName',
+  pollerStateTableName: 'PollerStateTableName',
+  dashboardUrl: 'DashboardUrl',
+  alarmTopicArn: 'AlarmTopicArn',
+  kmsKeyArn: 'KmsKeyArn',
+} as const;
+export type StackOutputName = (typeof STACK_OUTPUT)[keyof typeof STACK_OUTPUT];
+
+/**
+ * The value the stack puts in the API-key secret it creates, until the operator replaces it. Not a credential (the key
+ * authenticates us to ElevenLabs; this text grants nothing), so it can sit in the template, and the poller and
+ * `backfill` recognise it and say "API key not set" instead of failing on ElevenLabs' 401.
+ */
+export const API_KEY_PLACEHOLDER = 'PLACEHOLDER: replace this whole value with your ElevenLabs API key';
 
 /** ElevenLabs' API host; data-residency workspaces have their own. */
 export const DEFAULT_ELEVENLABS_API_BASE_URL = 'https://api.elevenlabs.io';

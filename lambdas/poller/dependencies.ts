@@ -2,10 +2,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReadSecret } from '../core/aws/secrets.js';
+import { apiKeyFromSecret } from '../core/backfill/api-key.js';
 import { ElevenLabsApiClient } from '../core/backfill/elevenlabs-api.js';
+import { createPollerLease } from '../core/backfill/poller-lease.js';
 import { createWatermarkStore } from '../core/backfill/poller-watermark.js';
 import { createAwsRecordingArchive } from '../core/backfill/recording-publish.js';
-import { ConfigurationError } from '../core/errors.js';
 import { createAwsPublishPorts } from '../core/ingest/publish-event.js';
 import type { PollerConfig } from './config.js';
 import type { PollerHandlerDependencies } from './poll-handler.js';
@@ -33,9 +34,7 @@ export function pollerDependencies(config: PollerConfig, clients: PollerClients)
     },
     // Cached for SECRET_CACHE_TTL_SECS by Powertools.
     async readApiKey(forceFetch = false) {
-      const value = await clients.readSecret(config.apiKeySecretName, { maxAge: config.secretCacheTtlSecs, forceFetch });
-      if (typeof value !== 'string' || value.trim() === '') throw new ConfigurationError(`the secret ${config.apiKeySecretName} holds no ElevenLabs API key`);
-      return value.trim();
+      return apiKeyFromSecret(await clients.readSecret(config.apiKeySecretName, { maxAge: config.secretCacheTtlSecs, forceFetch }), config.apiKeySecretName);
     },
     createApi: (apiKey, onApiError) =>
       new ElevenLabsApiClient({ apiKey, baseUrl: config.apiBaseUrl, onApiError, ...(clients.fetch === undefined ? {} : { fetch: clients.fetch }) }),
@@ -46,5 +45,6 @@ export function pollerDependencies(config: PollerConfig, clients: PollerClients)
       recordingArchive: createAwsRecordingArchive(clients.s3, config.bucketName),
     },
     watermark: createWatermarkStore(clients.documentClient, config.pollerStateTableName),
+    lease: createPollerLease(clients.documentClient, config.pollerStateTableName),
   };
 }

@@ -4,10 +4,13 @@
  * pipeline and the tests wire emulators and fakes.
  *
  * A failed run (bad key, API or storage down) throws, so Lambda records an error; the watermark stays where it was.
+ * Two runs never reconcile at once (the lease), and a secret that holds no API key yet is one ApiKeyNotSet metric.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { ElevenLabsApiError, ElevenLabsAuthError, type ApiErrorStatus, type ConversationsApi } from '../core/backfill/elevenlabs-api.js';
+import { ApiKeyNotSetError } from '../core/backfill/api-key.js';
+import { LEASE_MARGIN_MS, withPollerLease, type PollerLease } from '../core/backfill/poller-lease.js';
 import type { WatermarkStore } from '../core/backfill/poller-watermark.js';
 import { runPoller, type MetricsSink, type PollerRunResult, type PollerSettings } from '../core/backfill/poller-run.js';
 import { createReconcilePorts, type ReconcileStorage } from '../core/backfill/reconcile-ports.js';
@@ -15,7 +18,12 @@ import { METRIC_DIMENSION, POLLER_METRIC } from '../core/contract.js';
 import { ConfigurationError, StorageError, assertIsError } from '../core/errors.js';
 import { MetricUnit, type Observability } from '../core/observability.js';
 
-export type PollerHandler = (event: unknown, context: Context) => Promise<PollerRunResult>;
+/** A run that did not reconcile: another run held the lease, or the API key is not set yet. */
+export interface PollerRunSkipped {
+  readonly skipped: 'lease_held' | 'api_key_not_set';
+}
+
+export type PollerHandler = (event: unknown, context: Context) => Promise<PollerRunResult | PollerRunSkipped>;
 
 export interface PollerHandlerDependencies {
   readonly settings: PollerSettings;
@@ -26,6 +34,8 @@ export interface PollerHandlerDependencies {
   /** The conversations table asked which conversations are stored, and the publish path back-fills go through. */
   readonly storage: ReconcileStorage;
   readonly watermark: WatermarkStore;
+  /** Keeps overlapping runs from both reconciling. */
+  readonly lease: PollerLease;
 }
 
 /** PollerMetricName → Powertools; a dimensioned metric gets its own EMF document so the dimension applies to it alone. */
@@ -54,14 +64,26 @@ export function createPollerHandler(deps: PollerHandlerDependencies, { logger, m
     const countApiError = (status: ApiErrorStatus) => apiErrors.set(String(status), (apiErrors.get(String(status)) ?? 0) + 1);
     try {
       const apiKey = await deps.readApiKey().catch((error: unknown) => {
-        sink.add(POLLER_METRIC.pollerRunFailed, 'Count', 1);
+        if (!(error instanceof ApiKeyNotSetError)) sink.add(POLLER_METRIC.pollerRunFailed, 'Count', 1);
         throw error;
       });
       const api = deps.createApi(apiKey, countApiError);
       const ports = createReconcilePorts(deps.storage, api, { remainingTimeMs: () => context.getRemainingTimeInMillis(), logger });
-      return await runPoller(deps.settings, { ...ports, watermark: deps.watermark, metrics: sink });
+      const leaseTtlMs = context.getRemainingTimeInMillis() + LEASE_MARGIN_MS;
+      const result = await withPollerLease(deps.lease, context.awsRequestId, leaseTtlMs, () => runPoller(deps.settings, { ...ports, watermark: deps.watermark, metrics: sink }), (error) =>
+        logger.warn('releasing the poller lease failed; it expires on its own', { errorName: error instanceof Error ? error.name : 'unknown' }),
+      );
+      if (result !== undefined) return result;
+      logger.info('poll skipped: another run holds the lease');
+      return { skipped: 'lease_held' };
     } catch (error) {
       assertIsError(error);
+      // Expected right after a deploy: one metric (and its alarm), not a failed run.
+      if (error instanceof ApiKeyNotSetError) {
+        sink.add(POLLER_METRIC.apiKeyNotSet, 'Count', 1);
+        logger.warn('poll skipped: API key not set', { errorMessage: error.message });
+        return { skipped: 'api_key_not_set' };
+      }
       // Drop the cached key now, so a corrected secret is used by the very next run rather than after the cache TTL.
       if (error instanceof ElevenLabsAuthError) await deps.readApiKey(true).catch(() => undefined);
       const cause = error.cause instanceof Error ? error.cause : undefined;

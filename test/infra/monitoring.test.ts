@@ -59,6 +59,18 @@ const expectedAlarms: [string, Record<string, unknown>][] = [
     },
   ],
   [
+    'WebhookClientErrors',
+    {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '4xx',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: logicalId(stack.ingress.api) } }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 100,
+      ComparisonOperator: GREATER,
+    },
+  ],
+  [
     'WebhookPublishFailed',
     { Namespace: NAMESPACE, MetricName: 'PublishFailed', Dimensions: [{ Name: 'service', Value: 'receiver' }], Statistic: 'Sum', Period: 300, Threshold: 0, ComparisonOperator: GREATER },
   ],
@@ -86,25 +98,12 @@ const expectedAlarms: [string, Record<string, unknown>][] = [
     { Namespace: NAMESPACE, MetricName: 'RecordFailed', Dimensions: [{ Name: 'service', Value: 'consumer' }], Statistic: 'Sum', Period: 300, Threshold: 0, ComparisonOperator: GREATER },
   ],
   [
-    'PollerErrors',
+    'PollerFailed',
     { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: pollerId } }], Statistic: 'Sum', Period: 3600, Threshold: 0, ComparisonOperator: GREATER },
   ],
   [
-    'PollerRunFailed',
-    { Namespace: NAMESPACE, MetricName: 'PollerRunFailed', Dimensions: [{ Name: 'service', Value: 'poller' }], Statistic: 'Sum', Period: 3600, Threshold: 0, ComparisonOperator: GREATER },
-  ],
-  [
-    'PollerNotRunning',
-    {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Invocations',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: pollerId } }],
-      Statistic: 'Sum',
-      Period: 1800,
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
-    },
+    'PollerApiKeyNotSet',
+    { Namespace: NAMESPACE, MetricName: 'ApiKeyNotSet', Dimensions: [{ Name: 'service', Value: 'poller' }], Statistic: 'Sum', Period: 3600, Threshold: 0, ComparisonOperator: GREATER },
   ],
   [
     'ConversationsBackfilled',
@@ -124,10 +123,13 @@ const expectedAlarms: [string, Record<string, unknown>][] = [
   ]),
 ];
 
+/** The two silent parts of PollerNotRunning (no actions of their own). */
+const POLLER_NOT_RUNNING_PARTS = ['PollerSilent', 'PollerRanThisWeek'];
+
 describe('AWS::CloudWatch::Alarm', () => {
-  it('has exactly the alarms listed here', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', expectedAlarms.length);
-    expect(Object.keys(alarms).sort()).toEqual(expectedAlarms.map(([id]) => id).sort());
+  it('has exactly the alarms listed here, one page per cause', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', expectedAlarms.length + POLLER_NOT_RUNNING_PARTS.length);
+    expect(Object.keys(alarms).sort()).toEqual([...expectedAlarms.map(([id]) => id), 'PollerNotRunning'].sort());
   });
 
   it.each(expectedAlarms)('%s watches the right metric with its threshold', (id, expected) => {
@@ -143,8 +145,49 @@ describe('AWS::CloudWatch::Alarm', () => {
     expect(alarmProperties(id)).toMatchObject({ AlarmActions: [{ Ref: topicId }], OKActions: [{ Ref: topicId }], AlarmDescription: expect.any(String) });
   });
 
+  it('pages once for a failed poller run: no second alarm on PollerRunFailed (it is on the dashboard)', () => {
+    const watchedMetrics = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => (alarm.Properties as { MetricName?: string }).MetricName);
+    expect(watchedMetrics).not.toContain('PollerRunFailed');
+    expect(watchedMetrics.filter((name) => name === 'Errors')).toHaveLength(2);
+  });
+
   it('publishes custom metrics under the namespace the handlers use', () => {
     expect(HANDLER_METRICS_NAMESPACE).toBe(NAMESPACE);
+  });
+});
+
+describe('AWS::CloudWatch::CompositeAlarm (PollerNotRunning)', () => {
+  const parts = template.findResources('AWS::CloudWatch::Alarm');
+  const part = (id: string) => Object.entries(parts).find(([logical]) => logical.startsWith(`Monitoring${id}`));
+
+  it('fires only when the poller is silent for the window and ran during the last week, so never before its first run', () => {
+    const [silentId, silent] = part('PollerSilent') ?? [];
+    const [ranId, ran] = part('PollerRanThisWeek') ?? [];
+    expect(silent?.Properties).toMatchObject({
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: pollerId } }],
+      Period: 1800,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(ran?.Properties).toMatchObject({
+      MetricName: 'Invocations',
+      Period: 86_400,
+      EvaluationPeriods: 7,
+      DatapointsToAlarm: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    const composite = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm'));
+    expect(composite).toHaveLength(1);
+    expect(JSON.stringify(composite[0]?.Properties?.AlarmRule)).toMatch(new RegExp(`ALARM\\(.*${silentId}.*\\) AND ALARM\\(.*${ranId}`));
+  });
+
+  it('notifies from the composite only', () => {
+    for (const id of POLLER_NOT_RUNNING_PARTS) expect(part(id)?.[1]?.Properties).not.toHaveProperty('AlarmActions');
+    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmActions: [{ Ref: topicId }], OKActions: [{ Ref: topicId }], AlarmDescription: Match.stringLikeRegexp('ran before') });
   });
 });
 
@@ -214,7 +257,9 @@ describe('Outputs', () => {
     ['WebhookSecretName', Match.objectLike({ 'Fn::Join': Match.anyValue() })],
     ['ApiKeySecretName', Match.objectLike({ 'Fn::Join': Match.anyValue() })],
     ['IngestQueueUrl', { Ref: logicalId(stack.queue.queue) }],
+    ['IngestQueueArn', arnOf(logicalId(stack.queue.queue))],
     ['DeadLetterQueueUrl', { Ref: logicalId(stack.queue.deadLetterQueue) }],
+    ['DeadLetterQueueArn', arnOf(logicalId(stack.queue.deadLetterQueue))],
     ['ConversationBucketName', { Ref: logicalId(stack.bucket.bucket) }],
     ['ConversationsTableName', { Ref: logicalId(stack.table.table) }],
     ['PollerStateTableName', { Ref: logicalId(stack.poller.stateTable.table) }],

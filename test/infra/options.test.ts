@@ -4,13 +4,17 @@ import { actionsOf, arnOf, logicalId, statementsFor, statementsOfRole, synthesiz
 
 const WEBHOOK_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:elevenlabs/webhook-AbCdEf';
 const API_KEY_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:elevenlabs/api-key-GhIjKl';
+const WEBHOOK_SECRET_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const API_KEY_SECRET_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef';
 
 // Every context key set, the way `-c key=value` delivers them (strings), plus JSON where cdk.json would hold it.
 const { stack, template } = synthesizeStack({
   context: {
     kmsKey: 'true',
     webhookSecretArn: WEBHOOK_SECRET_ARN,
+    webhookSecretKmsKeyArn: WEBHOOK_SECRET_KEY_ARN,
     elevenLabsApiKeySecretArn: API_KEY_SECRET_ARN,
+    elevenLabsApiKeySecretKmsKeyArn: API_KEY_SECRET_KEY_ARN,
     elevenLabsApiBaseUrl: 'https://api.eu.residency.elevenlabs.io/',
     alarmEmail: 'ops@example.com',
     pollSchedule: 'rate(1 hour)',
@@ -49,6 +53,23 @@ describe('AWS::KMS::Key', () => {
   it('one customer-managed key, rotating yearly, retained, replaces the alarm-topic key', () => {
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true }), DeletionPolicy: 'Retain' });
+  });
+
+  it('denies kms:CreateGrant to everyone except AWS services acting for their own resources', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'DenyGrantsExceptForAwsResources',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'kms:CreateGrant',
+            Resource: '*',
+            Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+          },
+        ]),
+      },
+    });
   });
 
   it('lets CloudWatch Logs use it only for this account\'s log groups, and CloudWatch alarms only for this account', () => {
@@ -114,7 +135,20 @@ describe('AWS::IAM::Policy (key use)', () => {
     // Poller: its state table, send to the queue, put under events/, and Decrypt for multipart recording uploads.
     expect(keyActions(poller)).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
     for (const action of [...actionsOf(receiver), ...actionsOf(consumer), ...actionsOf(poller)]) expect(action).not.toMatch(/\*/);
-    for (const statement of [...statementsFor(receiver, 'kms:Decrypt'), ...statementsFor(consumer, 'kms:Decrypt')]) expect(statement.Resource).toEqual(keyArn);
+    const stackKeyDecrypts = [...statementsFor(receiver, 'kms:Decrypt'), ...statementsFor(consumer, 'kms:Decrypt')].filter((statement) => JSON.stringify(statement.Resource) === JSON.stringify(keyArn));
+    expect(stackKeyDecrypts.length).toBeGreaterThan(0);
+  });
+
+  it('allows the stack key only through the service whose data it protects (kms:ViaService), but for the event source', () => {
+    const roles = [stack.ingress.receiver.role, stack.consumer.consumer.role, stack.poller.poller.role];
+    const keyStatements = roles.flatMap((role) => statementsOfRole(template, logicalId(role)).filter((statement) => actionsOf([statement]).some((action) => action.startsWith('kms:'))));
+    const via = (statement: (typeof keyStatements)[number]) => JSON.stringify(statement.Condition ?? {}).match(/kms:ViaService.*?(sqs|s3|dynamodb|secretsmanager)\./)?.[1];
+    const without = keyStatements.filter((statement) => via(statement) === undefined);
+
+    expect(keyStatements.map(via).filter(Boolean).sort()).toEqual(expect.arrayContaining(['dynamodb', 's3', 'secretsmanager', 'sqs']));
+    // The one exception is CDK's own grant for the SQS event source (Lambda's poller decrypts the consumer's batches).
+    expect(without).toEqual([expect.objectContaining({ Action: 'kms:Decrypt', Resource: keyArn })]);
+    expect(statementsOfRole(template, logicalId(stack.consumer.consumer.role))).toContainEqual(without[0]);
   });
 });
 
@@ -130,6 +164,17 @@ describe('imported secrets', () => {
     const poller = statementsOfRole(template, logicalId(stack.poller.poller.role));
     expect(statementsFor(receiver, 'secretsmanager:GetSecretValue').map((statement) => statement.Resource)).toEqual([WEBHOOK_SECRET_ARN]);
     expect(statementsFor(poller, 'secretsmanager:GetSecretValue').map((statement) => statement.Resource)).toEqual([API_KEY_SECRET_ARN]);
+  });
+
+  it('grants kms:Decrypt on each imported secret\'s own key, through Secrets Manager only', () => {
+    const receiver = statementsOfRole(template, logicalId(stack.ingress.receiver.role));
+    const poller = statementsOfRole(template, logicalId(stack.poller.poller.role));
+    const viaSecretsManager = { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } };
+
+    expect(receiver).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt', Resource: WEBHOOK_SECRET_KEY_ARN, Condition: viaSecretsManager }));
+    expect(poller).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt', Resource: API_KEY_SECRET_KEY_ARN, Condition: viaSecretsManager }));
+    expect(statementsFor(receiver, 'kms:Decrypt').map((statement) => statement.Resource)).not.toContainEqual(API_KEY_SECRET_KEY_ARN);
+    expect(statementsFor(poller, 'kms:Decrypt').map((statement) => statement.Resource)).not.toContainEqual(WEBHOOK_SECRET_KEY_ARN);
   });
 
   it('exports the imported secrets\' names', () => {

@@ -59,7 +59,6 @@ describe('AWS::IAM::Policy (consumer role)', () => {
     expect(actionsOf(statements)).toEqual([
       'dynamodb:GetItem',
       'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       's3:AbortMultipartUpload',
@@ -79,7 +78,7 @@ describe('AWS::IAM::Policy (consumer role)', () => {
       Roles: [{ Ref: consumerRoleId }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(tableId) }),
+          Match.objectLike({ Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: arnOf(tableId) }),
           // Reads back offloaded transcripts/sections before merging a later event.
           Match.objectLike({ Action: 's3:GetObject', Resource: Match.arrayEquals([objectArn(bucketId, 'events/*'), objectArn(bucketId, 'transcripts/*')]) }),
           Match.objectLike({
@@ -100,14 +99,15 @@ describe('AWS::IAM::Policy (consumer role)', () => {
 });
 
 describe('AWS::Lambda::Function (poller)', () => {
-  it('runs Node.js 24 on arm64, 512 MB, 5 minutes, as a singleton (reserved concurrency 1)', () => {
-    expect(functionProperties(pollerId)).toMatchObject({
-      Runtime: 'nodejs24.x',
-      Architectures: ['arm64'],
-      MemorySize: 512,
-      Timeout: 300,
-      ReservedConcurrentExecutions: 1,
-    });
+  it('runs Node.js 24 on arm64, 512 MB, 5 minutes, without reserved concurrency (a lease keeps it a singleton)', () => {
+    expect(functionProperties(pollerId)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 300 });
+    expect(functionProperties(pollerId)).not.toHaveProperty('ReservedConcurrentExecutions');
+  });
+
+  it('leaves every function of the default stack unreserved, so a new account with a concurrency quota of 10 can deploy it', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThanOrEqual(3);
+    expect(functions.filter((resource) => 'ReservedConcurrentExecutions' in (resource.Properties as object))).toEqual([]);
   });
 
   it('gets the contract environment with its defaults', () => {
@@ -187,12 +187,12 @@ describe('AWS::Scheduler::Schedule', () => {
 describe('AWS::IAM::Policy (poller role)', () => {
   const statements = statementsOfRole(template, pollerRoleId);
 
-  it('allows exactly: its logs, BatchGetItem on conversations, the watermark item, send, archive put, API key read', () => {
+  it('allows exactly: its logs, BatchGetItem on conversations, the watermark and lease items, send, archive put, API key read', () => {
     expect(actionsOf(statements)).toEqual([
       'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       's3:AbortMultipartUpload',
@@ -209,7 +209,7 @@ describe('AWS::IAM::Policy (poller role)', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Action: 'dynamodb:BatchGetItem', Resource: arnOf(tableId) }),
-          Match.objectLike({ Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(stateTableId) }),
+          Match.objectLike({ Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: arnOf(stateTableId) }),
           Match.objectLike({ Action: 'sqs:SendMessage', Resource: arnOf(queueId) }),
           Match.objectLike({ Action: 's3:PutObject', Resource: objectArn(bucketId, 'events/*') }),
           // Only its own streamed recordings: abort a failed upload, delete one whose claim check was never queued.

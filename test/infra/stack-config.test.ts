@@ -1,12 +1,18 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { defaultPollerSilence } from '../../lib/conversations-stack.js';
+import { PROJECT_ROOT } from '../../lib/project-function.js';
 import { scheduleExpressionProblem, scheduleInterval } from '../../lib/schedule-expression.js';
 import { CONTEXT_KEYS, readStackConfig, StackConfigError } from '../../lib/stack-config.js';
 
 function contextOf(values: Record<string, unknown>) {
-  return { tryGetContext: (key: string) => values[key] };
+  return { tryGetContext: (key: string) => values[key], getAllContext: () => values };
 }
 
 function problemsOf(values: Record<string, unknown>): readonly string[] {
@@ -27,7 +33,7 @@ describe('readStackConfig', () => {
   it('reads exactly the documented context keys', () => {
     const read: string[] = [];
 
-    readStackConfig({ tryGetContext: (key) => void read.push(key) });
+    readStackConfig({ tryGetContext: (key) => void read.push(key), getAllContext: () => ({}) });
 
     expect(read.sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
   });
@@ -119,8 +125,68 @@ describe('readStackConfig', () => {
     ]);
   });
 
+  it('refuses an unknown key, suggesting the near one, but leaves CDK\'s own keys alone', () => {
+    const problems = problemsOf({
+      frobnicate: '1',
+      kmsKy: 'true',
+      webhookSecretArm: 'x',
+      '@aws-cdk/core:checkSecretUsage': true,
+      'aws:cdk:bundling-stacks': [],
+      'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
+      'acknowledged-issue-numbers': [1234],
+    });
+
+    expect(problems).toEqual([
+      'frobnicate: unknown context key; the keys are in README "Configuration"',
+      'kmsKy: unknown context key (did you mean kmsKey?); the keys are in README "Configuration"',
+      'webhookSecretArm: unknown context key (did you mean webhookSecretArn?); the keys are in README "Configuration"',
+    ]);
+  });
+
+  it('says one problem in one line', () => {
+    expect(() => readStackConfig(contextOf({ frobnicate: '1' }))).toThrow(new StackConfigError(['frobnicate: unknown context key; the keys are in README "Configuration"']));
+    expect(new StackConfigError(['a']).message).toBe('Invalid CDK context: a');
+  });
+
+  it('reads the stack name and the imported secrets\' keys, and checks them', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhook-AbCdEf';
+    const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+    expect(readStackConfig(contextOf({ stackName: 'Staging', webhookSecretArn: secretArn, webhookSecretKmsKeyArn: keyArn }))).toEqual({ stackName: 'Staging', webhookSecretArn: secretArn, webhookSecretKmsKeyArn: keyArn });
+    expect(
+      problemsOf({ stackName: '1-bad_name', webhookSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:alias/mine', elevenLabsApiKeySecretKmsKeyArn: keyArn }),
+    ).toEqual([
+      'stackName="1-bad_name": expected a CloudFormation stack name: a letter, then letters, digits or hyphens, at most 128',
+      'webhookSecretKmsKeyArn="arn:aws:kms:eu-west-1:123456789012:alias/mine": expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>; not an alias)',
+      `elevenLabsApiKeySecretKmsKeyArn="${keyArn}": applies to an imported secret: set elevenLabsApiKeySecretArn too`,
+    ]);
+  });
+
   it('rejects an archive expiration that is not later than the transition', () => {
     expect(problemsOf({ archiveExpirationDays: '30' })).toEqual(['archiveExpirationDays=30: must be later than archiveTransitionDays (30)']);
+  });
+});
+
+describe('bin/app.ts with bad context', () => {
+  /** bin/app.ts run as `cdk synth` runs it: context in CDK_CONTEXT_JSON, an output directory in CDK_OUTDIR. */
+  async function synthApp(context: Record<string, unknown>): Promise<{ code: number; stdout: string; stderr: string }> {
+    const outdir = await mkdtemp(join(tmpdir(), 'bad-context-'));
+    try {
+      await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bin/app.ts'], { cwd: PROJECT_ROOT, env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir } });
+      return { code: 0, stdout: '', stderr: '' };
+    } catch (error) {
+      const failure = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: failure.code ?? -1, stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
+    } finally {
+      await rm(outdir, { recursive: true, force: true });
+    }
+  }
+
+  it('fails with one line and no stack trace, for an unknown key and for a bad value', async () => {
+    const [unknown, bad] = await Promise.all([synthApp({ frobnicate: '1' }), synthApp({ kmsKey: 'maybe' })]);
+
+    expect(unknown).toEqual({ code: 1, stdout: '', stderr: 'Invalid CDK context: frobnicate: unknown context key; the keys are in README "Configuration"\n' });
+    expect(bad).toEqual({ code: 1, stdout: '', stderr: 'Invalid CDK context: kmsKey="maybe": expected true or false\n' });
   });
 });
 

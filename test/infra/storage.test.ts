@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { API_KEY_PLACEHOLDER } from '../../lambdas/core/contract.js';
 import { arnOf, logicalId, synthesizeStack } from './support.js';
 
 // Default configuration: SQS/S3/DynamoDB/Secrets Manager-managed encryption, no customer-managed key.
@@ -27,12 +28,25 @@ describe('AWS::SQS::Queue', () => {
     });
   });
 
-  it('dead-letter queue: SSE, 1 MiB messages (so every redriven message fits), 14 days', () => {
+  it('dead-letter queue: SSE, 1 MiB messages (so every redriven message fits), 14 days, usable by the ingest queue only', () => {
+    const queueName = template.findResources('AWS::SQS::Queue')[queueId]?.Properties?.QueueName as string;
     expect(template.findResources('AWS::SQS::Queue')[deadLetterQueueId]?.Properties).toEqual({
       SqsManagedSseEnabled: true,
       MaximumMessageSize: 1_048_576,
       MessageRetentionPeriod: 14 * 86_400,
+      RedriveAllowPolicy: {
+        redrivePermission: 'byQueue',
+        sourceQueueArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sqs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${queueName}`]] }],
+      },
     });
+  });
+
+  it('ingest queue: named after its stack and path (the DLQ names its ARN), within SQS\'s 80 characters', () => {
+    const queueName = template.findResources('AWS::SQS::Queue')[queueId]?.Properties?.QueueName as string;
+    expect(queueName).toMatch(/^ElevenLabsConversations-IngestQueue-[A-Za-z0-9]+$/);
+    expect(queueName.length).toBeLessThanOrEqual(80);
+    const other = synthesizeStack({ context: { stackName: 'Staging' } });
+    expect(other.template.findResources('AWS::SQS::Queue')[logicalId(other.stack.queue.queue)]?.Properties?.QueueName).toMatch(/^Staging-IngestQueue-/);
   });
 
   it('visibility timeout is at least 6 × the consumer timeout + batching window, read from the template', () => {
@@ -102,12 +116,18 @@ describe('AWS::S3::Bucket', () => {
     });
   });
 
-  it('access-log bucket: public access blocked, SSE-S3 (server access logging cannot use KMS), expires logs after a year, retained', () => {
+  it('access-log bucket: public access blocked, SSE-S3 (server access logging cannot use KMS), versioned, expires logs after a year, retained', () => {
     expect(template.findResources('AWS::S3::Bucket')[accessLogBucketId]).toMatchObject({
       Properties: {
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-        LifecycleConfiguration: { Rules: [{ ExpirationInDays: 365, Status: 'Enabled' }] },
+        VersioningConfiguration: { Status: 'Enabled' },
+        LifecycleConfiguration: {
+          Rules: [
+            { ExpirationInDays: 365, NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' },
+            { ExpiredObjectDeleteMarker: true, Status: 'Enabled' },
+          ],
+        },
       },
       DeletionPolicy: 'Retain',
     });
@@ -225,14 +245,20 @@ describe('AWS::DynamoDB::Table', () => {
 });
 
 describe('AWS::SecretsManager::Secret', () => {
-  it('creates both secrets with a Secrets Manager-generated placeholder: no value in the template, retained', () => {
-    const secrets = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+  it('creates the webhook secret with a Secrets Manager-generated value (no value in the template), retained', () => {
+    const secret = template.findResources('AWS::SecretsManager::Secret')[logicalId(stack.secrets.webhookSecret)];
 
-    expect(secrets).toHaveLength(2);
-    for (const secret of secrets) {
-      expect(secret).toMatchObject({ Properties: { GenerateSecretString: {} }, DeletionPolicy: 'Retain' });
-      expect(secret.Properties).not.toHaveProperty('SecretString');
-      expect(secret.Properties).not.toHaveProperty('Name');
-    }
+    expect(secret).toMatchObject({ Properties: { GenerateSecretString: {} }, DeletionPolicy: 'Retain' });
+    expect(secret?.Properties).not.toHaveProperty('SecretString');
+    expect(secret?.Properties).not.toHaveProperty('Name');
+  });
+
+  it('creates the API-key secret holding the recognisable placeholder (no credential), retained', () => {
+    const secret = template.findResources('AWS::SecretsManager::Secret')[logicalId(stack.secrets.apiKeySecret)];
+
+    expect(secret).toMatchObject({ Properties: { SecretString: API_KEY_PLACEHOLDER }, DeletionPolicy: 'Retain' });
+    expect(secret?.Properties).not.toHaveProperty('GenerateSecretString');
+    expect(secret?.Properties).not.toHaveProperty('Name');
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(2);
   });
 });

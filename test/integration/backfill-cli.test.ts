@@ -161,7 +161,7 @@ describe('npm run backfill -- --local', () => {
     expect(noPipeline.code).toBe(1);
     expect(noPipeline.stderr).toMatch(/^error: No local pipeline found in .*nowhere\. Start one with `npm start`/);
     expect(noSince.code).toBe(1);
-    expect(noSince.stderr).toMatch(/^error: --since is required\n\nUsage: npm run backfill/);
+    expect(noSince.stderr).toBe('error: --since is required (see elevenlabs-conversations backfill --help)\n');
   });
 });
 
@@ -181,12 +181,41 @@ describe('npm run backfill against AWS settings', () => {
     expect(new Set(messages.map((message) => message.attributes.conversationId))).toEqual(missing);
   });
 
-  it('names every missing setting at once', async () => {
+  it('checks every AWS resource before it calls ElevenLabs, naming the one that is missing', async () => {
+    // Prepare
+    fake.resetCounters();
+    // On the endpoint's own origin, so the SDK has nothing to warn about (fauxqs's own queue URLs are not WHATWG URLs).
+    const goneQueueUrl = `${sqsS3.endpoint}/000000000000/ingest-gone`;
+    const aws = { ...sdkEnvironmentFor({ dynamodb: dynamo.endpoint, sqs: sqsS3.endpoint, s3: sqsS3.endpoint }), ELEVENLABS_API_KEY: FAKE_API_KEY, ELEVENLABS_API_BASE_URL: fake.url };
+
     // Act
-    const result = await runBackfill(['--since', SINCE], { AWS_REGION: emulatorRegion });
+    const [noTable, noQueue, noBucket] = await Promise.all([
+      runBackfill(['--since', SINCE, '--table', 'no-such-table', '--queue-url', queueUrl, '--bucket', BUCKET], aws),
+      runBackfill(['--since', SINCE, '--table', tableName, '--queue-url', goneQueueUrl, '--bucket', BUCKET], aws),
+      runBackfill(['--since', SINCE, '--table', tableName, '--queue-url', queueUrl, '--bucket', 'no-such-bucket'], aws),
+    ]);
+
+    // Assess
+    expect(noTable).toMatchObject({ code: 1, stdout: '', stderr: `error: table no-such-table not found in region ${emulatorRegion} (check --table and --region)\n` });
+    expect(noQueue).toMatchObject({ code: 1, stdout: '', stderr: `error: queue ${goneQueueUrl} not found in region ${emulatorRegion} (check --queue-url and --region)\n` });
+    // Before it, the SQS client warns that fauxqs's queue URL (host sqs.<region>.127.0.0.1) is no WHATWG URL; AWS's are.
+    expect(noBucket).toMatchObject({ code: 1, stdout: '' });
+    expect(noBucket.stderr.trimEnd().split('\n').at(-1)).toBe(`error: bucket no-such-bucket not found in region ${emulatorRegion} (check --bucket and --region)`);
+    expect(fake.calls).toMatchObject({ list: 0, get: 0, audio: 0 });
+  });
+
+  it('looks the stack up when no flag names the resources, and says in one line that it has no credentials', async () => {
+    // Prepare: no credentials anywhere, and no instance metadata service to wait for
+    fake.resetCounters();
+
+    // Act
+    const result = await runBackfill(['--since', SINCE], { AWS_REGION: emulatorRegion, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', ELEVENLABS_API_BASE_URL: fake.url });
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('--table (or CONVERSATIONS_TABLE_NAME), --queue-url (or INGEST_QUEUE_URL), --bucket (or CONVERSATION_BUCKET_NAME), ELEVENLABS_API_KEY');
+    expect(result.stderr).toBe(
+      'error: reading the outputs of stack ElevenLabsConversations: no AWS credentials found: set AWS_PROFILE (after `aws sso login`) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass --profile, or use --local\n',
+    );
+    expect(fake.calls).toMatchObject({ list: 0, get: 0 });
   });
 });

@@ -10,25 +10,27 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainAwsError } from '../../bin/cli/conversation-target.js';
 import { runConversations } from '../../bin/cli/conversations-command.js';
 import type { CommandIo } from '../../bin/cli/io.js';
 import { runSendWebhook } from '../../bin/cli/send-webhook-command.js';
-import { LOCAL_RESOURCE_NAMES, localEndpointsFile, writeLocalEndpoints } from '../../bin/local/endpoints.js';
-import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from '../../bin/local/emulators.js';
-import { ensureLocalResources } from '../../bin/local/resources.js';
+import { LOCAL_RESOURCE_NAMES, localEndpointsFile } from '../../bin/local/endpoints.js';
+import type { DynamoDbEmulator } from '../../bin/local/emulators.js';
 import type { ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { verifySignature } from '../../lambdas/core/ingest/signature.js';
 import { samplePayload } from '../fixtures/webhook-requests.js';
+import { startLocalPipelineStandIn, type LocalPipelineStandIn } from '../support/local-pipeline-stand-in.js';
 
 const ENVIRONMENT = { ...process.env };
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 const QUIET_SDK = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const SECRET = 'wsec_cli_test_secret';
+/** CloudFormation has no emulator: the stack lookups of these tests answer from a client double. */
+const cloudFormation = mockClient(CloudFormationClient);
 
 interface Run {
   readonly code: number;
@@ -186,7 +188,7 @@ describe('send-webhook', () => {
 describe('conversations', () => {
   let dataDir: string;
   let dynamo: DynamoDbEmulator;
-  let sqsS3: LocalSqsS3Emulator;
+  let standIn: LocalPipelineStandIn | undefined;
   const now = Math.floor(Date.now() / 1000);
 
   function record(id: string, overrides: Partial<ConversationRecord> = {}): ConversationRecord {
@@ -228,26 +230,8 @@ describe('conversations', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'conversations-cli-'));
-    [dynamo, sqsS3] = await Promise.all([startDynamoDbEmulator(), startLocalSqsS3Emulator({ port: 0 })]);
-    const common = { endpoint: sqsS3.endpoint, region: emulatorRegion, credentials: emulatorCredentials };
-    const sqs = new SQSClient(common);
-    const s3 = new S3Client({ ...common, forcePathStyle: true });
-    const resources = await ensureLocalResources({ dynamodb: dynamo.client, sqs, s3, names: LOCAL_RESOURCE_NAMES });
-    sqs.destroy();
-    s3.destroy();
-    // What a running `npm start` leaves for the tools; this process stands in for it.
-    await writeLocalEndpoints(dataDir, {
-      webhookUrl: 'http://127.0.0.1:1/webhooks/elevenlabs',
-      dynamodbEndpoint: dynamo.endpoint,
-      sqsS3Endpoint: sqsS3.endpoint,
-      region: emulatorRegion,
-      queueUrl: resources.queueUrl,
-      deadLetterQueueUrl: resources.deadLetterQueueUrl,
-      bucketName: LOCAL_RESOURCE_NAMES.bucketName,
-      tableName: LOCAL_RESOURCE_NAMES.tableName,
-      stateTableName: LOCAL_RESOURCE_NAMES.stateTableName,
-      pid: process.pid,
-    });
+    standIn = await startLocalPipelineStandIn(dataDir);
+    ({ dynamo } = standIn);
     const documents = DynamoDBDocumentClient.from(dynamo.client);
     const items = [
       record('conv_cli_newest', { start_time_unix_secs: now - 60, call_summary_title: 'Title with \u001b[2J escape' }),
@@ -260,7 +244,7 @@ describe('conversations', () => {
 
   afterAll(async () => {
     process.env = { ...ENVIRONMENT };
-    await Promise.all([dynamo?.stop(), sqsS3?.stop()]);
+    await standIn?.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -352,7 +336,8 @@ describe('conversations', () => {
 
     // Act
     const missingTable = await conversations(['list', '--table', 'no-such-table', '--bucket', 'b', '--region', 'eu-west-1'], { env: {} });
-    const missingFlags = await conversations(['list'], { env: {} });
+    cloudFormation.reset().on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id ElevenLabsConversations does not exist'), { name: 'ValidationError' }));
+    const noStack = await conversations(['list', '--region', 'eu-west-1'], { env: {} });
     const notRunning = await conversations(['list', '--local'], { env: { LOCAL_DATA_DIR: stoppedDataDir } });
     const badTime = await conversations(['list', '--local', '--since', 'yesterday']);
     const unknownCommand = await conversations(['show', 'x']);
@@ -360,12 +345,15 @@ describe('conversations', () => {
 
     // Assess
     expect(missingTable).toEqual({ code: 1, stdout: '', stderr: 'error: table no-such-table not found in region eu-west-1 (check --table and --region)\n' });
-    expect(missingFlags.code).toBe(1);
-    expect(missingFlags.stderr).toContain('--table (or CONVERSATIONS_TABLE_NAME) and --bucket (or CONVERSATION_BUCKET_NAME)');
+    expect(noStack).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: stack ElevenLabsConversations not found in region eu-west-1: pass --stack with the name you deployed (and --region), or --local (see elevenlabs-conversations list --help)\n',
+    });
     expect(notRunning.code).toBe(1);
     expect(notRunning.stderr).toContain('npm start');
     expect(badTime.stderr).toContain('--since must be an ISO-8601 date');
-    expect(unknownCommand.stderr).toContain('unknown command "show"');
+    expect(unknownCommand.stderr).toBe('error: unknown command "show"; use one of get, list, export, audio (see elevenlabs-conversations --help)\n');
   });
 
   it('shows export progress on a terminal only, and clears the line when done', async () => {
@@ -406,7 +394,7 @@ describe('conversations', () => {
     // Assess
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Usage: npm run conversations -- <command>');
-    expect(run.stdout).toContain('CloudFormation client is not a dependency');
+    expect(run.stdout).toContain('the stack\'s CloudFormation outputs name the table and bucket');
   });
 });
 

@@ -4,7 +4,9 @@ import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamod
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../../bin/local/lambda-context.js';
 import { createConsumerHandler, type ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
+import { captureOutput } from '../fixtures/output-capture.js';
 import { readConsumerConfig } from '../../lambdas/consumer/config.js';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
@@ -261,6 +263,25 @@ describe('consumer handler', () => {
     expect(logs).toContain(notJson.messageId);
     expect(logs).toContain('body is not a webhook event: body_not_json');
     expect(logs).not.toContain('SECRET-TRANSCRIPT-TEXT');
+  });
+
+  it('carries the invocation\'s request id on its log lines, so one batch\'s lines can be found together', async () => {
+    // Prepare: a poison record makes the handler log an error line (the log level here is ERROR)
+    const poison = toSqsRecord({ MessageBody: '{"type":"x"}', MessageAttributes: {} });
+    const context = lambdaContext('consumer', 60_000);
+    const output = captureOutput();
+
+    // Act
+    try {
+      await handler(sqsEvent([poison]), context);
+    } finally {
+      output.restore();
+    }
+
+    // Assess
+    const lines = output.jsonLines().filter((line) => line.message === 'record failed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ messageId: poison.messageId, function_request_id: context.awsRequestId });
   });
 
   it('moves a poison message to the dead-letter queue once it has been received maxReceiveCount times', async () => {

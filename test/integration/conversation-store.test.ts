@@ -352,6 +352,126 @@ describe('conversation store', () => {
       expect(await reader.getAudio(ids.a1!)).toBeUndefined();
     });
 
+    /** Every record of a listing read page by page, each page continuing after the last record of the one before. */
+    async function collectInPages(options: ListConversationsOptions, pageSize: number): Promise<{ ids: string[]; pages: number }> {
+      const ids: string[] = [];
+      let after: ListConversationsOptions['after'];
+      for (let pages = 1; ; pages++) {
+        if (pages > 50) throw new Error('the listing did not end: a page repeated the one before');
+        const page = await collect({ ...options, limit: pageSize, ...(after === undefined ? {} : { after }) });
+        ids.push(...page.map((record) => record.conversation_id));
+        const last = page.at(-1);
+        if (page.length < pageSize || last === undefined) return { ids, pages };
+        after = { conversationId: last.conversation_id, startTimeUnixSecs: last.start_time_unix_secs ?? Number.NaN };
+      }
+    }
+
+    it('pages through a listing after a record, by day and by agent, in both orders, without repeating or skipping one', async () => {
+      // Prepare
+      const range = { since: day('2025-03-01', '00:00:00'), until: day('2025-03-05') };
+      const cases: ListConversationsOptions[] = [range, { ...range, order: 'oldest_first' }, { ...range, agentId: AGENT_ID }, { ...range, agentId: AGENT_ID, order: 'oldest_first' }];
+
+      for (const options of cases) {
+        // Act
+        const whole = (await collect(options)).map((record) => record.conversation_id);
+        const paged = await collectInPages(options, 2);
+
+        // Assess
+        expect(paged.ids).toEqual(whole);
+        expect(paged.pages).toBeGreaterThan(1);
+      }
+    });
+
+    it('reads the same records in Query requests of a few items each, one request per item here', async () => {
+      // Prepare
+      const range = { since: day('2025-03-01', '00:00:00'), until: day('2025-03-05'), agentId: AGENT_ID };
+      const whole = (await collect(range)).map((record) => record.conversation_id);
+      commandsSent.length = 0;
+
+      // Act
+      const small = (await collect({ ...range, queryPageSize: 1 })).map((record) => record.conversation_id);
+
+      // Assess
+      expect(small).toEqual(whole);
+      expect(commandsSent.filter((name) => name === 'QueryCommand').length).toBeGreaterThanOrEqual(whole.length);
+      await expect(collect({ ...range, queryPageSize: 0 })).rejects.toThrow(RangeError);
+    });
+
+    it('continues after a record that shares its start second with the next one', async () => {
+      // Prepare
+      const start = day('2025-04-01', '09:30:00');
+      const sameSecond = [newConversationId(), newConversationId(), newConversationId()];
+      for (const conversationId of sameSecond) await deliver('post_call_transcription', transcriptionData(conversationId, { startTime: start }), start + 60);
+
+      // Act
+      const paged = await collectInPages({ since: start, until: start }, 1);
+
+      // Assess
+      expect([...paged.ids].sort()).toEqual([...sameSecond].sort());
+    });
+
+    it('lists the whole range after a position before it, and nothing after a position past its end', async () => {
+      // Prepare
+      const range = { since: day('2025-03-02', '00:00:00'), until: day('2025-03-03', '23:59:59') };
+      const newer = { conversationId: ids.a3!, startTimeUnixSecs: day('2025-03-04', '00:00:00') };
+      const older = { conversationId: ids.a1!, startTimeUnixSecs: day('2025-03-01', '08:00:00') };
+
+      // Act
+      const whole = await collect(range);
+      const afterNewer = await collect({ ...range, after: newer });
+      const afterOlder = await collect({ ...range, after: older });
+      const oldestFirstAfterNewer = await collect({ ...range, order: 'oldest_first', after: newer });
+
+      // Assess
+      expect(whole.length).toBeGreaterThan(2);
+      expect(afterNewer.map((record) => record.conversation_id)).toEqual(whole.map((record) => record.conversation_id));
+      expect(afterOlder).toEqual([]);
+      expect(oldestFirstAfterNewer).toEqual([]);
+    });
+
+    it('reads only the attributes asked for, plus the keys, and nothing from S3', async () => {
+      // Prepare
+      const range = { since: day('2025-03-01', '00:00:00'), until: day('2025-03-05') };
+
+      // Act
+      const records = await collect({ ...range, attributes: ['agent_name', 'status'] });
+
+      // Assess
+      expect(records.length).toBeGreaterThan(3);
+      for (const record of records) {
+        expect(Object.keys(record).filter((key) => !['conversation_id', 'start_time_unix_secs', 'agent_name', 'status'].includes(key))).toEqual([]);
+      }
+      expect(records.find((record) => record.conversation_id === ids.a1)).toEqual({ conversation_id: ids.a1, start_time_unix_secs: day('2025-03-01', '08:00:00'), agent_name: 'Front Desk Assistant', status: 'done' });
+    });
+
+    it('streams a recording whole or by byte range, and refuses a range outside it', async () => {
+      // Prepare
+      const conversationId = newConversationId();
+      const mp3 = pseudoRandomBytes(5000, 7);
+      await deliver('post_call_audio', audioData(conversationId, mp3), day('2025-03-02'));
+      const read = async (stream: NodeJS.ReadableStream) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+        return new Uint8Array(Buffer.concat(chunks));
+      };
+
+      // Act
+      const audio = await reader.openAudio(conversationId);
+      const whole = await read(await audio!.read());
+      const middle = await read(await audio!.read({ start: 1000, end: 1999 }));
+      const lastByte = await read(await audio!.read({ start: 4999, end: 4999 }));
+
+      // Assess
+      expect(audio).toMatchObject({ bytes: 5000, contentType: 'audio/mpeg' });
+      expect(whole).toEqual(mp3);
+      expect(middle).toEqual(mp3.slice(1000, 2000));
+      expect(lastByte).toEqual(mp3.slice(4999));
+      await expect(audio!.read({ start: 4000, end: 5000 })).rejects.toThrow(RangeError);
+      await expect(audio!.read({ start: 10, end: 9 })).rejects.toThrow(RangeError);
+      expect(await reader.openAudio(ids.a1!)).toBeUndefined();
+      expect(await reader.openAudio('conv_does_not_exist')).toBeUndefined();
+    });
+
     it('finds an orphan unknown event by its unknown#<sha256> key', async () => {
       // Act
       const record = await reader.getConversation(ids.orphan!);

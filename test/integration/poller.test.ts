@@ -7,7 +7,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,7 +15,9 @@ import { countingBatchGets, seedRecords } from '../../bin/bench/table-seeding.js
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeAccountOptions, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import { findMissingConversationIds, readStoredConversations } from '../../lambdas/core/backfill/conversation-presence.js';
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
+import { POLLER_LEASE_ID } from '../../lambdas/core/backfill/poller-lease.js';
 import { createWatermarkStore, loadWatermark, saveWatermark } from '../../lambdas/core/backfill/poller-watermark.js';
+import { API_KEY_PLACEHOLDER } from '../../lambdas/core/contract.js';
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
@@ -146,7 +148,7 @@ function lambdaContext(remainingMs = 290_000): Context {
   } as unknown as Context;
 }
 
-type PollerHandler = (event: unknown, context: Context) => Promise<PollerRunResult>;
+type PollerHandler = (event: unknown, context: Context) => Promise<PollerRunResult | { skipped: string }>;
 
 /** Imports a fresh copy of the handler module with this function environment (config is read at module init). */
 async function loadHandler(pipeline: Pipeline, fake: FakeElevenLabsApi, secretName: string): Promise<PollerHandler> {
@@ -188,6 +190,7 @@ describe('the poller handler on a 10,000-conversation account', () => {
     const runStarted = performance.now();
     const result = await handler({}, lambdaContext());
     const runMs = performance.now() - runStarted;
+    if ('skipped' in result) throw new Error(`the run was skipped: ${result.skipped}`);
     const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
 
     // Assess
@@ -239,6 +242,91 @@ describe('the poller handler with a bad API key', () => {
       expect(metrics).toContainEqual(expect.objectContaining({ name: 'ApiError', value: 1, dimensions: expect.objectContaining({ status: '401' }) }));
       expect(output.text()).toContain('poll failed');
       expect(output.text()).not.toContain(badKey);
+    } finally {
+      output.restore();
+    }
+  });
+});
+
+describe('the poller handler, one run at a time', () => {
+  async function leaseItem(pipeline: Pipeline): Promise<Record<string, unknown> | undefined> {
+    return (await documentClient.send(new GetCommand({ TableName: pipeline.stateTableName, Key: { id: POLLER_LEASE_ID }, ConsistentRead: true }))).Item;
+  }
+
+  it('lets only one of two overlapping runs reconcile, and releases the lease for the next', async () => {
+    // Prepare: run A is held at its first ElevenLabs request, after it has taken the lease
+    const fake = await fakeAccount({ count: 100, seed: 31 });
+    const pipeline = await freshPipeline();
+    const missing = await seedAllBut(pipeline, fake, 10);
+    secretValues.set('elevenlabs/api-key-lease', FAKE_API_KEY);
+    const handler = await loadHandler(pipeline, fake, 'elevenlabs/api-key-lease');
+    const release = fake.holdRequests();
+    const runA = handler({}, lambdaContext());
+    await vi.waitFor(async () => expect(await leaseItem(pipeline)).toBeDefined(), { timeout: 10_000, interval: 20 });
+
+    // Act
+    const runB = await handler({}, lambdaContext());
+    release();
+    const resultA = await runA;
+    const leaseAfterA = await leaseItem(pipeline);
+    const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
+    const runC = await handler({}, lambdaContext());
+
+    // Assess
+    expect(runB).toEqual({ skipped: 'lease_held' });
+    expect(resultA).toMatchObject({ summary: { listed: 100, missing: missing.size, backfilled: missing.size } });
+    expect(new Set(messages.map((message) => message.attributes.conversationId))).toEqual(missing);
+    expect(messages).toHaveLength(missing.size);
+    expect(leaseAfterA).toBeUndefined();
+    // C starts from A's watermark, so it lists only the overlap; it ran rather than being skipped.
+    expect(runC).toHaveProperty('summary');
+  });
+
+  it('takes over the lease of a run that died once it has expired, and not before', async () => {
+    // Prepare
+    const fake = await fakeAccount({ count: 10, seed: 32 });
+    const pipeline = await freshPipeline();
+    secretValues.set('elevenlabs/api-key-expired', FAKE_API_KEY);
+    const handler = await loadHandler(pipeline, fake, 'elevenlabs/api-key-expired');
+    const crashed = (expiresAtMs: number) =>
+      documentClient.send(new PutCommand({ TableName: pipeline.stateTableName, Item: { id: POLLER_LEASE_ID, holder: 'crashed-run', expires_at_ms: expiresAtMs, acquired_at: '2026-12-01T00:00:00.000Z' } }));
+
+    // Act
+    await crashed(Date.now() + 60_000);
+    const whileHeld = await handler({}, lambdaContext());
+    await crashed(Date.now() - 1);
+    const afterExpiry = await handler({}, lambdaContext());
+
+    // Assess
+    expect(whileHeld).toEqual({ skipped: 'lease_held' });
+    expect(afterExpiry).toMatchObject({ summary: { listed: 10 } });
+    expect(await leaseItem(pipeline)).toBeUndefined();
+  });
+});
+
+describe('the poller handler before the API key is set', () => {
+  it.each([
+    ['the stack placeholder', API_KEY_PLACEHOLDER],
+    ['an empty value', ' '],
+  ])('reports a secret holding %s as one ApiKeyNotSet, not as a failed run, and calls nothing', async (_name, value) => {
+    // Prepare
+    const fake = await fakeAccount({ count: 10, seed: 33 });
+    const pipeline = await freshPipeline();
+    secretValues.set('elevenlabs/api-key-unset', value);
+    const output = captureOutput({ emitMetrics: true });
+    try {
+      const handler = await loadHandler(pipeline, fake, 'elevenlabs/api-key-unset');
+
+      // Act
+      const result = await handler({}, lambdaContext());
+
+      // Assess
+      expect(result).toEqual({ skipped: 'api_key_not_set' });
+      const names = output.metrics().map((metric) => metric.name);
+      expect(names).toContain('ApiKeyNotSet');
+      expect(names).not.toContain('PollerRunFailed');
+      expect(output.text()).toContain('poll skipped: API key not set');
+      expect(fake.calls).toMatchObject({ list: 0, get: 0 });
     } finally {
       output.restore();
     }

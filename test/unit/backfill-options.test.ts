@@ -1,31 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseBackfillArgs, parseTimeArgument } from '../../bin/cli/backfill-options.js';
+import { parseBackfillArgs } from '../../bin/cli/backfill-options.js';
 import { createProgressBar, summaryJson, summaryTable, type BackfillReport } from '../../bin/cli/backfill-output.js';
 import { CommandUsageError } from '../../bin/cli/io.js';
 import type { ReconcileSummary } from '../../lambdas/core/backfill/reconcile-range.js';
 
 const NOW = 1_767_300_000;
-
-describe('parseTimeArgument', () => {
-  it.each([
-    ['2026-01-31', Date.parse('2026-01-31T00:00:00Z') / 1000],
-    ['2026-01-31T09:30', Date.parse('2026-01-31T09:30:00Z') / 1000],
-    ['2026-01-31T09:30:15.5', Date.parse('2026-01-31T09:30:15Z') / 1000],
-    ['2026-01-31T09:30:00+01:00', Date.parse('2026-01-31T08:30:00Z') / 1000],
-    ['2026-01-31T09:30:00Z', Date.parse('2026-01-31T09:30:00Z') / 1000],
-    ['1767300000', 1_767_300_000],
-  ])('reads %s (a date-time without a zone as UTC)', (text, expected) => {
-    expect(parseTimeArgument('since', text)).toBe(expected);
-  });
-
-  it.each(['yesterday', '2026-13-45', '31/01/2026', ''])('refuses %j', (text) => {
-    expect(() => parseTimeArgument('since', text)).toThrow(CommandUsageError);
-  });
-
-  it('refuses milliseconds, which would silently mean the year 57000', () => {
-    expect(() => parseTimeArgument('since', '1767300000000')).toThrow(/looks like milliseconds/);
-  });
-});
 
 describe('parseBackfillArgs', () => {
   it('defaults --until to now and the tuning flags to the poller’s values', () => {
@@ -48,19 +27,26 @@ describe('parseBackfillArgs', () => {
 
   it('reads every flag', () => {
     const options = parseBackfillArgs(
-      ['--since', '100', '--until', '200', '--agent', 'agent_x', '--dry-run', '--json', '--skip-recordings', '--settle-delay', '0', '--concurrency', '2', '--table', 't', '--queue-url', 'q', '--bucket', 'b', '--api-key-secret', 's'],
+      ['--since', '100', '--until', '200', '--agent', 'agent_x', '--dry-run', '--json', '--skip-recordings', '--settle-delay', '0', '--concurrency', '2', '--table', 't', '--queue-url', 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', '--stack', 'Prod', '--region', 'eu-west-1', '--profile', 'ops', '--bucket', 'b', '--api-key-secret', 's'],
       NOW,
     );
-    expect(options).toMatchObject({ since: 100, until: 200, agentId: 'agent_x', dryRun: true, json: true, backfillRecordings: false, settleDelaySecs: 0, concurrency: 2, tableName: 't', queueUrl: 'q', bucketName: 'b', apiKeySecretName: 's' });
+    expect(options).toMatchObject({ since: 100, until: 200, agentId: 'agent_x', dryRun: true, json: true, backfillRecordings: false, settleDelaySecs: 0, concurrency: 2, tableName: 't', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', stackName: 'Prod', region: 'eu-west-1', profile: 'ops', bucketName: 'b', apiKeySecretName: 's' });
   });
 
   it.each([
     [[], /--since is required/],
     [['--since', '200', '--until', '100'], /must be before --until/],
-    [['--since', '100', '--bogus'], /Unknown option '--bogus'/],
+    [['--since', '100', '--bogus'], /^unknown flag --bogus$/],
+    [['--since', '100', '--dryrun'], /^unknown flag --dryrun \(did you mean --dry-run\?\)$/],
+    [['--since'], /^--since needs a value$/],
+    [['--since', '100', '--json=yes'], /^--json takes no value$/],
     [['--since', '100', '--concurrency', '0'], /--concurrency must be a whole number ≥ 1/],
     [['--since', '100', '--local', '--table', 't'], /--local uses the running local pipeline/],
     [['--since', '100', '--skip-recordings', '--fetch-audio'], /contradict/],
+    [['--since', '100', '--local', '--stack', 'Prod'], /--local uses the running local pipeline/],
+    [['--since', '2026-02-30'], /^--since 2026-02-30 is not a date: February 2026 has 28 days$/],
+    [['--since', '100', '--queue-url', 'ingest'], /^--queue-url must be the queue's URL/],
+    [['--since', '100', 'extra'], /^backfill takes no positional arguments/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseBackfillArgs(argv, NOW)).toThrow(message);
   });

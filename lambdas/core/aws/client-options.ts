@@ -9,6 +9,8 @@ export interface AwsClientOptions {
   readonly region?: string;
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
   readonly endpoint?: string;
+  /** A named profile of the shared AWS config (the command-line tools' --profile). */
+  readonly profile?: string;
   /** S3 only: path-style addressing, which emulators need. @default true when `endpoint` is set */
   readonly forcePathStyle?: boolean;
 }

@@ -1,12 +1,16 @@
 /**
- * The read API over the conversations table and bucket, used by the command-line tools: whole records with their
- * offloaded parts restored, listings by start time through the indexes (never a Scan), and recordings.
+ * The read API over the conversations table and bucket, used by the command-line tools and the viewer: whole records
+ * with their offloaded parts restored, listings by start time through the indexes (never a Scan) that can resume
+ * after a record, and recordings (whole, or a byte range streamed).
  */
+import { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { utcDayOf, type ConversationRecord } from './conversation-record.js';
+import { utcDayOf, type AudioObject, type ConversationRecord } from './conversation-record.js';
 import { conversationObjects, type ConversationObjects, type ConversationStorageOptions } from './conversation-objects.js';
 import { CONVERSATIONS_TABLE } from './conversation-table-schema.js';
 import { fromStoredValue } from './stored-value-codec.js';
+import { StorageError } from '../errors.js';
 
 export type { ConversationRecord } from './conversation-record.js';
 
@@ -36,6 +40,39 @@ export interface ListConversationsOptions {
   readonly order?: 'newest_first' | 'oldest_first';
   /** Return transcripts (one S3 read per offloaded transcript). @default false: `transcript` is omitted */
   readonly includeTranscript?: boolean;
+  /**
+   * Read only these attributes (a ProjectionExpression) besides the keys `conversation_id` and `start_time_unix_secs`:
+   * a summary listing then moves a few hundred bytes per record instead of the whole item, and reads nothing from S3
+   * unless `offloaded_s3_key` or `transcript_s3_key` are among them. @default every attribute
+   */
+  readonly attributes?: readonly (keyof ConversationRecord)[];
+  /** Continue after this record, the last one a listing with the same options returned (paging). */
+  readonly after?: ListPosition;
+  /**
+   * Items per Query request (DynamoDB's `Limit`): a caller that needs a page of 50 reads about 50, not DynamoDB's
+   * 1 MB page (~180 records), in time and read units alike. @default up to 1 MB per request
+   */
+  readonly queryPageSize?: number;
+}
+
+/** A record's place in a listing: what `after` needs to continue behind it. */
+export interface ListPosition {
+  readonly conversationId: string;
+  readonly startTimeUnixSecs: number;
+}
+
+/** Bytes `start` to `end` of an object, both inclusive (as in HTTP and S3 `Range: bytes=start-end`). */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A stored recording: its size and type, and streamed reads of all or part of it. */
+export interface StoredAudio {
+  readonly bytes: number;
+  readonly contentType: string;
+  /** Streams the recording, or the bytes of `range`, which must lie inside it (throws RangeError otherwise). */
+  read(range?: ByteRange): Promise<Readable>;
 }
 
 export interface ConversationReader {
@@ -48,12 +85,20 @@ export interface ConversationReader {
   listConversations(options?: ListConversationsOptions): AsyncIterable<ConversationRecord>;
   /** The call's MP3, or undefined when the record has no audio. */
   getAudio(conversationId: string): Promise<Uint8Array | undefined>;
+  /** The stored recording for streamed and ranged reads (an audio player seeking), or undefined when there is none. */
+  openAudio(conversationId: string): Promise<StoredAudio | undefined>;
 }
 
 /** The read API over the conversations table and bucket. */
 export function createConversationReader(options: ConversationStorageOptions): ConversationReader {
-  const { documentClient, tableName } = options;
+  const { documentClient, tableName, s3, bucketName } = options;
   const objects = conversationObjects(options);
+  const audioObjectOf = async (conversationId: string): Promise<Partial<AudioObject> | undefined> => {
+    const { Item } = await documentClient.send(
+      new GetCommand({ TableName: tableName, Key: { [CONVERSATIONS_TABLE.partitionKey]: conversationId }, ProjectionExpression: '#audio', ExpressionAttributeNames: { '#audio': 'audio' } }),
+    );
+    return Item?.audio as Partial<AudioObject> | undefined;
+  };
 
   return {
     async getConversation(conversationId, { includeTranscript = true } = {}) {
@@ -65,8 +110,12 @@ export function createConversationReader(options: ConversationStorageOptions): C
       const until = listOptions.until ?? Math.floor(Date.now() / 1000);
       const since = listOptions.since ?? until - DEFAULT_LIST_LOOKBACK_SECS;
       let remaining = listOptions.limit ?? Number.POSITIVE_INFINITY;
-      if (since > until || remaining <= 0) return;
-      const range = { since, until, newestFirst: (listOptions.order ?? 'newest_first') === 'newest_first' };
+      // DynamoDB refuses a Limit below 1 (an emulator may take it): refused here, the same everywhere.
+      if (listOptions.queryPageSize !== undefined && !(Number.isInteger(listOptions.queryPageSize) && listOptions.queryPageSize >= 1)) {
+        throw new RangeError(`queryPageSize must be a whole number ≥ 1 (got ${listOptions.queryPageSize})`);
+      }
+      const range = resumedRange({ since, until, newestFirst: (listOptions.order ?? 'newest_first') === 'newest_first' }, listOptions.after);
+      if (range === undefined || remaining <= 0) return;
       for await (const item of queryPartitions(partitionQueries(documentClient, tableName, range, listOptions))) {
         yield await presentRecord(item, listOptions.includeTranscript ?? false, objects);
         if (--remaining <= 0) return;
@@ -74,11 +123,38 @@ export function createConversationReader(options: ConversationStorageOptions): C
     },
 
     async getAudio(conversationId) {
-      const { Item } = await documentClient.send(
-        new GetCommand({ TableName: tableName, Key: { [CONVERSATIONS_TABLE.partitionKey]: conversationId }, ProjectionExpression: '#audio', ExpressionAttributeNames: { '#audio': 'audio' } }),
-      );
-      const key = (Item?.audio as { s3_key?: unknown } | undefined)?.s3_key;
+      const key = (await audioObjectOf(conversationId))?.s3_key;
       return typeof key === 'string' ? objects.get(key) : undefined;
+    },
+
+    async openAudio(conversationId) {
+      const audio = await audioObjectOf(conversationId);
+      if (typeof audio?.s3_key !== 'string' || typeof audio.bytes !== 'number') return undefined;
+      return storedAudio(s3, bucketName, { s3_key: audio.s3_key, bytes: audio.bytes, content_type: typeof audio.content_type === 'string' ? audio.content_type : 'audio/mpeg' });
+    },
+  };
+}
+
+/**
+ * Ranged reads of one recording. Only ranges inside the object are sent to S3, so the HTTP range rules (suffix ranges,
+ * ranges past the end) are the caller's, not left to S3 or its emulator, which differ on them.
+ */
+function storedAudio(s3: ConversationStorageOptions['s3'], bucketName: string, audio: AudioObject): StoredAudio {
+  return {
+    bytes: audio.bytes,
+    contentType: audio.content_type,
+    async read(range) {
+      if (range !== undefined && !(Number.isInteger(range.start) && Number.isInteger(range.end) && range.start >= 0 && range.start <= range.end && range.end < audio.bytes)) {
+        throw new RangeError(`bytes ${range.start}-${range.end} are not inside a recording of ${audio.bytes} bytes`);
+      }
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucketName, Key: audio.s3_key, Range: range === undefined ? undefined : `bytes=${range.start}-${range.end}` }));
+      const expected = range === undefined ? audio.bytes : range.end - range.start + 1;
+      if (!(response.Body instanceof Readable)) throw new StorageError(`recording ${audio.s3_key} came back without a stream`);
+      if (response.ContentLength !== expected) {
+        response.Body.destroy();
+        throw new StorageError(`recording ${audio.s3_key} answered ${response.ContentLength} bytes where its record promises ${expected}`);
+      }
+      return response.Body;
     },
   };
 }
@@ -94,21 +170,37 @@ async function presentRecord(item: Record<string, unknown>, includeTranscript: b
 
 type PartitionQuery = (exclusiveStartKey?: Record<string, unknown>) => Promise<QueryCommandOutput>;
 
-/** Start times in [since, until], in the listing's order. */
+/** Start times in [since, until], in the listing's order, beginning after `after` when it is set. */
 interface ListRange {
   readonly since: number;
   readonly until: number;
   readonly newestFirst: boolean;
+  readonly after?: ListPosition;
+}
+
+/**
+ * The range left to list after `after`: it starts at that record's time, so the record's day comes first and DynamoDB
+ * can resume inside it. AWS refuses an ExclusiveStartKey outside the key condition (an emulator may not), so a position
+ * outside the range is never sent: one before the range lists it whole, one past it leaves nothing. Undefined: empty.
+ */
+function resumedRange(range: ListRange, after: ListPosition | undefined): ListRange | undefined {
+  if (range.since > range.until) return undefined;
+  if (after === undefined) return range;
+  const time = after.startTimeUnixSecs;
+  if (range.newestFirst ? time > range.until : time < range.since) return range;
+  if (range.newestFirst ? time < range.since : time > range.until) return undefined;
+  return range.newestFirst ? { ...range, until: time, after } : { ...range, since: time, after };
 }
 
 /** One query per index partition to read, in order: the agent's by_agent partition, or each UTC day's by_day bucket. */
 function partitionQueries(
   documentClient: DynamoDBDocumentClient,
   tableName: string,
-  { since, until, newestFirst }: ListRange,
-  { agentId, status }: Pick<ListConversationsOptions, 'agentId' | 'status'>,
+  { since, until, newestFirst, after }: ListRange,
+  { agentId, status, attributes, queryPageSize }: Pick<ListConversationsOptions, 'agentId' | 'status' | 'attributes' | 'queryPageSize'>,
 ): PartitionQuery[] {
   const statusFilter = status === undefined ? undefined : { expression: '#status = :status', names: { '#status': 'status' }, values: { ':status': status } };
+  const projection = attributes === undefined ? undefined : projectionOf(attributes);
   const queryFor =
     (index: { indexName: string; partitionKey: string; sortKey: string }, partition: string): PartitionQuery =>
     (exclusiveStartKey) =>
@@ -118,15 +210,30 @@ function partitionQueries(
           IndexName: index.indexName,
           KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :since AND :until',
           FilterExpression: statusFilter?.expression,
-          ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey, ...statusFilter?.names },
+          ProjectionExpression: projection?.expression,
+          ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey, ...statusFilter?.names, ...projection?.names },
           ExpressionAttributeValues: { ':pk': partition, ':since': since, ':until': until, ...statusFilter?.values },
           ScanIndexForward: !newestFirst,
           ExclusiveStartKey: exclusiveStartKey,
+          Limit: queryPageSize,
         }),
       );
-  return agentId !== undefined
-    ? [queryFor(CONVERSATIONS_TABLE.byAgentIndex, agentId)]
-    : daysBetween(since, until, newestFirst).map((day) => queryFor(CONVERSATIONS_TABLE.byDayIndex, day));
+  const index = agentId !== undefined ? CONVERSATIONS_TABLE.byAgentIndex : CONVERSATIONS_TABLE.byDayIndex;
+  const partitions = agentId !== undefined ? [agentId] : daysBetween(since, until, newestFirst);
+  const queries = partitions.map((partition) => queryFor(index, partition));
+  const [first, firstPartition] = [queries[0], partitions[0]];
+  if (after === undefined || first === undefined || firstPartition === undefined) return queries;
+  // The range starts at the position's time, so its partition is the first one; an index's start key is the item's
+  // table key plus its index keys.
+  const startKey = { [CONVERSATIONS_TABLE.partitionKey]: after.conversationId, [index.partitionKey]: firstPartition, [index.sortKey]: after.startTimeUnixSecs };
+  return [(exclusiveStartKey) => first(exclusiveStartKey ?? startKey), ...queries.slice(1)];
+}
+
+/** A ProjectionExpression of `attributes` and the keys a listing position needs, with a placeholder per name. */
+function projectionOf(attributes: readonly string[]): { expression: string; names: Record<string, string> } {
+  const wanted = [...new Set([CONVERSATIONS_TABLE.partitionKey, CONVERSATIONS_TABLE.byDayIndex.sortKey, ...attributes])];
+  const names = Object.fromEntries(wanted.map((name, position) => [`#p${position}`, name]));
+  return { expression: Object.keys(names).join(', '), names };
 }
 
 /** Items of each partition in turn, all pages; the first pages of the next few partitions are fetched ahead. */
