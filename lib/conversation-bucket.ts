@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ENV } from '../lambdas/core/contract.js';
+import { ENV, OBJECT_PREFIX } from '../lambdas/core/contract.js';
 import { acknowledgeControlTowerRule, CONTROL_TOWER_RULE } from './control-tower.js';
 import { logicalIdOf, type ProjectFunction } from './project-function.js';
 import { viaService } from './project-key.js';
@@ -11,12 +11,28 @@ import { viaService } from './project-key.js';
 /** Key prefixes of the one conversation bucket (see lambdas/core/ingest/queued-event.ts `archiveKeyFor`). */
 export const BUCKET_PREFIX = {
   /** gzip of every accepted raw body, webhook or poller, written before it is queued. */
-  events: 'events/',
+  events: OBJECT_PREFIX.events,
+  /** Inside `events/`: recordings the poller streamed from the API, as served (the consumer copies them to `audio/`). */
+  recordings: OBJECT_PREFIX.recordings,
   /** Transcripts too large for a DynamoDB item. */
-  transcripts: 'transcripts/',
+  transcripts: OBJECT_PREFIX.transcripts,
   /** Call recordings (MP3) from post_call_audio events. */
-  audio: 'audio/',
+  audio: OBJECT_PREFIX.audio,
 } as const;
+
+/** The object-level S3 actions the functions are granted, each on named prefixes only. */
+type ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject' | 's3:AbortMultipartUpload';
+
+/**
+ * What SSE-KMS needs for each action: writes need a data key, reads need Decrypt, and so do multipart uploads (S3
+ * decrypts the parts to assemble them), which every streamed write may be.
+ */
+const KMS_ACTIONS: Readonly<Record<ObjectAction, readonly string[]>> = {
+  's3:GetObject': ['kms:Decrypt'],
+  's3:PutObject': ['kms:GenerateDataKey'],
+  's3:DeleteObject': [],
+  's3:AbortMultipartUpload': [],
+};
 
 export interface ConversationBucketProps {
   /**
@@ -116,7 +132,8 @@ export class ConversationBucket extends Construct {
         {
           id: 'ExpireOldVersions',
           noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
-          abortIncompleteMultipartUploadAfter: Duration.days(7),
+          // Streamed recordings abort their own failed uploads; this catches one whose function died mid-upload.
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
         { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
       ],
@@ -139,27 +156,34 @@ export class ConversationBucket extends Construct {
   /** Sets CONVERSATION_BUCKET_NAME and allows PutObject under `events/` only (receiver, poller). */
   bindEventArchiveWriter(fn: ProjectFunction): void {
     fn.addEnvironment(ENV.conversationBucketName, this.bucket.bucketName);
-    this.grantObjects(fn, 's3:PutObject', [BUCKET_PREFIX.events]);
+    this.grantObjects(fn, ['s3:PutObject'], [BUCKET_PREFIX.events]);
   }
 
   /**
-   * Sets CONVERSATION_BUCKET_NAME and allows what the consumer does: GetObject under `events/` (claim checks),
-   * PutObject under `transcripts/` and `audio/`.
+   * What the poller needs besides its archive grant to stream recordings into `events/recordings/`: abort a failed
+   * multipart upload, and delete a recording whose claim check could not be queued (there only), plus Decrypt for
+   * multipart uploads under a customer-managed key.
+   */
+  bindRecordingArchiver(fn: ProjectFunction): void {
+    this.grantObjects(fn, ['s3:AbortMultipartUpload', 's3:DeleteObject'], [BUCKET_PREFIX.recordings]);
+    this.grantKeyUse(fn, ['kms:Decrypt']);
+  }
+
+  /**
+   * Sets CONVERSATION_BUCKET_NAME and allows what the consumer does: GetObject under `events/` (claim checks, and
+   * the source of recording copies) and `transcripts/`, PutObject under `transcripts/` and `audio/`, and under
+   * `audio/` AbortMultipartUpload (streamed recordings) and DeleteObject (a recording no record refers to any more).
    */
   bindConsumer(fn: ProjectFunction): void {
     fn.addEnvironment(ENV.conversationBucketName, this.bucket.bucketName);
-    this.grantObjects(fn, 's3:GetObject', [BUCKET_PREFIX.events, BUCKET_PREFIX.transcripts]);
-    this.grantObjects(fn, 's3:PutObject', [BUCKET_PREFIX.transcripts, BUCKET_PREFIX.audio]);
+    this.grantObjects(fn, ['s3:GetObject'], [BUCKET_PREFIX.events, BUCKET_PREFIX.transcripts]);
+    this.grantObjects(fn, ['s3:PutObject'], [BUCKET_PREFIX.transcripts, BUCKET_PREFIX.audio]);
+    this.grantObjects(fn, ['s3:AbortMultipartUpload', 's3:DeleteObject'], [BUCKET_PREFIX.audio]);
   }
 
-  private grantObjects(fn: ProjectFunction, action: 's3:GetObject' | 's3:PutObject', prefixes: readonly string[]): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: [action], resources: prefixes.map((prefix) => this.bucket.arnForObjects(`${prefix}*`)) }));
-    const key = this.bucket.encryptionKey;
-    if (key !== undefined) {
-      // SSE-KMS: writes need a data key, reads (and multipart writes) need Decrypt.
-      const keyAction = action === 's3:PutObject' ? 'kms:GenerateDataKey' : 'kms:Decrypt';
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: [keyAction], resources: [key.keyArn], conditions: viaService('s3') }));
-    }
+  private grantObjects(fn: ProjectFunction, actions: readonly ObjectAction[], prefixes: readonly string[]): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources: prefixes.map((prefix) => this.bucket.arnForObjects(`${prefix}*`)) }));
+    this.grantKeyUse(fn, actions.flatMap((action) => KMS_ACTIONS[action]));
     const bucketLogicalId = logicalIdOf(this.bucket.node.defaultChild as s3.CfnBucket);
     for (const prefix of prefixes) {
       Validations.of(fn.role).acknowledge({
@@ -167,5 +191,11 @@ export class ConversationBucket extends Construct {
         reason: `Object keys under ${prefix} are generated per event/conversation; the grant is limited to that prefix of the one bucket.`,
       });
     }
+  }
+
+  /** The bucket key's actions, when the bucket has a customer-managed key. */
+  private grantKeyUse(fn: ProjectFunction, keyActions: readonly string[]): void {
+    const key = this.bucket.encryptionKey;
+    if (key !== undefined && keyActions.length > 0) fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...keyActions], resources: [key.keyArn], conditions: viaService('s3') }));
   }
 }

@@ -137,10 +137,15 @@ export interface ConversationsStackProps extends StackProps {
    */
   readonly pollerInitialLookbackSecs?: number;
   /**
-   * POLLER_FETCH_MISSING_AUDIO.
-   * @default false
+   * POLLER_BACKFILL_RECORDINGS: the poller fetches every recording the webhook did not deliver.
+   * @default true
    */
-  readonly pollerFetchMissingAudio?: boolean;
+  readonly backfillRecordings?: boolean;
+  /**
+   * POLLER_RECORDING_MISSING_AFTER_SECS: when a missing recording starts counting in RecordingMissing.
+   * @default 21600
+   */
+  readonly recordingMissingAfterSecs?: number;
   /**
    * POLLER_MAX_PENDING_AGE_SECS (0 = hold the watermark until final).
    * @default 172800
@@ -244,7 +249,8 @@ export class ConversationsStack extends Stack {
       settleDelaySecs: props.pollerSettleDelaySecs,
       overlapSecs: props.pollerOverlapSecs,
       initialLookbackSecs: props.pollerInitialLookbackSecs,
-      fetchMissingAudio: props.pollerFetchMissingAudio,
+      backfillRecordings: props.backfillRecordings,
+      recordingMissingAfterSecs: props.recordingMissingAfterSecs,
       maxPendingAgeSecs: props.pollerMaxPendingAgeSecs,
       maxEventAge: interval === undefined ? Duration.hours(1) : clampSeconds(interval, 60, 6 * 3600),
     });

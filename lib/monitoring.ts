@@ -43,6 +43,11 @@ export interface AlarmThresholds {
   readonly pollerSilence: Duration;
   /** Conversations the poller had to back-fill per hour: above this the webhook is probably failing or off. */
   readonly backfilledConversationsPerHour: number;
+  /**
+   * RecordingMissing per hour: conversations whose recording is still not stored (nor known absent) longer than
+   * `recordingMissingAfterSecs` after the call ended. Each poller run counts each such conversation once.
+   */
+  readonly recordingsMissingPerHour: number;
   /** Throttles per function per 5 minutes. */
   readonly throttlesPer5Minutes: number;
 }
@@ -59,6 +64,7 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   pollerFailuresPerHour: 0,
   pollerSilence: Duration.minutes(30),
   backfilledConversationsPerHour: 5,
+  recordingsMissingPerHour: 0,
   throttlesPer5Minutes: 0,
 };
 
@@ -135,7 +141,7 @@ export class Monitoring extends Construct {
     this.thresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...props.thresholds };
     const watched: Watched = { props, thresholds: this.thresholds, receiver: props.ingress.receiver, consumer: props.consumer.consumer, poller: props.poller.poller };
     this.topic = this.alarmTopic(props);
-    const specs = [...ingestionAlarms(watched), ...processingAlarms(watched), ...pollerAlarms(watched), ...throttleAlarms(watched)];
+    const specs = [...ingestionAlarms(watched), ...processingAlarms(watched), ...pollerAlarms(watched), ...recordingAlarms(watched), ...throttleAlarms(watched)];
     this.alarms = {
       ...Object.fromEntries(specs.map((spec) => [spec.id, this.alarm(spec)])),
       ...(props.poller.enabled ? { PollerNotRunning: this.pollerNotRunning(watched) } : {}),
@@ -144,6 +150,7 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 4 }));
     this.dashboard.addWidgets(...ingestionWidgets(watched));
     this.dashboard.addWidgets(...processingWidgets(watched));
+    this.dashboard.addWidgets(...recordingWidgets(watched));
   }
 
   /** Console link to the dashboard. */
@@ -332,6 +339,19 @@ function pollerAlarms({ thresholds: t, poller }: Watched): AlarmSpec[] {
   ];
 }
 
+/** Recordings the poller cannot get: a call recorded by ElevenLabs whose MP3 is still not stored hours later. */
+function recordingAlarms({ thresholds: t, poller }: Watched): AlarmSpec[] {
+  return [
+    {
+      id: 'RecordingMissing',
+      metric: customMetric(poller.serviceName, POLLER_METRIC.recordingMissing, Duration.hours(1)),
+      threshold: t.recordingsMissingPerHour,
+      description:
+        'A recorded conversation still has no recording stored hours after the call ended: the audio endpoint keeps failing (poller logs "recording not back-filled"), or recordings are not being fetched. Run `npm run backfill` over its start time once the cause is fixed.',
+    },
+  ];
+}
+
 function throttleAlarms({ thresholds: t, receiver, consumer, poller }: Watched): AlarmSpec[] {
   return [receiver, consumer, poller].map((fn) => ({
     id: `${capitalize(fn.serviceName)}Throttles`,
@@ -409,6 +429,18 @@ function processingWidgets({ receiver, consumer, poller }: Watched): cloudwatch.
         fn.function.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM, label: `${fn.serviceName} throttles` }),
       ]),
       right: [receiver, consumer, poller].map((fn) => durationP99(fn)),
+    }),
+  ];
+}
+
+/** The third dashboard row: recordings fetched by the poller, and those still missing. */
+function recordingWidgets({ poller }: Watched): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Recordings (poller)',
+      left: [customMetric(poller.serviceName, POLLER_METRIC.recordingsBackfilled, Duration.hours(1))],
+      right: [customMetric(poller.serviceName, POLLER_METRIC.recordingMissing, Duration.hours(1))],
+      width: 24,
     }),
   ];
 }

@@ -52,10 +52,17 @@ export interface PollerProps {
    */
   readonly initialLookbackSecs?: number;
   /**
-   * POLLER_FETCH_MISSING_AUDIO: also fetch and publish the recording of back-filled conversations.
-   * @default false
+   * POLLER_BACKFILL_RECORDINGS: fetch the recording of every conversation whose record should have one and does not
+   * (its audio webhook was too large for Lambda, or lost), streamed into the archive.
+   * @default true
    */
-  readonly fetchMissingAudio?: boolean;
+  readonly backfillRecordings?: boolean;
+  /**
+   * POLLER_RECORDING_MISSING_AFTER_SECS: a recording still missing this long after its call ended is counted in the
+   * RecordingMissing metric (alarmed).
+   * @default 21600 (6 hours)
+   */
+  readonly recordingMissingAfterSecs?: number;
   /**
    * POLLER_MAX_PENDING_AGE_SECS: a conversation still not final this long after it started stops holding the
    * watermark back (logged as given up); 0 = it holds it until it is final.
@@ -117,7 +124,8 @@ export class Poller extends Construct {
         [ENV.pollerSettleDelaySecs]: String(props.settleDelaySecs ?? POLLER_DEFAULTS.settleDelaySecs),
         [ENV.pollerOverlapSecs]: String(props.overlapSecs ?? POLLER_DEFAULTS.overlapSecs),
         [ENV.pollerInitialLookbackSecs]: String(props.initialLookbackSecs ?? POLLER_DEFAULTS.initialLookbackSecs),
-        [ENV.pollerFetchMissingAudio]: String(props.fetchMissingAudio ?? POLLER_DEFAULTS.fetchMissingAudio),
+        [ENV.pollerBackfillRecordings]: String(props.backfillRecordings ?? POLLER_DEFAULTS.backfillRecordings),
+        [ENV.pollerRecordingMissingAfterSecs]: String(props.recordingMissingAfterSecs ?? POLLER_DEFAULTS.recordingMissingAfterSecs),
         [ENV.pollerMaxPendingAgeSecs]: String(props.maxPendingAgeSecs ?? POLLER_DEFAULTS.maxPendingAgeSecs),
         [ENV.secretCacheTtlSecs]: String(props.secretCacheTtlSecs ?? POLLER_DEFAULTS.secretCacheTtlSecs),
       },
@@ -126,6 +134,7 @@ export class Poller extends Construct {
     this.stateTable.bindStateReadWriter(this.poller);
     props.queue.bindSender(this.poller);
     props.bucket.bindEventArchiveWriter(this.poller);
+    props.bucket.bindRecordingArchiver(this.poller);
     props.secrets.bindApiKeyReader(this.poller);
 
     const maxEventAge = props.maxEventAge ?? Duration.minutes(10);

@@ -38,7 +38,9 @@ export const CONTEXT_KEYS = {
   pollerSettleDelaySecs: 'Seconds before the poller considers a conversation missing (default 600)',
   pollerOverlapSecs: 'Seconds each poll re-reads before its watermark (default 3600)',
   pollerInitialLookbackSecs: 'Seconds the first poll looks back (default 86400)',
-  pollerFetchMissingAudio: 'true: the poller also fetches audio of back-filled conversations (default false)',
+  backfillRecordings: 'false: the poller does not fetch recordings the webhook did not deliver (default true)',
+  recordingMissingAfterSecs: 'Seconds after a call ended that a still-missing recording counts in RecordingMissing (default 21600)',
+  pollerFetchMissingAudio: 'Former name of backfillRecordings (still read; must agree with backfillRecordings when both are set)',
   pollerMaxPendingAgeSecs: 'Seconds after its start a conversation still not final stops holding the poller watermark; 0 = never (default 172800)',
   alarmThresholds:
     'JSON object overriding alarm thresholds: counts by AlarmThresholds name, plus ingestQueueOldestMessageAgeMinutes and pollerSilenceMinutes',
@@ -80,6 +82,7 @@ const COUNT_THRESHOLDS = [
   'consumerRecordFailuresPer5Minutes',
   'pollerFailuresPerHour',
   'backfilledConversationsPerHour',
+  'recordingsMissingPerHour',
   'throttlesPer5Minutes',
 ] as const satisfies readonly (keyof AlarmThresholds)[];
 
@@ -249,9 +252,20 @@ function pollerSettings(parse: ContextParser): Partial<ConversationsStackProps> 
     pollerSettleDelaySecs: parse.integer('pollerSettleDelaySecs', 0, 86_400),
     pollerOverlapSecs: parse.integer('pollerOverlapSecs', 0, 7 * 86_400),
     pollerInitialLookbackSecs: parse.integer('pollerInitialLookbackSecs', 60, 90 * 86_400),
-    pollerFetchMissingAudio: parse.boolean('pollerFetchMissingAudio'),
+    backfillRecordings: backfillRecordings(parse),
+    recordingMissingAfterSecs: parse.integer('recordingMissingAfterSecs', 0, 30 * 86_400),
     pollerMaxPendingAgeSecs: parse.integer('pollerMaxPendingAgeSecs', 0, 90 * 86_400),
   };
+}
+
+/** `backfillRecordings`, or its former name `pollerFetchMissingAudio`; the two must not disagree. */
+function backfillRecordings(parse: ContextParser): boolean | undefined {
+  const current = parse.boolean('backfillRecordings');
+  const former = parse.boolean('pollerFetchMissingAudio');
+  if (current !== undefined && former !== undefined && current !== former) {
+    return parse.fail('pollerFetchMissingAudio', former, `is the former name of backfillRecordings, which says ${current}; remove pollerFetchMissingAudio`);
+  }
+  return current ?? former;
 }
 
 function readAlarmThresholds(value: unknown, fail: (value: unknown, why: string) => undefined): Partial<AlarmThresholds> | undefined {

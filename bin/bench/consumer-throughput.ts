@@ -12,11 +12,10 @@ import { ENV, SERVICE } from '../../lambdas/core/contract.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { publishEvent, type QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
 import { parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
-import { emulatorRegion } from '../local/emulators.js';
 import { lambdaContext } from '../local/lambda-context.js';
 import { STACK_SETTINGS } from './cost-model.js';
 import { formatBytes, formatCount, formatMs, formatPerSecond } from './format.js';
-import { sampleTranscriptionBody, SILENT_OBSERVABILITY, startBenchAws, type BenchAws } from './harness.js';
+import { sampleTranscriptionBody, SILENT_OBSERVABILITY, sqsRecordFor, startBenchAws, type BenchAws } from './harness.js';
 import type { BenchSection } from './section.js';
 import { mean, monotonicMs } from './timing.js';
 
@@ -27,24 +26,6 @@ const BATCHES_IN_FLIGHT = 4;
 const WARM_UP_BATCHES = 5;
 /** Items read back to size a stored record. */
 const SIZED_ITEMS = 100;
-
-/** The SQS record Lambda would deliver for a message (the shape test/support/conversation-events.ts toSqsRecord builds). */
-function sqsRecordFor(message: QueuedMessage, messageId: string, queueArn: string): SQSRecord {
-  const now = String(Date.now());
-  return {
-    messageId,
-    receiptHandle: `receipt-${messageId}`,
-    body: message.MessageBody,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'bench', ApproximateFirstReceiveTimestamp: now },
-    messageAttributes: Object.fromEntries(
-      Object.entries(message.MessageAttributes).map(([name, value]) => [name, { stringValue: value.StringValue, dataType: value.DataType ?? 'String' }]),
-    ),
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: emulatorRegion,
-  };
-}
 
 /**
  * SQS events of `batchSize` records, one sample transcription per new conversation, encoded by the production publish

@@ -4,6 +4,8 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import type { QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
 import type { ObservabilityOptions } from '../../lambdas/core/observability.js';
 import { LOCAL_RESOURCE_NAMES } from '../local/endpoints.js';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator } from '../local/emulators.js';
@@ -14,6 +16,8 @@ export interface BenchAws {
   readonly sqs: SQSClient;
   readonly s3: S3Client;
   readonly dynamo: DynamoDbEmulator;
+  /** fauxqs (SQS and S3), `http://127.0.0.1:<port>`. */
+  readonly sqsS3Endpoint: string;
   readonly names: LocalResourceNames;
   readonly resources: LocalResources;
   /** Destroys the clients and stops both emulators (all state is in memory: nothing is left behind). */
@@ -42,7 +46,7 @@ export async function startBenchAws(): Promise<BenchAws> {
   try {
     const names = LOCAL_RESOURCE_NAMES;
     const resources = await ensureLocalResources({ dynamodb: dynamo.client, sqs, s3, names });
-    return { sqs, s3, dynamo, names, resources, stop };
+    return { sqs, s3, dynamo, sqsS3Endpoint: sqsS3.endpoint, names, resources, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -63,3 +67,21 @@ export function sampleTranscriptionBody(conversationId: string): Buffer {
   sampleTranscription ??= readSamplePayload('post_call_transcription').toString('utf8');
   return Buffer.from(sampleTranscription.split(SAMPLE_CONVERSATION_ID).join(conversationId), 'utf8');
 }
+/** The SQS record Lambda would deliver for a message (the shape test/support/conversation-events.ts toSqsRecord builds). */
+export function sqsRecordFor(message: QueuedMessage, messageId: string, queueArn: string): SQSRecord {
+  const now = String(Date.now());
+  return {
+    messageId,
+    receiptHandle: `receipt-${messageId}`,
+    body: message.MessageBody,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'bench', ApproximateFirstReceiveTimestamp: now },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes).map(([name, value]) => [name, { stringValue: value.StringValue, dataType: value.DataType ?? 'String' }]),
+    ),
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: emulatorRegion,
+  };
+}
+

@@ -8,6 +8,7 @@ import { createWatermarkStore } from '../../lambdas/core/backfill/poller-waterma
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type PollerPorts } from '../../lambdas/core/backfill/poller-run.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
+import { createAwsRecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { DEFAULT_CONCURRENCY } from '../../lambdas/core/backfill/reconcile-range.js';
 import { POLLER_DEFAULTS } from '../../lambdas/poller/config.js';
 // The same fake ElevenLabs API the poller tests use (its list paging, bounds and call counters).
@@ -53,7 +54,7 @@ export async function benchPollerCalls(options: { conversations?: number; missin
 
     const publishPorts = createAwsPublishPorts(aws.s3, aws.sqs, aws.names.bucketName, aws.resources.queueUrl);
     const ports: PollerPorts = {
-      ...createReconcilePorts({ documentClient, conversationsTableName: aws.names.tableName, publishPorts }, new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url })),
+      ...createReconcilePorts({ documentClient, conversationsTableName: aws.names.tableName, publishPorts, recordingArchive: createAwsRecordingArchive(aws.s3, aws.names.bucketName) }, new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url })),
       watermark: createWatermarkStore(documentClient, aws.names.stateTableName),
       metrics: { add: () => undefined },
     };
@@ -61,7 +62,8 @@ export async function benchPollerCalls(options: { conversations?: number; missin
       settleDelaySecs: POLLER_DEFAULTS.settleDelaySecs,
       overlapSecs: POLLER_DEFAULTS.overlapSecs,
       initialLookbackSecs: POLLER_DEFAULTS.initialLookbackSecs,
-      fetchMissingAudio: false,
+      // Calls of transcripts only: the recording-backfill benchmark measures recordings.
+      backfillRecordings: false,
     };
     fake.resetCounters();
     const batchGetsBefore = batchGetCalls();

@@ -14,6 +14,7 @@ import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { createSqsClient } from '../../lambdas/core/aws/sqs.js';
 import { apiKeyFromSecret, ApiKeyNotSetError } from '../../lambdas/core/backfill/api-key.js';
 import { CONVERSATIONS_TABLE } from '../../lambdas/core/record/conversation-table-schema.js';
+import { createAwsRecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { AwsAccessError, explainAwsError, type AwsResourceKind, type AwsResourceRef } from './aws-errors.js';
 import type { BackfillOptions } from './backfill-options.js';
@@ -88,6 +89,7 @@ export async function awsBackfillTarget(options: BackfillOptions, env: NodeJS.Pr
     documentClient,
     tableName: ref('tableName').name,
     publishPorts: createAwsPublishPorts(s3, sqs, ref('bucketName').name, ref('queueUrl').name),
+    recordingArchive: createAwsRecordingArchive(s3, ref('bucketName').name),
     apiKey,
     apiBaseUrl,
     close,

@@ -41,20 +41,20 @@ export async function runBackfill(argv: readonly string[], io: CommandIo): Promi
   try {
     // Everything on our side is resolved and checked before the first ElevenLabs call.
     target = options.local ? await localBackfillTarget(env) : await awsBackfillTarget(options, env, apiBaseUrl(env));
-    const { documentClient, tableName, publishPorts } = target;
+    const { documentClient, tableName, publishPorts, recordingArchive } = target;
     const summary = await reconcileRange(
       {
         after: options.since,
         before: options.until,
         ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
         settleDelaySecs: options.settleDelaySecs,
-        fetchMissingAudio: options.fetchAudio,
+        backfillRecordings: options.backfillRecordings,
         dryRun: options.dryRun,
         concurrency: options.concurrency,
         // No time budget here, so one window: ⌈N/100⌉ list calls, not one per day of a long, mostly empty range.
         windowSecs: options.until - options.since,
       },
-      createReconcilePorts({ documentClient, conversationsTableName: tableName, publishPorts }, new ElevenLabsApiClient({ apiKey: target.apiKey, baseUrl: target.apiBaseUrl }), {
+      createReconcilePorts({ documentClient, conversationsTableName: tableName, publishPorts, recordingArchive }, new ElevenLabsApiClient({ apiKey: target.apiKey, baseUrl: target.apiBaseUrl }), {
         onProgress: (state) => progress.update(state),
         logger: {
           info: () => undefined,

@@ -6,11 +6,12 @@ import { parseCommandLine, refuseFlagsTakenByNpm, type FlagOptions } from './com
 import { CommandUsageError } from './io.js';
 import { parseTimeArgument } from './time-argument.js';
 
-export const BACKFILL_USAGE = `Usage: elevenlabs-conversations backfill --since T [--until T] [--agent ID] [--dry-run] [--json] [where]
+export const BACKFILL_USAGE = `Usage: elevenlabs-conversations backfill --since T [--until T] [--agent ID] [--dry-run] [--json] [--skip-recordings] [where]
        (npm run backfill -- …)
 
 Reconciles the conversations table with the ElevenLabs API for conversations that started in [since, until):
 lists them, finds the ones the table lacks, and publishes those through the ingest queue (source "poller").
+Recordings the table lacks are streamed from the API into the bucket and queued too, unless --skip-recordings.
 It does not move the poller's watermark. Every AWS resource is checked before ElevenLabs is called.
 
 T is an ISO-8601 date or date-time (UTC unless it names a zone, e.g. 2026-01-31 or 2026-01-31T09:00+01:00)
@@ -22,9 +23,9 @@ Options:
   --agent ID             only this agent's conversations
   --dry-run              only count; publish nothing
   --json                 print the summary as one JSON object
-  --fetch-audio          also publish recordings the table lacks
+  --skip-recordings      transcripts only: do not fetch recordings the table lacks
   --settle-delay SECS    leave conversations that ended less than SECS ago to the webhook; default 600
-  --concurrency N        detail/audio requests in flight; default 4
+  --concurrency N        detail requests in flight; default 4 (recording downloads: 2 more)
   -h, --help             this text
 
 Where (default: AWS, the stack named ElevenLabsConversations):
@@ -51,7 +52,8 @@ export interface BackfillOptions {
   readonly local: boolean;
   readonly dryRun: boolean;
   readonly json: boolean;
-  readonly fetchAudio: boolean;
+  /** Recordings the table lacks are fetched too (the default; `--skip-recordings` turns it off). */
+  readonly backfillRecordings: boolean;
   readonly settleDelaySecs: number;
   readonly concurrency: number;
   readonly tableName?: string;
@@ -71,6 +73,8 @@ export const BACKFILL_FLAGS = {
   local: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
+  'skip-recordings': { type: 'boolean', default: false },
+  // The former opt-in, now the default: still accepted so old scripts run.
   'fetch-audio': { type: 'boolean', default: false },
   'settle-delay': { type: 'string' },
   concurrency: { type: 'string' },
@@ -100,9 +104,10 @@ export function parseBackfillArgs(argv: readonly string[], nowSecs: number, env:
     local: values.local === true,
     dryRun: values['dry-run'] === true,
     json: values.json === true,
-    fetchAudio: values['fetch-audio'] === true,
+    backfillRecordings: values['skip-recordings'] !== true,
     help: values.help === true,
   };
+  if (values['skip-recordings'] === true && values['fetch-audio'] === true) throw new CommandUsageError('--skip-recordings and --fetch-audio contradict each other');
   if (base.help) return { ...base, since: 0, until: nowSecs, settleDelaySecs: 600, concurrency: 4 };
   if (values.since === undefined) throw new CommandUsageError('--since is required');
   const since = parseTimeArgument('since', values.since);

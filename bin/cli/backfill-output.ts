@@ -21,6 +21,8 @@ type Row = readonly [label: string, value: number];
 /** How one summary field is printed: its key in the JSON form (null: left out, for the reason beside it) and its table rows. */
 interface SummaryFieldOutput {
   readonly json: string | null;
+  /** The JSON value, when it is not the field as it is. */
+  readonly value?: (summary: ReconcileSummary) => unknown;
   readonly rows: (summary: ReconcileSummary) => readonly Row[];
 }
 
@@ -46,12 +48,15 @@ const SUMMARY_OUTPUT = {
   deferred: { json: 'deferred', rows: (summary) => (summary.deferred > 0 ? [['not attempted', summary.deferred]] : []) },
   audio: {
     json: 'audio',
+    value: ({ audio }) => ({ missing: audio.missing, backfilled: audio.backfilled, unavailable: audio.unavailable, given_up: audio.givenUp, overdue: audio.overdue }),
     rows: ({ audio }) =>
-      audio.missing > 0 || audio.backfilled > 0
+      audio.missing > 0 || audio.backfilled > 0 || audio.unavailable > 0
         ? [
             ['recordings missing', audio.missing],
             ['recordings back-filled', audio.backfilled],
             ['recordings unavailable', audio.unavailable],
+            ...(audio.givenUp > 0 ? [['recordings given up', audio.givenUp] as const] : []),
+            ...(audio.overdue > 0 ? [['recordings overdue', audio.overdue] as const] : []),
           ]
         : [],
   },
@@ -72,7 +77,7 @@ export function summaryJson(report: BackfillReport): string {
     until_iso: iso(report.until),
     ...(report.agentId === undefined ? {} : { agent_id: report.agentId }),
     target: report.target,
-    ...Object.fromEntries(summaryFields.flatMap(([field, output]) => (output.json === null ? [] : [[output.json, summary[field]]]))),
+    ...Object.fromEntries(summaryFields.flatMap(([field, output]) => (output.json === null ? [] : [[output.json, output.value?.(summary) ?? summary[field]]]))),
   });
 }
 

@@ -7,6 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_ELEVENLABS_API_BASE_URL, ENV } from '../../lambdas/core/contract.js';
+import { createAwsRecordingArchive, type RecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { localDataDir, readLocalEndpoints } from '../local/endpoints.js';
 import { emulatorCredentials } from '../local/emulators.js';
@@ -17,6 +18,8 @@ export interface BackfillTarget {
   readonly documentClient: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly publishPorts: PublishPorts;
+  /** Where recordings are streamed before their claim checks are queued. */
+  readonly recordingArchive: RecordingArchive;
   readonly apiKey: string;
   readonly apiBaseUrl: string;
   close(): void;
@@ -43,6 +46,7 @@ export async function localBackfillTarget(env: NodeJS.ProcessEnv): Promise<Backf
     documentClient: DynamoDBDocumentClient.from(dynamodb),
     tableName: endpoints.tableName,
     publishPorts: createAwsPublishPorts(s3, sqs, endpoints.bucketName, endpoints.queueUrl),
+    recordingArchive: createAwsRecordingArchive(s3, endpoints.bucketName),
     apiKey,
     apiBaseUrl: apiBaseUrl(env),
     close: () => [dynamodb, s3, sqs].forEach((client) => client.destroy()),

@@ -103,7 +103,7 @@ async function audio(target: ConversationTarget, options: ConversationsOptions, 
   if (bytes === undefined) {
     const record = await target.reader.getConversation(id, { includeTranscript: false });
     if (record === undefined) throw new NotFoundError(`no conversation ${id} in ${await target.describe()}`);
-    throw new NotFoundError(`conversation ${id} has no stored audio${record.has_audio === true ? ' (ElevenLabs has a recording; the post_call_audio webhook or `backfill --fetch-audio` would store it)' : ''}`);
+    throw new NotFoundError(`conversation ${id} has no stored audio${record.has_audio === true ? ' (ElevenLabs has a recording; the poller, or `backfill` over its start time, stores it)' : ''}`);
   }
   await writeFile(options.out ?? '', bytes, { mode: 0o600 });
   io.stderr.write(`wrote ${bytes.byteLength} bytes to ${options.out}\n`);

@@ -21,10 +21,26 @@ export function duration(secs: number | undefined): string {
   return clockDuration(secs) ?? '-';
 }
 
-/** "yes" when the recording is stored, "missing" when ElevenLabs has one we have not stored, else "no". */
+/**
+ * "yes" when the recording is stored, "none" when ElevenLabs answered that it has none (a 404/422 the poller
+ * recorded), "missing" when ElevenLabs has one we have not stored yet, else "no" (not recorded).
+ */
 export function audioState(record: ConversationRecord): string {
   if (record.audio !== undefined) return 'yes';
+  if (record.audio_unavailable !== undefined) return 'none';
   return record.has_audio === true ? 'missing' : 'no';
+}
+
+/** `get`'s audio line: whether a recording is stored and how it came, or why there is none. */
+export function audioSummary(record: ConversationRecord): string {
+  const { audio } = record;
+  if (audio !== undefined) {
+    const via = audio.source === 'poller' ? 'back-filled from the API' : audio.source === 'webhook' ? 'by webhook' : 'source not recorded';
+    return `stored, ${audio.bytes} bytes (${cell(audio.content_type)}), ${via}`;
+  }
+  const status = record.audio_unavailable?.status_code;
+  if (record.audio_unavailable !== undefined) return `none: ElevenLabs has no recording${typeof status === 'number' ? ` (HTTP ${status})` : ''}`;
+  return record.has_audio === true ? 'missing: ElevenLabs has one; the poller stores it once the call has settled' : 'no (not recorded)';
 }
 
 function cell(value: string | undefined): string {
@@ -85,7 +101,7 @@ export function recordSummary(record: ConversationRecord): string {
     ['title', cell(record.call_summary_title)],
     ['summary', cell(record.transcript_summary)],
     ['transcript', turns === undefined ? '-' : `${turns} turn(s)${record.transcript_location === 's3' ? ' (kept in S3)' : ''}`],
-    ['audio', record.audio === undefined ? audioState(record) : `stored, ${record.audio.bytes} bytes (${cell(record.audio.content_type)})`],
+    ['audio', audioSummary(record)],
     ['events', `${events.length} (${[...new Set(events)].map(cell).join(', ')}) via ${record.sources.map(cell).join(', ')}`],
     ['first received', cell(record.first_received_at)],
     ['last received', cell(record.last_received_at)],

@@ -77,6 +77,11 @@ export interface LocalSqsS3Emulator {
   inspectQueue(name: string): Promise<InspectedQueue | undefined>;
   /** Called after every successful S3 write request, whoever sent it (handlers, CLI tools, the AWS CLI). */
   onBucketChange(listener: BucketChangeListener): void;
+  /**
+   * Multipart uploads begun and neither completed nor aborted (fauxqs has no ListMultipartUploads): what a bucket
+   * lifecycle rule would have to clean up in AWS. The streamed paths must leave none.
+   */
+  multipartUploadsInProgress(): number;
   stop(): Promise<void>;
 }
 
@@ -90,8 +95,10 @@ const S3_WRITE_METHODS = new Set(['PUT', 'POST', 'DELETE']);
 export async function startLocalSqsS3Emulator(options: { port: number }): Promise<LocalSqsS3Emulator> {
   const app = buildApp({ logger: false, host: LOCAL_QUEUE_URL_HOST, defaultRegion: emulatorRegion });
   const listeners: BucketChangeListener[] = [];
+  let multipartInProgress = 0;
   app.addHook('onResponse', async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '/';
+    const [path = '/', query = ''] = request.url.split('?');
+    if (reply.statusCode < 300) multipartInProgress += multipartChange(request.method, new URLSearchParams(query));
     // SQS (JSON protocol) and SNS post to "/"; fauxqs' own inspection routes live under /_fauxqs.
     if (!S3_WRITE_METHODS.has(request.method) || path === '/' || path.startsWith('/_fauxqs') || reply.statusCode >= 300) return;
     const bucket = decodeURIComponent(path.split('/')[1] ?? '');
@@ -111,10 +118,18 @@ export async function startLocalSqsS3Emulator(options: { port: number }): Promis
     onBucketChange(listener) {
       listeners.push(listener);
     },
+    multipartUploadsInProgress: () => multipartInProgress,
     async stop() {
       await app.close();
     },
   };
+}
+
+/** +1 for a CreateMultipartUpload (`POST ?uploads`), −1 for a Complete (`POST ?uploadId=`) or Abort (`DELETE ?uploadId=`). */
+function multipartChange(method: string, query: URLSearchParams): number {
+  if (method === 'POST' && query.has('uploads')) return 1;
+  if ((method === 'POST' || method === 'DELETE') && query.has('uploadId')) return -1;
+  return 0;
 }
 
 export interface DynamoDbEmulator {

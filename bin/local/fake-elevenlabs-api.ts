@@ -6,7 +6,8 @@
  * rather than test support (nothing outside test/ may import from test/).
  *
  * Only compact per-conversation numbers are generated up front (10,000 conversations in a few milliseconds); detail
- * bodies and recordings are built when asked for. Every id, name and number is made up. Detail bodies are generated
+ * bodies are built when asked for, and recordings are streamed as they are generated (AES-CTR keystream of the seed
+ * and conversation: deterministic, fast, never whole in memory), so a test or the benchmark can ask for 200 MiB. Every id, name and number is made up. Detail bodies are generated
  * text, or (`content: 'samples'`) the sample post_call_transcription's transcript, analysis and metadata
  * (bin/local/samples) under each conversation's own ids, times and status.
  *
@@ -15,8 +16,10 @@
  * EXCLUSIVE (start > after), before is INCLUSIVE (start <= before) — and `bounds` switches either, so tests can show
  * the poller gets the same result both ways. Default order is newest first (also undocumented; `order` changes it).
  */
+import { createCipheriv, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { streamDigest } from '../../lambdas/core/hash.js';
 import { readSamplePayload } from './sample-payloads.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -42,7 +45,7 @@ export interface FakeAccountOptions {
   readonly bounds?: { readonly after: BoundKind; readonly before: BoundKind };
   /** Indentation of detail bodies (0 = compact), so byte-faithfulness can be checked against a non-canonical form. @default 0 */
   readonly bodyIndent?: number;
-  /** Size of each generated recording. @default 4096 */
+  /** Size of each generated recording (one conversation's can differ: setRecording). @default 4096 */
   readonly audioBytes?: number;
   /** Share of conversations that end `failed` (the rest end `done`). @default 0.03 */
   readonly failedFraction?: number;
@@ -74,8 +77,11 @@ export interface FaultSpec {
   readonly route: FakeRoute | 'any';
   /** How many requests fail before the route recovers. */
   readonly count: number;
-  /** HTTP status to answer with, or `reset` to drop the connection without an answer. */
-  readonly status: number | 'reset';
+  /**
+   * HTTP status to answer with; `reset` drops the connection without an answer; `truncate` (audio only) sends the
+   * headers and half the recording, then drops the connection.
+   */
+  readonly status: number | 'reset' | 'truncate';
   /** `Retry-After` header value (seconds or an HTTP date). */
   readonly retryAfter?: string;
   /** Only requests for this conversation (get/audio). */
@@ -84,7 +90,7 @@ export interface FaultSpec {
 
 export interface RecordedRequest {
   readonly route: FakeRoute;
-  readonly status: number | 'reset';
+  readonly status: number | 'reset' | 'truncate';
   readonly query: Readonly<Record<string, string>>;
   readonly conversationId?: string;
 }
@@ -115,6 +121,7 @@ export class FakeElevenLabsApi {
   private readonly hasAudio: Uint8Array;
   private readonly indexById = new Map<string, number>();
   private readonly statusOverride = new Map<string, string>();
+  private readonly recordingOverride = new Map<string, RecordingOverride>();
   private readonly order: Uint32Array;
   private readonly faults: Array<FaultSpec & { remaining: number }> = [];
   private readonly latencyMs: Record<FakeRoute, number> = { list: 0, get: 0, audio: 0, other: 0 };
@@ -225,6 +232,15 @@ export class FakeElevenLabsApi {
     return this.ids.map((_, index) => this.meta(index));
   }
 
+  /**
+   * One conversation's recording: another size, or `absent` (its detail still says `has_audio: true`, as when
+   * retention deleted the recording, but `GET …/audio` answers 404 or 422).
+   */
+  setRecording(id: string, recording: RecordingOverride): void {
+    if (this.indexOf(id) === undefined) throw new Error(`no fake conversation ${id}`);
+    this.recordingOverride.set(id, { ...this.recordingOverride.get(id), ...recording });
+  }
+
   /** Moves a conversation to another status (e.g. `in-progress`, then `done`). */
   setStatus(id: string, status: string): void {
     if (this.indexOf(id) === undefined) throw new Error(`no fake conversation ${id}`);
@@ -253,16 +269,20 @@ export class FakeElevenLabsApi {
     return Buffer.from(JSON.stringify({ type, event_timestamp: meta.startTimeUnixSecs + meta.callDurationSecs, data }), 'utf8');
   }
 
-  /** Exactly the bytes `GET /v1/convai/conversations/{id}/audio` answers with. */
+  /** Exactly the bytes `GET /v1/convai/conversations/{id}/audio` answers with (whole: for small recordings). */
   audioBody(id: string): Uint8Array {
-    const index = this.indexOf(id);
-    if (index === undefined) throw new Error(`no fake conversation ${id}`);
-    const size = this.options.audioBytes ?? 4096;
-    const random = seededRandom((this.options.seed ?? 1) * 7919 + index);
-    const bytes = new Uint8Array(size);
-    bytes.set([0x49, 0x44, 0x33, 0x04, 0x00]); // "ID3" v2.4 header start, like an MP3 file
-    for (let offset = 5; offset < size; offset++) bytes[offset] = Math.floor(random() * 256);
-    return bytes;
+    return Buffer.concat([...this.recordingChunks(id)]);
+  }
+
+  /** Size and SHA-256 of the recording, computed by streaming it. */
+  audioDigest(id: string): Promise<{ readonly bytes: number; readonly sha256: string }> {
+    return streamDigest(this.recordingChunks(id));
+  }
+
+  /** Size of one conversation's recording. */
+  audioSize(id: string): number {
+    if (this.indexOf(id) === undefined) throw new Error(`no fake conversation ${id}`);
+    return this.recordingOverride.get(id)?.bytes ?? this.options.audioBytes ?? 4096;
   }
 
   // ---- controls ----
@@ -308,6 +328,21 @@ export class FakeElevenLabsApi {
 
   private indexOf(id: string): number | undefined {
     return this.indexById.get(id);
+  }
+
+  /** The recording in 64 KiB chunks: an ID3 v2.4 header start, then the keystream of (seed, conversation). */
+  private *recordingChunks(id: string): Generator<Buffer> {
+    const index = this.indexOf(id);
+    if (index === undefined) throw new Error(`no fake conversation ${id}`);
+    const size = this.audioSize(id);
+    const key = createHash('sha256').update(`fake-recording:${this.options.seed ?? 1}:${index}`).digest();
+    const cipher = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16, 32));
+    const zeros = Buffer.alloc(RECORDING_CHUNK_BYTES);
+    for (let offset = 0; offset < size; offset += RECORDING_CHUNK_BYTES) {
+      const chunk = cipher.update(zeros.subarray(0, Math.min(RECORDING_CHUNK_BYTES, size - offset)));
+      if (offset === 0) chunk.set(ID3_HEADER.subarray(0, Math.min(ID3_HEADER.byteLength, chunk.byteLength)));
+      yield chunk;
+    }
   }
 
   private status(index: number): string {
@@ -518,7 +553,7 @@ export class FakeElevenLabsApi {
       request.method !== 'GET' ? 'other' : url.pathname === '/v1/convai/conversations' ? 'list' : detailMatch ? (detailMatch[2] ? 'audio' : 'get') : 'other';
     const conversationId = detailMatch ? decodeURIComponent(detailMatch[1] as string) : undefined;
     this.calls[route]++;
-    const record = (status: number | 'reset') => this.requests.push({ route, status, query, ...(conversationId === undefined ? {} : { conversationId }) });
+    const record = (status: number | 'reset' | 'truncate') => this.requests.push({ route, status, query, ...(conversationId === undefined ? {} : { conversationId }) });
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       record(status);
       const text = JSON.stringify(body);
@@ -534,7 +569,7 @@ export class FakeElevenLabsApi {
       return;
     }
     const fault = this.takeFault(route, conversationId);
-    if (fault !== undefined) {
+    if (fault !== undefined && fault.status !== 'truncate') {
       if (fault.status === 'reset') {
         record('reset');
         request.socket.destroy();
@@ -564,14 +599,35 @@ export class FakeElevenLabsApi {
       response.end(body);
       return;
     }
-    if (!this.meta(index).hasAudio) {
-      json(404, { detail: { status: 'audio_not_found', message: 'Audio not found' } });
+    const absent = this.recordingOverride.get(conversationId)?.absent;
+    if (!this.meta(index).hasAudio || absent !== undefined) {
+      const status = absent ?? 404;
+      json(status, status === 422 ? { detail: [{ loc: ['path', 'conversation_id'], msg: 'No audio for this conversation', type: 'value_error' }] } : { detail: { status: 'audio_not_found', message: 'Audio not found' } });
       return;
     }
-    const audio = this.audioBody(conversationId);
-    record(200);
-    response.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': audio.byteLength });
-    response.end(audio);
+    await this.streamRecording(conversationId, response, fault?.status === 'truncate');
+    record(fault?.status === 'truncate' ? 'truncate' : 200);
+  }
+
+  /** Streams the recording (all of it, or half and then a dropped connection); a client that goes away ends it. */
+  private async streamRecording(id: string, response: ServerResponse, truncate: boolean): Promise<void> {
+    const size = this.audioSize(id);
+    response.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': size });
+    response.flushHeaders();
+    let sent = 0;
+    for (const chunk of this.recordingChunks(id)) {
+      if (response.destroyed || (truncate && sent + chunk.byteLength > size / 2)) break;
+      sent += chunk.byteLength;
+      // Backpressure: the next chunk is made only when the client has taken this one.
+      if (!response.write(chunk)) await drainedOrClosed(response);
+    }
+    if (!truncate) {
+      response.end();
+      return;
+    }
+    // What was written reaches the client before the connection drops, so the cut is part-way through the body.
+    await new Promise<void>((resolve) => response.write('', () => resolve()));
+    response.socket?.destroy();
   }
 
   private list(query: Record<string, string>, json: (status: number, body: unknown) => void): void {
@@ -614,6 +670,31 @@ export class FakeElevenLabsApi {
     });
   }
 }
+
+/** Resolves when `response` can take more, or is gone. */
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/** A conversation's recording, when it differs from the account's default. */
+export interface RecordingOverride {
+  /** Size in bytes. */
+  readonly bytes?: number;
+  /** `GET …/audio` answers this "no recording" status although the detail says `has_audio: true`. */
+  readonly absent?: 404 | 422;
+}
+
+const RECORDING_CHUNK_BYTES = 64 * 1024;
+/** "ID3" v2.4: what an MP3 file with tags starts with. */
+const ID3_HEADER = Buffer.from([0x49, 0x44, 0x33, 0x04, 0x00]);
 
 /** What detail bodies take from the sample post_call_transcription (read once per fake). */
 interface SampleConversation {

@@ -2,17 +2,29 @@
  * A local stand-in for the API Gateway HTTP API in front of the receiver: one route, `POST /webhooks/elevenlabs`,
  * each request turned into the payload-2.0 event API Gateway would build (raw body, base64 for non-text content
  * types, lower-case headers, requestContext.http), the receiver's answer sent back as API Gateway would send it.
+ *
+ * Size limits as in AWS: a body over HTTP API's 10 MB is refused (413 "Request Entity Too Large"), and an event over
+ * Lambda's synchronous invoke limit (6,291,456 bytes of event JSON: a body of ~4.5 MiB as base64, or ~6 MiB as text)
+ * never reaches the handler: 413 `{"message":"Request Too Long"}`, the answer reported for API Gateway when the
+ * integration's payload is over Lambda's limit (AWS documents no exact answer for HTTP APIs). Audio webhooks of
+ * longer calls therefore never arrive, locally as in AWS; the poller back-fills their recordings.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { AWS_LIMITS } from '../../lambdas/core/contract.js';
 import { listenOnLoopback } from './ports.js';
 import { readRequestBody } from './request-body.js';
 
 /** The route the stack defines (lib/webhook-ingress.ts). */
 export const WEBHOOK_ROUTE = { method: 'POST', path: '/webhooks/elevenlabs' } as const;
 /** API Gateway's request payload limit. */
-export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
+export const MAX_REQUEST_BODY_BYTES = AWS_LIMITS.httpApiMaxPayloadBytes;
+
+/** Whether Lambda would refuse `event` as a synchronous invocation's payload ("must be smaller than 6291456 bytes"). */
+export function exceedsInvokeLimit(event: APIGatewayProxyEventV2): boolean {
+  return Buffer.byteLength(JSON.stringify(event), 'utf8') >= AWS_LIMITS.lambdaSyncInvokeMaxBytes;
+}
 /** HTTP API's integration timeout. */
 export const INTEGRATION_TIMEOUT_MS = 30_000;
 
@@ -139,7 +151,7 @@ export interface LocalHttpApi {
 export interface RequestSummary {
   readonly statusCode: number;
   readonly durationMs: number;
-  /** The receiver's own reason code (`{"error": "<reason>"}`) of a non-2xx answer. */
+  /** The receiver's own reason code (`{"error": "<reason>"}`) of a non-2xx answer, or `over_lambda_invoke_limit`. */
   readonly reason?: string;
 }
 
@@ -201,6 +213,12 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
       receivedAt,
       requestId,
     });
+    if (exceedsInvokeLimit(event)) {
+      // API Gateway cannot invoke the function with it: the receiver never sees the request.
+      answer(response, 413, json, message('Request Too Long'));
+      options.onRequest?.({ statusCode: 413, durationMs: performance.now() - started, reason: 'over_lambda_invoke_limit' });
+      return;
+    }
     let reason: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {

@@ -67,6 +67,8 @@ export interface LocalPipeline {
   readonly poller: { readonly enabled: boolean; readonly intervalSecs: number };
   /** What was brought back from the data dir at start. */
   readonly restored: { readonly objects: number; readonly queuedMessages: number; readonly warnings: readonly string[] };
+  /** Multipart uploads begun and not yet completed or aborted in the bucket emulator. */
+  multipartUploadsInProgress(): number;
   /** Stops accepting webhooks, drains the queue loop and the poller, persists, closes the emulators. Idempotent. */
   stop(): Promise<void>;
 }
@@ -174,6 +176,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       webhookSecret,
       poller: { enabled: handlers.poller !== undefined, intervalSecs: pollIntervalSecs },
       restored: store.restored,
+      multipartUploadsInProgress: () => emulators.sqsS3.multipartUploadsInProgress(),
       stop() {
         stopping ??= cleanups.runAll().then((failures) => {
           if (failures.length > 0) throw new AggregateError(failures, `stopping failed: ${failures.map((failure) => `${failure.name}: ${failure.message}`).join('; ')}`);

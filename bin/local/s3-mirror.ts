@@ -5,10 +5,19 @@
  *
  * Layout: `<dir>/index.json` (key → ETag, content type, user metadata, file name) and one file per object named by
  * the SHA-256 of its key, so any key (empty segments, `..`, a key that is also a "directory") is stored safely.
+ *
+ * Objects are streamed both ways (a recording can be hundreds of MiB): to disk from GetObject's body, and back with
+ * lib-storage's Upload from a file stream (multipart for anything over a part; fauxqs takes no single request over
+ * 11 MiB), so the pipeline's own memory stays bounded whatever it stores.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { UPLOAD_PART_BYTES, UPLOAD_QUEUE_SIZE } from '../../lambdas/core/aws/streamed-upload.js';
 import { sha256Hex } from '../../lambdas/core/hash.js';
 
 interface IndexEntry {
@@ -75,13 +84,15 @@ async function listAll(s3: S3Client, bucket: string): Promise<Map<string, string
   return listed;
 }
 
-/** Copies one object to its file; undefined when it has no body. */
+/** Copies one object to its file, streamed; undefined when it has no body. */
 async function saveObject(s3: S3Client, bucket: string, directory: string, key: string, listedEtag: string): Promise<MirrorIndex['objects'][string] | undefined> {
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const body = await object.Body?.transformToByteArray();
-  if (body === undefined) return undefined;
+  if (!(object.Body instanceof Readable)) return undefined;
   const file = fileNameFor(key);
-  await writeAtomically(join(directory, file), body);
+  const path = join(directory, file);
+  const temporary = `${path}.${process.pid}.tmp`;
+  await pipeline(object.Body, createWriteStream(temporary, { mode: 0o600 }));
+  await rename(temporary, path);
   return {
     etag: object.ETag ?? listedEtag,
     ...(object.ContentType === undefined ? {} : { contentType: object.ContentType }),
@@ -90,22 +101,31 @@ async function saveObject(s3: S3Client, bucket: string, directory: string, key: 
   };
 }
 
-/** Puts every saved object back into the bucket; keys whose file is gone are reported, not restored. */
-async function restoreObjects(s3: S3Client, bucket: string, directory: string, saved: MirrorIndex): Promise<{ restored: number; missing: string[] }> {
+/**
+ * Puts every saved object back into the bucket, streamed from its file; keys whose file is gone are reported, not
+ * restored. The ETags the bucket gives the restored objects are returned, so the next sync does not copy them again.
+ */
+async function restoreObjects(s3: S3Client, bucket: string, directory: string, saved: MirrorIndex): Promise<{ restored: number; missing: string[]; etags: Map<string, string> }> {
   const missing: string[] = [];
+  const etags = new Map<string, string>();
   let restored = 0;
   for (const [key, entry] of Object.entries(saved.objects)) {
-    let body: Buffer;
-    try {
-      body = await readFile(join(directory, entry.file));
-    } catch {
+    const path = join(directory, entry.file);
+    if (!(await stat(path).then((info) => info.isFile(), () => false))) {
       missing.push(key);
       continue;
     }
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: entry.contentType, Metadata: entry.metadata }));
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: entry.contentType, Metadata: entry.metadata },
+      partSize: UPLOAD_PART_BYTES,
+      queueSize: UPLOAD_QUEUE_SIZE,
+    });
+    const result = await upload.done();
     restored++;
+    if (result.ETag !== undefined) etags.set(key, result.ETag);
   }
-  return { restored, missing };
+  return { restored, missing, etags };
 }
 
 export function createS3Mirror(options: S3MirrorOptions): S3Mirror {
@@ -152,7 +172,13 @@ export function createS3Mirror(options: S3MirrorOptions): S3Mirror {
   }
 
   return {
-    restore: async () => restoreObjects(s3, bucket, directory, await loadIndex()),
+    async restore() {
+      const saved = await loadIndex();
+      const { restored, missing, etags } = await restoreObjects(s3, bucket, directory, saved);
+      const objects = Object.fromEntries(Object.entries(saved.objects).map(([key, entry]) => [key, { ...entry, etag: etags.get(key) ?? entry.etag }]));
+      index = { ...saved, objects };
+      return { restored, missing };
+    },
     scheduleSync() {
       if (timer !== undefined) return;
       timer = setTimeout(() => {

@@ -51,8 +51,8 @@ export interface SampleAccount {
   /** Conversations whose webhooks never arrive, oldest first: the poller back-fills them. */
   readonly missed: readonly FakeConversation[];
   /**
-   * The pipeline's environment for the fake: its API key and host, a short settle delay, and recordings back-filled
-   * too (POLLER_FETCH_MISSING_AUDIO), so the poller heals all the webhooks would have brought.
+   * The pipeline's environment for the fake: its API key and host and a short settle delay; recordings are
+   * back-filled by default, so the poller heals all the webhooks would have brought.
    */
   readonly environment: Readonly<Record<string, string>>;
   /**
@@ -100,7 +100,6 @@ export async function startSampleAccount(nowSecs: number = Math.floor(Date.now()
       ELEVENLABS_API_KEY: fake.apiKey,
       ELEVENLABS_API_BASE_URL: url,
       POLLER_SETTLE_DELAY_SECS: String(SAMPLE_SETTLE_DELAY_SECS),
-      POLLER_FETCH_MISSING_AUDIO: 'true',
     },
     async deliverWebhooks(pipeline) {
       try {

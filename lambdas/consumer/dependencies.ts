@@ -1,9 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { s3ObjectReader } from '../core/ingest/event-body.js';
 import { createConversationStore } from '../core/record/conversation-writer.js';
 import type { ConsumerConfig } from './config.js';
-import type { ProcessEventPorts } from './process-event.js';
+import { s3EventPorts, type ProcessEventPorts } from './process-event.js';
 
 /** The clients the consumer uses. */
 export interface ConsumerClients {
@@ -14,7 +13,7 @@ export interface ConsumerClients {
 /** The consumer's ports from its configuration and clients. */
 export function consumerDependencies(config: ConsumerConfig, { s3, documentClient }: ConsumerClients): ProcessEventPorts {
   return {
-    getObject: s3ObjectReader(s3),
+    ...s3EventPorts(s3, config.bucketName),
     store: createConversationStore({ documentClient, s3, tableName: config.tableName, bucketName: config.bucketName }),
   };
 }

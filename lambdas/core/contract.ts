@@ -44,6 +44,10 @@ export const POLLER_METRIC = {
   apiError: 'ApiError',
   watermarkLagSeconds: 'WatermarkLagSeconds',
   pollerRunFailed: 'PollerRunFailed',
+  /** Recordings fetched from the API and queued (the consumer stores them). */
+  recordingsBackfilled: 'RecordingsBackfilled',
+  /** Listed conversations with `has_audio: true` and no recording stored, longer than the configured time after they ended. */
+  recordingMissing: 'RecordingMissing',
   /** 1 per run that found no API key in its secret (empty, or the stack's placeholder): nothing is polled yet. */
   apiKeyNotSet: 'ApiKeyNotSet',
 } as const;
@@ -64,7 +68,8 @@ export const ENV = {
   pollerSettleDelaySecs: 'POLLER_SETTLE_DELAY_SECS',
   pollerOverlapSecs: 'POLLER_OVERLAP_SECS',
   pollerInitialLookbackSecs: 'POLLER_INITIAL_LOOKBACK_SECS',
-  pollerFetchMissingAudio: 'POLLER_FETCH_MISSING_AUDIO',
+  pollerBackfillRecordings: 'POLLER_BACKFILL_RECORDINGS',
+  pollerRecordingMissingAfterSecs: 'POLLER_RECORDING_MISSING_AFTER_SECS',
   pollerMaxPendingAgeSecs: 'POLLER_MAX_PENDING_AGE_SECS',
   /** Set only to point the S3 client at an S3-compatible emulator (it then needs path-style addressing). */
   s3EndpointUrl: 'AWS_ENDPOINT_URL_S3',
@@ -95,13 +100,24 @@ export const FUNCTION_ENVIRONMENT = {
       ENV.pollerSettleDelaySecs,
       ENV.pollerOverlapSecs,
       ENV.pollerInitialLookbackSecs,
-      ENV.pollerFetchMissingAudio,
+      ENV.pollerBackfillRecordings,
+      ENV.pollerRecordingMissingAfterSecs,
       ENV.pollerMaxPendingAgeSecs,
       ENV.secretCacheTtlSecs,
     ],
   },
 } as const satisfies Record<ServiceName, { readonly required: readonly EnvName[]; readonly optional: readonly EnvName[] }>;
 
+/**
+ * Key prefixes of the conversation bucket; the stack grants each function exactly the prefixes it writes.
+ * `recordings` is inside the `events/` archive: the recordings the poller fetched, as ElevenLabs served them.
+ */
+export const OBJECT_PREFIX = {
+  events: 'events/',
+  recordings: 'events/recordings/',
+  transcripts: 'transcripts/',
+  audio: 'audio/',
+} as const;
 /** The stack's name when `-c stackName=…` does not give another (bin/app.ts), and so what the CLI looks up by default. */
 export const DEFAULT_STACK_NAME = 'ElevenLabsConversations';
 
@@ -146,7 +162,10 @@ export const POLLER_DEFAULTS = {
   settleDelaySecs: 600,
   overlapSecs: 3600,
   initialLookbackSecs: 86_400,
-  fetchMissingAudio: false,
+  /** Recordings the webhook did not deliver are fetched from the API (context `backfillRecordings`). */
+  backfillRecordings: true,
+  /** A recording still missing this long after its call ended counts in RecordingMissing (6 h). */
+  recordingMissingAfterSecs: 21_600,
   maxPendingAgeSecs: 172_800,
   secretCacheTtlSecs: DEFAULT_SECRET_CACHE_TTL_SECS,
 } as const;

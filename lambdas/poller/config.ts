@@ -21,8 +21,10 @@ export interface PollerConfig {
   readonly overlapSecs: number;
   /** POLLER_INITIAL_LOOKBACK_SECS. @default 86400 */
   readonly initialLookbackSecs: number;
-  /** POLLER_FETCH_MISSING_AUDIO ("true"/"false"). @default false */
-  readonly fetchMissingAudio: boolean;
+  /** POLLER_BACKFILL_RECORDINGS ("true"/"false"): fetch recordings the webhook did not deliver. @default true */
+  readonly backfillRecordings: boolean;
+  /** POLLER_RECORDING_MISSING_AFTER_SECS: a recording missing this long after the call ended counts in RecordingMissing. @default 21600 */
+  readonly recordingMissingAfterSecs: number;
   /**
    * POLLER_MAX_PENDING_AGE_SECS: a missing conversation still not final this long after it started no longer holds
    * the watermark back; 0 = it holds it until it is final. @default 172800 (2 days)
@@ -47,7 +49,8 @@ export function readPollerConfig(env: Environment = process.env): PollerConfig {
     settleDelaySecs: read.seconds(ENV.pollerSettleDelaySecs, POLLER_DEFAULTS.settleDelaySecs),
     overlapSecs: read.seconds(ENV.pollerOverlapSecs, POLLER_DEFAULTS.overlapSecs),
     initialLookbackSecs: read.seconds(ENV.pollerInitialLookbackSecs, POLLER_DEFAULTS.initialLookbackSecs),
-    fetchMissingAudio: read.flag(ENV.pollerFetchMissingAudio, POLLER_DEFAULTS.fetchMissingAudio),
+    backfillRecordings: read.flag(ENV.pollerBackfillRecordings, POLLER_DEFAULTS.backfillRecordings),
+    recordingMissingAfterSecs: read.seconds(ENV.pollerRecordingMissingAfterSecs, POLLER_DEFAULTS.recordingMissingAfterSecs),
     maxPendingAgeSecs: read.seconds(ENV.pollerMaxPendingAgeSecs, POLLER_DEFAULTS.maxPendingAgeSecs),
     secretCacheTtlSecs: read.seconds(ENV.secretCacheTtlSecs, POLLER_DEFAULTS.secretCacheTtlSecs),
   });

@@ -6,6 +6,7 @@ import { apiKeyFromSecret } from '../core/backfill/api-key.js';
 import { ElevenLabsApiClient } from '../core/backfill/elevenlabs-api.js';
 import { createPollerLease } from '../core/backfill/poller-lease.js';
 import { createWatermarkStore } from '../core/backfill/poller-watermark.js';
+import { createAwsRecordingArchive } from '../core/backfill/recording-publish.js';
 import { createAwsPublishPorts } from '../core/ingest/publish-event.js';
 import type { PollerConfig } from './config.js';
 import type { PollerHandlerDependencies } from './poll-handler.js';
@@ -27,7 +28,8 @@ export function pollerDependencies(config: PollerConfig, clients: PollerClients)
       settleDelaySecs: config.settleDelaySecs,
       overlapSecs: config.overlapSecs,
       initialLookbackSecs: config.initialLookbackSecs,
-      fetchMissingAudio: config.fetchMissingAudio,
+      backfillRecordings: config.backfillRecordings,
+      recordingMissingAfterSecs: config.recordingMissingAfterSecs,
       ...(config.maxPendingAgeSecs === 0 ? {} : { maxPendingAgeSecs: config.maxPendingAgeSecs }),
     },
     // Cached for SECRET_CACHE_TTL_SECS by Powertools.
@@ -40,6 +42,7 @@ export function pollerDependencies(config: PollerConfig, clients: PollerClients)
       documentClient: clients.documentClient,
       conversationsTableName: config.conversationsTableName,
       publishPorts: createAwsPublishPorts(clients.s3, clients.sqs, config.bucketName, config.queueUrl),
+      recordingArchive: createAwsRecordingArchive(clients.s3, config.bucketName),
     },
     watermark: createWatermarkStore(clients.documentClient, config.pollerStateTableName),
     lease: createPollerLease(clients.documentClient, config.pollerStateTableName),

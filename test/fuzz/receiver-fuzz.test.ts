@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -21,7 +22,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorCredentials, emulatorRegion } from '../../bin/local/emulators.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
-import { processQueuedRecord } from '../../lambdas/consumer/process-event.js';
+import { processQueuedRecord, s3EventPorts } from '../../lambdas/consumer/process-event.js';
 import { createConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { resolveRawBody } from '../../lambdas/core/ingest/event-body.js';
 import { createObservability } from '../../lambdas/core/observability.js';
@@ -331,7 +332,8 @@ describe(`receiver fuzz (FUZZ_SEED=${SEED})`, () => {
       const documentClient = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
       const store = createConversationStore({ documentClient, s3: sqsS3.s3, tableName, bucketName });
       const archive = new Map(acceptedEvents.map((accepted) => [accepted.archiveKey, accepted.gzipped]));
-      const ports = { store, getObject: async (_bucket: string, key: string) => archive.get(key) ?? new Uint8Array() };
+      const fromArchive = (key: string) => archive.get(key) ?? new Uint8Array();
+      const ports = { ...s3EventPorts(sqsS3.s3, bucketName), store, getObject: async (_bucket: string, key: string) => fromArchive(key), openObject: async (_bucket: string, key: string) => Readable.from([fromArchive(key)]) };
       const failures: string[] = [];
 
       // Act: four at a time, as the event source would run batches.

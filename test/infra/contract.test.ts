@@ -102,7 +102,7 @@ describe('the metrics the stack watches', () => {
   const watched = watchedMetrics(template);
 
   it('include the alarms on custom metrics and the dashboard widgets', () => {
-    expect(watched.map(({ metric }) => metric)).toEqual(expect.arrayContaining(['PublishFailed', 'RequestRejected', 'RecordFailed', 'PollerRunFailed', 'ApiKeyNotSet', 'EventAccepted', 'WatermarkLagSeconds']));
+    expect(watched.map(({ metric }) => metric)).toEqual(expect.arrayContaining(['PublishFailed', 'RequestRejected', 'RecordFailed', 'PollerRunFailed', 'ApiKeyNotSet', 'EventAccepted', 'WatermarkLagSeconds', 'RecordingMissing', 'RecordingsBackfilled']));
   });
 
   it('are each emitted by the function whose service dimension they name', () => {

@@ -109,6 +109,10 @@ const expectedAlarms: [string, Record<string, unknown>][] = [
     'ConversationsBackfilled',
     { Namespace: NAMESPACE, MetricName: 'ConversationsBackfilled', Dimensions: [{ Name: 'service', Value: 'poller' }], Statistic: 'Sum', Period: 3600, Threshold: 5, ComparisonOperator: GREATER },
   ],
+  [
+    'RecordingMissing',
+    { Namespace: NAMESPACE, MetricName: 'RecordingMissing', Dimensions: [{ Name: 'service', Value: 'poller' }], Statistic: 'Sum', Period: 3600, Threshold: 0, ComparisonOperator: GREATER },
+  ],
   ...[
     ['ReceiverThrottles', receiverId],
     ['ConsumerThrottles', consumerId],
@@ -236,7 +240,7 @@ describe('AWS::CloudWatch::Dashboard', () => {
   it('shows the alarms and the pipeline metrics on one dashboard', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties?.DashboardBody);
-    for (const metric of ['RequestRejected', 'EventAccepted', 'ConversationStored', 'RecordFailed', 'ConversationsBackfilled', 'WatermarkLagSeconds', 'ApproximateAgeOfOldestMessage']) {
+    for (const metric of ['RequestRejected', 'EventAccepted', 'ConversationStored', 'RecordFailed', 'ConversationsBackfilled', 'WatermarkLagSeconds', 'ApproximateAgeOfOldestMessage', 'RecordingsBackfilled', 'RecordingMissing']) {
       expect(body).toContain(metric);
     }
   });

@@ -31,7 +31,9 @@ const { stack, template } = synthesizeStack({
     archiveTransitionDays: '60',
     archiveExpirationDays: '400',
     signatureMaxFutureSkewSecs: '120',
-    pollerFetchMissingAudio: 'true',
+    backfillRecordings: 'false',
+    pollerFetchMissingAudio: 'false',
+    recordingMissingAfterSecs: '7200',
     pollerMaxPendingAgeSecs: '86400',
     alarmThresholds: '{"invalidSignaturesPer5Minutes":3,"ingestQueueOldestMessageAgeMinutes":5}',
   },
@@ -130,6 +132,8 @@ describe('AWS::IAM::Policy (key use)', () => {
     expect(keyActions(receiver)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     // Consumer: table reads/writes, queue reads, archive reads, transcript/audio writes.
     expect(keyActions(consumer)).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    // Poller: its state table, send to the queue, put under events/, and Decrypt for multipart recording uploads.
+    expect(keyActions(poller)).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
     for (const action of [...actionsOf(receiver), ...actionsOf(consumer), ...actionsOf(poller)]) expect(action).not.toMatch(/\*/);
     const stackKeyDecrypts = [...statementsFor(receiver, 'kms:Decrypt'), ...statementsFor(consumer, 'kms:Decrypt')].filter((statement) => JSON.stringify(statement.Resource) === JSON.stringify(keyArn));
     expect(stackKeyDecrypts.length).toBeGreaterThan(0);
@@ -185,8 +189,13 @@ describe('AWS::Lambda::Function', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Verifies'), ReservedConcurrentExecutions: 10 });
   });
 
-  it('poller: API host without trailing slash, audio fetching on', () => {
-    expect(variablesOf(pollerId)).toMatchObject({ ELEVENLABS_API_BASE_URL: 'https://api.eu.residency.elevenlabs.io', POLLER_FETCH_MISSING_AUDIO: 'true', POLLER_MAX_PENDING_AGE_SECS: '86400' });
+  it('poller: API host without trailing slash, recordings off, their overdue time', () => {
+    expect(variablesOf(pollerId)).toMatchObject({
+      ELEVENLABS_API_BASE_URL: 'https://api.eu.residency.elevenlabs.io',
+      POLLER_BACKFILL_RECORDINGS: 'false',
+      POLLER_RECORDING_MISSING_AFTER_SECS: '7200',
+      POLLER_MAX_PENDING_AGE_SECS: '86400',
+    });
   });
 
   it('every function traces with X-Ray', () => {

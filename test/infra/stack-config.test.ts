@@ -113,6 +113,18 @@ describe('readStackConfig', () => {
     expect(() => readStackConfig(contextOf({ kmsKey: 'maybe', tracing: 'sometimes' }))).toThrow(/kmsKey="maybe".*\n.*tracing="sometimes"/);
   });
 
+  it('back-fills recordings unless backfillRecordings (or its former name pollerFetchMissingAudio) says false', () => {
+    expect(readStackConfig(contextOf({ backfillRecordings: 'false', recordingMissingAfterSecs: '3600' }))).toEqual({ backfillRecordings: false, recordingMissingAfterSecs: 3600 });
+    expect(readStackConfig(contextOf({ pollerFetchMissingAudio: 'false' }))).toEqual({ backfillRecordings: false });
+    expect(readStackConfig(contextOf({ pollerFetchMissingAudio: 'true', backfillRecordings: true }))).toEqual({ backfillRecordings: true });
+  });
+
+  it('refuses the former pollerFetchMissingAudio when it disagrees with backfillRecordings, naming the new key', () => {
+    expect(problemsOf({ pollerFetchMissingAudio: 'false', backfillRecordings: 'true' })).toEqual([
+      'pollerFetchMissingAudio=false: is the former name of backfillRecordings, which says true; remove pollerFetchMissingAudio',
+    ]);
+  });
+
   it('refuses an unknown key, suggesting the near one, but leaves CDK\'s own keys alone', () => {
     const problems = problemsOf({
       frobnicate: '1',

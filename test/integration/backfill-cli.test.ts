@@ -78,7 +78,7 @@ describe('npm run backfill -- --local', () => {
     expect(await drainQueue(sqsS3.sqs, queueUrl)).toHaveLength(0);
   });
 
-  it('--json back-fills exactly the missing conversations and prints one JSON summary', async () => {
+  it('--json back-fills exactly the missing conversations, their recordings too, and prints one JSON summary', async () => {
     // Prepare
     fake.resetCounters();
 
@@ -89,10 +89,14 @@ describe('npm run backfill -- --local', () => {
     // Assess
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ target: 'local', dry_run: false, complete: true, listed: 500, already_stored: 450, missing: 50, backfilled: 50, errors: 0 });
-    expect(new Set(messages.map((message) => message.attributes.conversationId))).toEqual(missing);
-    expect(messages).toHaveLength(50);
-    expect(fake.calls).toMatchObject({ list: 5, get: 50 });
+    const recorded = [...missing].filter((id) => fake.conversation(id).hasAudio);
+    expect(JSON.parse(result.stdout)).toMatchObject({ target: 'local', dry_run: false, complete: true, listed: 500, already_stored: 450, missing: 50, backfilled: 50, errors: 0, audio: { missing: recorded.length, backfilled: recorded.length } });
+    const ofType = (type: string) => messages.filter((message) => message.attributes.eventType === type).map((message) => message.attributes.conversationId);
+    expect(new Set(ofType('post_call_transcription'))).toEqual(missing);
+    expect(ofType('post_call_transcription')).toHaveLength(50);
+    expect(ofType('post_call_audio').sort()).toEqual(recorded.sort());
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(fake.calls).toMatchObject({ list: 5, get: 50, audio: recorded.length });
   });
 
   it('narrows to --agent and [--since, --until)', async () => {
@@ -123,14 +127,14 @@ describe('npm run backfill -- --local', () => {
     fake.injectFault({ route: 'get', count: 1, status: 404, conversationId: broken });
 
     // Act
-    const result = await runBackfill(['--since', SINCE, '--local', '--json'], localEnv());
+    const result = await runBackfill(['--since', SINCE, '--local', '--json', '--skip-recordings'], localEnv());
     const messages = await drainQueue(sqsS3.sqs, queueUrl);
 
     // Assess
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`warning: conversation not back-filled: ${broken} (status 404, conversation_not_found)`);
     expect(result.stderr).toContain('error: 1 conversation(s) could not be back-filled');
-    expect(JSON.parse(result.stdout)).toMatchObject({ backfilled: 49, errors: 1 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ backfilled: 49, errors: 1, audio: { missing: 0 } });
     expect(messages).toHaveLength(49);
   });
 

@@ -14,7 +14,7 @@ import { type ConversationRecord } from '../../lambdas/core/record/conversation-
 import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
 import { createConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { ConfigurationError } from '../../lambdas/core/errors.js';
-import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
+import { s3EventPorts } from '../../lambdas/consumer/process-event.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { ATTRIBUTE, type EventSource } from '../../lambdas/core/ingest/queued-event.js';
 import {
@@ -218,6 +218,8 @@ describe('consumer handler', () => {
       s3_key: `audio/${conversationId}/${event.attributes.bodySha256}.mp3`,
       bytes: mp3.byteLength,
       content_type: 'audio/mpeg',
+      sha256: sha256Hex(mp3),
+      source: 'webhook',
       event_data: { agent_id: AGENT_ID, conversation_id: conversationId },
     });
     expect(Buffer.from((await reader.getAudio(conversationId))!).equals(Buffer.from(mp3))).toBe(true);
@@ -318,7 +320,7 @@ describe('consumer handler', () => {
       { step: 'finalizeRequest', priority: 'low', name: 'injectThrottling' },
     );
     const throttledHandler = createConsumerHandler(
-      { getObject: s3ObjectReader(s3), store: createConversationStore({ documentClient: throttledClient, s3, tableName, bucketName: BUCKET }) },
+      { ...s3EventPorts(s3, BUCKET), store: createConversationStore({ documentClient: throttledClient, s3, tableName, bucketName: BUCKET }) },
       createObservability('consumer-test'),
     );
     const conversationIds = Array.from({ length: 5 }, newConversationId);
@@ -380,7 +382,7 @@ describe('consumer handler', () => {
     const addMetric = vi.fn();
     const metrics = { addMetric, publishStoredMetrics: vi.fn() } as unknown as Metrics;
     const countingHandler = createConsumerHandler(
-      { getObject: s3ObjectReader(s3), store: createConversationStore({ documentClient, s3, tableName, bucketName: BUCKET }) },
+      { ...s3EventPorts(s3, BUCKET), store: createConversationStore({ documentClient, s3, tableName, bucketName: BUCKET }) },
       { logger: createObservability('consumer-test').logger, metrics },
     );
     const conversationId = newConversationId();

@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processQueuedRecord, type ProcessedEvent } from '../../lambdas/consumer/process-event.js';
+import { processQueuedRecord, s3EventPorts, type ProcessedEvent } from '../../lambdas/consumer/process-event.js';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { toConversationData, type ConversationRecord } from '../../lambdas/core/record/conversation-record.js';
@@ -11,7 +11,6 @@ import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/record/dynamodb-
 import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
 import { createConversationReader, type ConversationReader, type ListConversationsOptions } from '../../lambdas/core/record/conversation-reader.js';
 import { ConversationTooLargeError, createConversationStore, type ConversationStore } from '../../lambdas/core/record/conversation-writer.js';
-import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
 import type { EventSource } from '../../lambdas/core/ingest/queued-event.js';
 import { MAX_EVENT_NESTING_LEVELS, parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
 import {
@@ -80,7 +79,7 @@ async function deliver(
   options: { source?: EventSource; receivedAt?: Date; store?: ConversationStore } = {},
 ): Promise<ProcessedEvent> {
   const published = await archiveAndEncode(envelope(type, data, eventTimestamp), { s3, bucketName: BUCKET, source: options.source, receivedAt: options.receivedAt });
-  return processQueuedRecord(toSqsRecord(published.message), { getObject: s3ObjectReader(s3), store: options.store ?? store });
+  return processQueuedRecord(toSqsRecord(published.message), { ...s3EventPorts(s3, BUCKET), store: options.store ?? store });
 }
 
 async function rawItem(conversationId: string): Promise<Record<string, unknown> | undefined> {
@@ -210,7 +209,7 @@ describe('conversation store', () => {
       const published = await archiveAndEncode(body, { s3, bucketName: BUCKET });
 
       // Act
-      const processed = await processQueuedRecord(toSqsRecord(published.message), { getObject: s3ObjectReader(s3), store });
+      const processed = await processQueuedRecord(toSqsRecord(published.message), { ...s3EventPorts(s3, BUCKET), store });
 
       // Assess
       expect(processed.outcome.kind).toBe('created');

@@ -1,7 +1,7 @@
 /**
- * The healing path end to end, as an operator would run it: the local pipeline loses a third of the webhooks, then
- * `npm run backfill -- --local` (spawned) against a fake ElevenLabs API brings every final conversation into the store,
- * each exactly once.
+ * The healing path end to end, as an operator would run it: the local pipeline loses a third of the webhooks (and
+ * every recording), then `npm run backfill -- --local` (spawned) against a fake ElevenLabs API brings every final
+ * conversation and recording into the store, each exactly once.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorCredentials, emulatorRegion } from '../../bin/local/emulators.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
-import { findMissingConversationIds } from '../../lambdas/core/backfill/conversation-presence.js';
+import { findMissingConversationIds, readStoredConversations } from '../../lambdas/core/backfill/conversation-presence.js';
 import { FINAL_CONVERSATION_STATUSES } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
 import { runBackfill } from '../support/run-backfill.js';
@@ -77,6 +77,12 @@ describe('healing a local pipeline that lost a third of its webhooks', () => {
       ELEVENLABS_API_BASE_URL: fake.url,
     });
     await waitUntilStored(finalIds);
+    const recorded = finalIds.filter((id) => fake.conversation(id).hasAudio);
+    const deadline = Date.now() + 30_000;
+    while (![...(await readStoredConversations(documentClient, pipeline.endpoints.tableName, recorded, { includeAudio: true })).values()].every((state) => state.hasAudio)) {
+      if (Date.now() > deadline) throw new Error('recordings never stored');
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
 
     // Assess
     expect(lostBeforeBackfill.length).toBeGreaterThanOrEqual(20);
@@ -91,10 +97,14 @@ describe('healing a local pipeline that lost a third of its webhooks', () => {
     }
     expect(records).toHaveLength(finalIds.length);
     for (const record of records) {
-      // Exactly once: one delivery per conversation, from the webhook or from the backfill, never both.
-      expect(record.events, String(record.conversation_id)).toHaveLength(1);
-      const expectedSource = lostBeforeBackfill.includes(String(record.conversation_id)) ? 'poller' : 'webhook';
-      expect(record.sources).toEqual([expectedSource]);
+      // Exactly once: one transcription per conversation, from the webhook or from the backfill, never both; and
+      // the recordings no webhook brought, from the backfill.
+      const id = String(record.conversation_id);
+      const events = record.events as Array<{ event_type: string; source: string }>;
+      const transcriptions = events.filter((event) => event.event_type === 'post_call_transcription');
+      expect(transcriptions.map((event) => event.source), id).toEqual([lostBeforeBackfill.includes(id) ? 'poller' : 'webhook']);
+      const recordings = events.filter((event) => event.event_type === 'post_call_audio');
+      expect(recordings.map((event) => event.source), id).toEqual(fake.conversation(id).hasAudio ? ['poller'] : []);
     }
   });
 });

@@ -16,7 +16,8 @@ import type { CommandIo } from '../../bin/cli/io.js';
 import { localEndpointsFile } from '../../bin/local/endpoints.js';
 import { emulatorCredentials } from '../../bin/local/emulators.js';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
-import { MAX_REQUEST_BODY_BYTES, toHttpApiEvent } from '../../bin/local/http-api.js';
+import { MAX_REQUEST_BODY_BYTES, startLocalHttpApi, toHttpApiEvent } from '../../bin/local/http-api.js';
+import { AWS_LIMITS } from '../../lambdas/core/contract.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
 import type { ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { elevenLabsSignature, nowSeconds, samplePayload } from '../fixtures/webhook-requests.js';
@@ -287,5 +288,27 @@ describe('the HTTP API stand-in', () => {
     // The server answers before reading the body and closes the connection; fetch may see either.
     if (tooLarge instanceof Response) expect(tooLarge.status).toBe(413);
     else expect(tooLarge).toBeInstanceOf(Error);
+  });
+
+  it('never invokes the handler with an event over Lambda’s 6,291,456-byte invoke limit, and answers 413 as API Gateway does', async () => {
+    // Prepare: a stand-in whose handler counts what reaches it; audio webhooks of a 5 MiB and a 4 MiB MP3.
+    const reached: number[] = [];
+    const httpApi = await startLocalHttpApi({ port: 0, handler: async (event) => (reached.push(Buffer.byteLength(JSON.stringify(event))), { statusCode: 200, body: '{"status":"accepted"}' }) });
+    const audioWebhook = (mp3Bytes: number) => Buffer.from(JSON.stringify({ type: 'post_call_audio', event_timestamp: nowSeconds(), data: { conversation_id: 'c', full_audio: Buffer.alloc(mp3Bytes, 1).toString('base64') } }));
+    const send = async (body: Buffer) => {
+      const response = await fetch(httpApi.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: response.status, body: await response.json() as unknown };
+    };
+
+    // Act
+    const fiveMiB = await send(audioWebhook(5 * 1024 * 1024));
+    const fourMiB = await send(audioWebhook(4 * 1024 * 1024));
+    await httpApi.stop();
+
+    // Assess
+    expect(fiveMiB).toEqual({ status: 413, body: { message: 'Request Too Long' } });
+    expect(fourMiB.status).toBe(200);
+    expect(reached).toHaveLength(1);
+    expect(reached[0]).toBeLessThan(AWS_LIMITS.lambdaSyncInvokeMaxBytes);
   });
 });

@@ -4,6 +4,7 @@
  * runs the 10,000-conversation case and the bad-key case; the other cases drive runPoller with the same adapters.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -20,6 +21,7 @@ import { STACK_PLACEHOLDER_EXAMPLE } from '../support/generated-secret.js';
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
+import { createAwsRecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { captureOutput } from '../fixtures/output-capture.js';
 import { createConversationsTable } from '../support/conversation-tables.js';
 import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
@@ -124,6 +126,7 @@ function pollerPorts(
     documentClient: options.conversationsClient ?? documentClient,
     conversationsTableName: pipeline.tableName,
     publishPorts: createAwsPublishPorts(sqsS3.s3, sqsS3.sqs, BUCKET, pipeline.queueUrl),
+    recordingArchive: createAwsRecordingArchive(sqsS3.s3, BUCKET),
   };
   return {
     ...createReconcilePorts(storage, new ElevenLabsApiClient({ apiKey: options.apiKey ?? FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 5, maxDelayMs: 50 })),
@@ -132,7 +135,7 @@ function pollerPorts(
   };
 }
 
-const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLookbackSecs: 86_400, fetchMissingAudio: false };
+const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLookbackSecs: 86_400, backfillRecordings: false };
 
 function lambdaContext(remainingMs = 290_000): Context {
   return {
@@ -159,7 +162,7 @@ async function loadHandler(pipeline: Pipeline, fake: FakeElevenLabsApi, secretNa
     POLLER_SETTLE_DELAY_SECS: String(SETTLE),
     POLLER_OVERLAP_SECS: '3600',
     POLLER_INITIAL_LOOKBACK_SECS: '86400',
-    POLLER_FETCH_MISSING_AUDIO: 'false',
+    POLLER_BACKFILL_RECORDINGS: 'false',
     SECRET_CACHE_TTL_SECS: '300',
   });
   vi.resetModules();
@@ -411,7 +414,7 @@ describe('runPoller with the real adapters', () => {
     expect(batchGetCalls()).toBe(3);
   });
 
-  it('with POLLER_FETCH_MISSING_AUDIO, publishes recordings missing from back-filled and stored records', async () => {
+  it('with recordings back-filled, archives each recording missing from back-filled and stored records and queues a claim check to it', async () => {
     // Prepare
     const fake = await fakeAccount({ count: 60, seed: 19, audioBytes: 3000 });
     const pipeline = await freshPipeline();
@@ -433,7 +436,7 @@ describe('runPoller with the real adapters', () => {
     await seedRecords(documentClient, pipeline.tableName, storedRecords);
 
     // Act
-    const result = await runPoller({ ...POLLER_SETTINGS, fetchMissingAudio: true }, pollerPorts(pipeline, fake));
+    const result = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true }, pollerPorts(pipeline, fake));
     const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
 
     // Assess
@@ -442,10 +445,72 @@ describe('runPoller with the real adapters', () => {
     expect(new Set(audioMessages.map((message) => message.attributes.conversationId))).toEqual(new Set(expectedAudio));
     expect(fake.calls.audio).toBe(expectedAudio.length);
     expect(result.summary.audio.backfilled).toBe(expectedAudio.length);
-    const sample = audioMessages[0];
-    if (sample?.body.location !== 'inline') throw new Error('expected an inline body');
-    const envelope = JSON.parse(sample.body.rawBody) as { data: { full_audio: string; conversation_id: string } };
-    expect(Buffer.from(envelope.data.full_audio, 'base64').equals(Buffer.from(fake.audioBody(envelope.data.conversation_id)))).toBe(true);
+    for (const message of audioMessages) {
+      // A small inline claim check, never the recording itself.
+      if (message.body.location !== 'inline') throw new Error('expected an inline body');
+      expect(message.messageBody.length).toBeLessThan(1000);
+      const { data } = JSON.parse(message.body.rawBody) as { data: { conversation_id: string; full_audio?: string; audio_object: { bucket: string; key: string; bytes: number; sha256: string } } };
+      expect(data.full_audio).toBeUndefined();
+      expect(data.audio_object).toMatchObject({ bucket: BUCKET, ...(await fake.audioDigest(data.conversation_id)) });
+      expect(data.audio_object.bytes).toBe(3000);
+      expect(data.audio_object.key).toMatch(new RegExp(`^events/recordings/\\d{4}/\\d{2}/\\d{2}/${data.conversation_id}/\\d+-[0-9a-f]{16}\\.mp3$`));
+      const archived = await sqsS3.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: data.audio_object.key }));
+      expect(archived.ContentType).toBe('audio/mpeg');
+      expect(Buffer.from(await archived.Body?.transformToByteArray() ?? []).equals(Buffer.from(fake.audioBody(data.conversation_id)))).toBe(true);
+    }
+  });
+});
+
+describe('recordings that fail', () => {
+  /** Five recorded conversations, stored without their recordings (their audio webhooks never arrived). */
+  async function storedWithoutRecordings() {
+    const fake = await fakeAccount({ count: 5, seed: 23, audioBytes: 200_000, failedFraction: 0, audioFraction: 1 });
+    const pipeline = await freshPipeline();
+    await seedRecords(
+      documentClient,
+      pipeline.tableName,
+      fake.conversations().map((conversation) => ({ conversation_id: conversation.conversationId, transcription_body_sha256: `sha-${conversation.conversationId}`, agent_id: conversation.agentId, start_time_unix_secs: conversation.startTimeUnixSecs, has_audio: true })),
+    );
+    return { fake, pipeline, oldest: [...fake.conversations()].sort((a, b) => a.startTimeUnixSecs - b.startTimeUnixSecs)[0] as ReturnType<FakeElevenLabsApi['conversation']> };
+  }
+
+  it('hold the watermark while the audio endpoint answers 5xx, and stop holding it once the call is older than the maximum pending age', async () => {
+    // Prepare: the oldest conversation's recording keeps failing with 503.
+    const { fake, pipeline, oldest } = await storedWithoutRecordings();
+    fake.injectFault({ route: 'audio', count: 1000, status: 503, conversationId: oldest.conversationId });
+    const ageSecs = Math.floor(Date.now() / 1000) - oldest.startTimeUnixSecs;
+
+    // Act
+    const holding = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true, maxPendingAgeSecs: ageSecs + 3600 }, pollerPorts(pipeline, fake));
+    const givingUp = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true, maxPendingAgeSecs: ageSecs - 60 }, pollerPorts(pipeline, fake));
+    fake.clearFaults();
+
+    // Assess
+    expect(holding.summary).toMatchObject({ errors: 1, audio: { backfilled: 4, givenUp: 0 }, watermarkBlockedBy: { conversationId: oldest.conversationId, reason: 'error' } });
+    expect(holding.watermark).toBe(oldest.startTimeUnixSecs - 1);
+    expect(givingUp.summary).toMatchObject({ errors: 1, audio: { givenUp: 1 } });
+    expect(givingUp.summary.watermarkBlockedBy).toBeUndefined();
+    expect(givingUp.watermark).toBe(givingUp.before - SETTLE);
+  });
+
+  it('leave nothing in the archive when the download breaks off part-way, and the next run fetches it whole', async () => {
+    // Prepare
+    const { fake, pipeline, oldest } = await storedWithoutRecordings();
+    const id = oldest.conversationId;
+    fake.injectFault({ route: 'audio', count: 1, status: 'truncate', conversationId: id });
+    const archivedFor = async () =>
+      ((await sqsS3.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'events/recordings/' }))).Contents ?? []).filter((object) => object.Key?.includes(`/${id}/`));
+
+    // Act
+    const first = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true }, pollerPorts(pipeline, fake));
+    const afterFirst = await archivedFor();
+    const second = await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true }, pollerPorts(pipeline, fake));
+
+    // Assess
+    expect(first.summary).toMatchObject({ errors: 1, audio: { backfilled: 4 }, watermarkBlockedBy: { conversationId: id, reason: 'error' } });
+    expect(afterFirst).toEqual([]);
+    expect(second.summary.audio.backfilled).toBe(5);
+    expect((await archivedFor()).map((object) => object.Size)).toEqual([200_000]);
   });
 });
 
@@ -475,7 +540,13 @@ describe('adapters on dynalite', () => {
       tableName,
       ids
         .filter((_, index) => index % 5 !== 0)
-        .map((id, index) => ({ conversation_id: id, transcription_body_sha256: `sha-${id}`, has_audio: index % 2 === 0, ...(index % 4 === 0 ? { audio: { s3_key: `audio/${id}/a.mp3` } } : {}) })),
+        .map((id, index) => ({
+          conversation_id: id,
+          transcription_body_sha256: `sha-${id}`,
+          has_audio: index % 2 === 0,
+          ...(index % 4 === 0 ? { audio: { s3_key: `audio/${id}/a.mp3` } } : {}),
+          ...(index % 3 === 0 ? { audio_unavailable: { status_code: 404 } } : {}),
+        })),
     );
     const { documentClient: counted, batchGetCalls } = countingBatchGets(dynamo.endpoint);
 
@@ -489,8 +560,8 @@ describe('adapters on dynalite', () => {
     expect(callsForMissing).toBe(3);
     expect(batchGetCalls()).toBe(6);
     expect(stored.size).toBe(200);
-    expect(stored.get('conv_presence_1')).toEqual({ hasTranscription: true, hasAudio: true, audioExpected: true });
-    expect(stored.get('conv_presence_2')).toEqual({ hasTranscription: true, hasAudio: false, audioExpected: false });
+    expect(stored.get('conv_presence_1')).toEqual({ hasTranscription: true, hasAudio: true, audioExpected: true, audioUnavailable: true });
+    expect(stored.get('conv_presence_2')).toEqual({ hasTranscription: true, hasAudio: false, audioExpected: false, audioUnavailable: false });
   });
 
   it('counts a record that holds only audio or a failure event as missing, so its transcript is back-filled', async () => {

@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processQueuedRecord } from '../../lambdas/consumer/process-event.js';
+import { processQueuedRecord, s3EventPorts } from '../../lambdas/consumer/process-event.js';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
-import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
 import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
 import { createConversationStore, type ConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { runViewer } from '../../bin/cli/viewer-command.js';
@@ -43,7 +42,7 @@ const ids: string[] = [];
 
 async function deliver(type: string, data: JsonObject, eventTimestamp: number): Promise<void> {
   const published = await archiveAndEncode(envelope(type, data, eventTimestamp), { s3, bucketName: BUCKET });
-  await processQueuedRecord(toSqsRecord(published.message), { getObject: s3ObjectReader(s3), store });
+  await processQueuedRecord(toSqsRecord(published.message), { ...s3EventPorts(s3, BUCKET), store });
 }
 
 /** GET (or another method) with the exact Host header given: fetch would not let a test set it. */

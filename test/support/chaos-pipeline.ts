@@ -20,12 +20,13 @@ import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
 import { createConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { ElevenLabsApiClient } from '../../lambdas/core/backfill/elevenlabs-api.js';
-import { s3ObjectReader } from '../../lambdas/core/ingest/event-body.js';
+import { s3EventPorts } from '../../lambdas/consumer/process-event.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { createWatermarkStore } from '../../lambdas/core/backfill/poller-watermark.js';
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
+import { createAwsRecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 import { elevenLabsSignature, nowSeconds } from '../fixtures/webhook-requests.js';
 import { sdkEnvironmentFor } from './emulators.js';
@@ -111,7 +112,7 @@ export async function startChaosPipeline(): Promise<ChaosPipeline> {
 
   const consumer = createConsumerHandler(
     {
-      getObject: s3ObjectReader(s3),
+      ...s3EventPorts(s3, names.bucketName),
       store: createConversationStore({ documentClient, s3, tableName: names.tableName, bucketName: names.bucketName }),
     },
     createObservability('consumer'),
@@ -162,10 +163,10 @@ export async function startChaosPipeline(): Promise<ChaosPipeline> {
     },
     runPoller(fake) {
       return runPoller(
-        { settleDelaySecs: 600, overlapSecs: 3600, initialLookbackSecs: 86_400, fetchMissingAudio: true },
+        { settleDelaySecs: 600, overlapSecs: 3600, initialLookbackSecs: 86_400, backfillRecordings: true },
         {
           ...createReconcilePorts(
-            { documentClient, conversationsTableName: names.tableName, publishPorts },
+            { documentClient, conversationsTableName: names.tableName, publishPorts, recordingArchive: createAwsRecordingArchive(s3, names.bucketName) },
             new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 5, maxDelayMs: 50 }),
           ),
           watermark: createWatermarkStore(documentClient, names.stateTableName),

@@ -14,19 +14,23 @@ describe('parseBackfillArgs', () => {
       local: false,
       dryRun: false,
       json: false,
-      fetchAudio: false,
+      backfillRecordings: true,
       help: false,
       settleDelaySecs: 600,
       concurrency: 4,
     });
   });
 
+  it('still accepts --fetch-audio, the former opt-in, as the default it now is', () => {
+    expect(parseBackfillArgs(['--since', '100', '--fetch-audio'], NOW)).toMatchObject({ backfillRecordings: true });
+  });
+
   it('reads every flag', () => {
     const options = parseBackfillArgs(
-      ['--since', '100', '--until', '200', '--agent', 'agent_x', '--dry-run', '--json', '--fetch-audio', '--settle-delay', '0', '--concurrency', '2', '--table', 't', '--queue-url', 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', '--stack', 'Prod', '--region', 'eu-west-1', '--profile', 'ops', '--bucket', 'b', '--api-key-secret', 's'],
+      ['--since', '100', '--until', '200', '--agent', 'agent_x', '--dry-run', '--json', '--skip-recordings', '--settle-delay', '0', '--concurrency', '2', '--table', 't', '--queue-url', 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', '--stack', 'Prod', '--region', 'eu-west-1', '--profile', 'ops', '--bucket', 'b', '--api-key-secret', 's'],
       NOW,
     );
-    expect(options).toMatchObject({ since: 100, until: 200, agentId: 'agent_x', dryRun: true, json: true, fetchAudio: true, settleDelaySecs: 0, concurrency: 2, tableName: 't', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', stackName: 'Prod', region: 'eu-west-1', profile: 'ops', bucketName: 'b', apiKeySecretName: 's' });
+    expect(options).toMatchObject({ since: 100, until: 200, agentId: 'agent_x', dryRun: true, json: true, backfillRecordings: false, settleDelaySecs: 0, concurrency: 2, tableName: 't', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', stackName: 'Prod', region: 'eu-west-1', profile: 'ops', bucketName: 'b', apiKeySecretName: 's' });
   });
 
   it.each([
@@ -38,6 +42,7 @@ describe('parseBackfillArgs', () => {
     [['--since', '100', '--json=yes'], /^--json takes no value$/],
     [['--since', '100', '--concurrency', '0'], /--concurrency must be a whole number ≥ 1/],
     [['--since', '100', '--local', '--table', 't'], /--local uses the running local pipeline/],
+    [['--since', '100', '--skip-recordings', '--fetch-audio'], /contradict/],
     [['--since', '100', '--local', '--stack', 'Prod'], /--local uses the running local pipeline/],
     [['--since', '2026-02-30'], /^--since 2026-02-30 is not a date: February 2026 has 28 days$/],
     [['--since', '100', '--queue-url', 'ingest'], /^--queue-url must be the queue's URL/],
@@ -58,7 +63,7 @@ const SUMMARY: ReconcileSummary = {
   skippedNotSettled: 0,
   errors: 1,
   deferred: 0,
-  audio: { missing: 0, backfilled: 0, unavailable: 0 },
+  audio: { missing: 0, backfilled: 0, unavailable: 0, givenUp: 0, overdue: 0 },
   complete: true,
   dryRun: false,
   newWatermark: 123,
@@ -100,7 +105,7 @@ describe('summary output', () => {
       skippedNotSettled: 8,
       errors: 9,
       deferred: 10,
-      audio: { missing: 11, backfilled: 12, unavailable: 13 },
+      audio: { missing: 11, backfilled: 12, unavailable: 13, givenUp: 17, overdue: 18 },
       newWatermark: 14,
       watermarkBlockedBy: { conversationId: 'c15', startTimeUnixSecs: 16, reason: 'error' },
       complete: false,
@@ -115,6 +120,7 @@ describe('summary output', () => {
     for (const [field, value] of Object.entries(full)) {
       const key = field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
       if (leftOut.has(field)) expect(parsed, field).not.toHaveProperty(key);
+      else if (field === 'audio') expect(parsed[key]).toEqual({ missing: 11, backfilled: 12, unavailable: 13, given_up: 17, overdue: 18 });
       else expect(parsed[key], field).toEqual(value);
     }
   });

@@ -90,6 +90,6 @@ describe('readStoredConversations', () => {
 
     // Assess
     expect(requests).toHaveLength(1);
-    expect(requests[0]?.projection).toBe('#id, #transcription, #has_audio, #audio.#s3_key');
+    expect(requests[0]?.projection).toBe('#id, #transcription, #has_audio, #audio.#s3_key, #unavailable.#status');
   });
 });

@@ -3,6 +3,8 @@
  * deadlines and error classes. Scripted fetch for timing rules (injected sleep/clock/random), the fake HTTP API for
  * the wire.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
 import {
@@ -344,16 +346,99 @@ describe('against the fake HTTP API', () => {
     expect(new TextDecoder().decode(fetched.rawBody)).toContain('\n  "agent_id"');
   });
 
-  it('returns the recording bytes', async () => {
+  it('streams the recording, byte for byte, with its announced size and type', async () => {
     // Prepare
     const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
     const id = fake.conversations().find((conversation) => conversation.hasAudio)?.conversationId as string;
 
     // Act
-    const audio = await client.getConversationAudio(id);
+    const response = await client.openConversationAudio(id);
 
     // Assess
-    expect(Buffer.from(audio).equals(Buffer.from(fake.audioBody(id)))).toBe(true);
+    if (response.kind !== 'recording') throw new Error(`expected a recording, got ${response.kind}`);
+    expect(response).toMatchObject({ contentType: 'audio/mpeg', contentLength: fake.audioSize(id) });
+    expect(Buffer.from(await new Response(response.body).arrayBuffer()).equals(Buffer.from(fake.audioBody(id)))).toBe(true);
+  });
+
+  it.each([404, 422] as const)('answers "absent" for the documented no-recording status %i, without retrying', async (status) => {
+    // Prepare
+    const id = fake.conversations().find((conversation) => conversation.hasAudio)?.conversationId as string;
+    fake.setRecording(id, { absent: status });
+    fake.resetCounters();
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 1 });
+
+    // Act
+    const response = await client.openConversationAudio(id);
+    fake.setRecording(id, { absent: undefined });
+
+    // Assess
+    expect(response).toEqual({ kind: 'absent', status });
+    expect(fake.calls.audio).toBe(1);
+  });
+
+  it('retries getting the recording (5xx, dropped connections), but a body cut off part-way fails that fetch', async () => {
+    // Prepare
+    const id = fake.conversations().find((conversation) => conversation.hasAudio)?.conversationId as string;
+    fake.setRecording(id, { bytes: 1024 * 1024 });
+    fake.injectFault({ route: 'audio', count: 1, status: 503 });
+    fake.injectFault({ route: 'audio', count: 1, status: 'reset' });
+    fake.injectFault({ route: 'audio', count: 1, status: 'truncate' });
+    const apiErrors: ApiErrorStatus[] = [];
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 1, onApiError: (status) => apiErrors.push(status) });
+
+    // Act
+    const response = await client.openConversationAudio(id);
+    const failure = response.kind === 'recording' ? await new Response(response.body).arrayBuffer().catch((error: unknown) => error) : undefined;
+    const again = await client.openConversationAudio(id);
+    const bytes = again.kind === 'recording' ? Buffer.from(await new Response(again.body).arrayBuffer()) : undefined;
+    fake.setRecording(id, { bytes: 4096 });
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsApiError);
+    expect((failure as Error).message).toMatch(/failed while the recording was streaming/);
+    expect(apiErrors).toEqual([503, 'network', 'network']);
+    expect(bytes?.byteLength).toBe(1024 * 1024);
+  });
+
+  it('ends a download the caller aborts (its deadline) with ElevenLabsDeadlineError', async () => {
+    // Prepare
+    const id = fake.conversations().find((conversation) => conversation.hasAudio)?.conversationId as string;
+    fake.setRecording(id, { bytes: 8 * 1024 * 1024 });
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+    const controller = new AbortController();
+
+    // Act
+    const response = await client.openConversationAudio(id, { signal: controller.signal });
+    const reader = response.kind === 'recording' ? response.body.getReader() : undefined;
+    await reader?.read();
+    controller.abort();
+    const failure = await (async () => {
+      for (;;) if ((await reader?.read())?.done !== false) return undefined;
+    })().catch((error: unknown) => error);
+    fake.setRecording(id, { bytes: 4096 });
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsDeadlineError);
+  });
+
+  it('ends a download that stalls for longer than the request timeout', async () => {
+    // Prepare: a server that sends the headers and a first chunk, then nothing.
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': '1000' });
+      response.write(Buffer.alloc(10));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requestTimeoutMs: 100 });
+
+    // Act
+    const response = await client.openConversationAudio('conv_stalling');
+    const failure = response.kind === 'recording' ? await new Response(response.body).arrayBuffer().catch((error: unknown) => error) : undefined;
+    server.closeAllConnections();
+    server.close();
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsApiError);
+    expect(failure).not.toBeInstanceOf(ElevenLabsDeadlineError);
   });
 
   it('times out a slow answer per attempt, reports "timeout", and retries', async () => {

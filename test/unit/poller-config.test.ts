@@ -22,7 +22,8 @@ describe('readPollerConfig', () => {
       settleDelaySecs: 600,
       overlapSecs: 3600,
       initialLookbackSecs: 86_400,
-      fetchMissingAudio: false,
+      backfillRecordings: true,
+      recordingMissingAfterSecs: 21_600,
       maxPendingAgeSecs: 172_800,
       secretCacheTtlSecs: 300,
     });
@@ -35,7 +36,8 @@ describe('readPollerConfig', () => {
       POLLER_SETTLE_DELAY_SECS: '120',
       POLLER_OVERLAP_SECS: '0',
       POLLER_INITIAL_LOOKBACK_SECS: '3600',
-      POLLER_FETCH_MISSING_AUDIO: 'TRUE',
+      POLLER_BACKFILL_RECORDINGS: 'FALSE',
+      POLLER_RECORDING_MISSING_AFTER_SECS: '3600',
       POLLER_MAX_PENDING_AGE_SECS: '0',
       SECRET_CACHE_TTL_SECS: '60',
     });
@@ -44,7 +46,8 @@ describe('readPollerConfig', () => {
       settleDelaySecs: 120,
       overlapSecs: 0,
       initialLookbackSecs: 3600,
-      fetchMissingAudio: true,
+      backfillRecordings: false,
+      recordingMissingAfterSecs: 3600,
       maxPendingAgeSecs: 0,
       secretCacheTtlSecs: 60,
     });
@@ -52,11 +55,11 @@ describe('readPollerConfig', () => {
 
   it('names every missing and invalid variable in one ConfigurationError', () => {
     const read = () =>
-      readPollerConfig({ CONVERSATIONS_TABLE_NAME: 'conversations', POLLER_SETTLE_DELAY_SECS: '10m', POLLER_FETCH_MISSING_AUDIO: 'yes', ELEVENLABS_API_BASE_URL: 'api.elevenlabs.io' });
+      readPollerConfig({ CONVERSATIONS_TABLE_NAME: 'conversations', POLLER_SETTLE_DELAY_SECS: '10m', POLLER_BACKFILL_RECORDINGS: 'yes', ELEVENLABS_API_BASE_URL: 'api.elevenlabs.io' });
     expect(read).toThrow(ConfigurationError);
     expect(read).toThrow(
       'poller configuration is incomplete; missing: POLLER_STATE_TABLE_NAME, INGEST_QUEUE_URL, CONVERSATION_BUCKET_NAME, ELEVENLABS_API_KEY_SECRET_NAME; ' +
-        'ELEVENLABS_API_BASE_URL must be an http(s) base URL such as https://api.elevenlabs.io; POLLER_SETTLE_DELAY_SECS must be a whole number of seconds; POLLER_FETCH_MISSING_AUDIO must be "true" or "false"',
+        'ELEVENLABS_API_BASE_URL must be an http(s) base URL such as https://api.elevenlabs.io; POLLER_SETTLE_DELAY_SECS must be a whole number of seconds; POLLER_BACKFILL_RECORDINGS must be "true" or "false"',
     );
   });
 });

@@ -12,12 +12,14 @@ import {
   type ConversationsApi,
   type FetchedConversation,
   type ListConversationsParams,
+  type RecordingResponse,
+  type StreamCallOptions,
 } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { StorageError } from '../../lambdas/core/errors.js';
 import type { PollerWatermark, WatermarkStore } from '../../lambdas/core/backfill/poller-watermark.js';
 import type { PublishInput } from '../../lambdas/core/ingest/publish-event.js';
 import { runPoller, type MetricsSink, type PollerMetricName } from '../../lambdas/core/backfill/poller-run.js';
-import { reconcileRange, type ReconcilePorts, type ReconcileRangeInput } from '../../lambdas/core/backfill/reconcile-range.js';
+import { reconcileRange, type ReconcilePorts, type ReconcileRangeInput, type RecordingToPublish } from '../../lambdas/core/backfill/reconcile-range.js';
 
 const NOW = 1_767_300_000;
 const NOW_MS = NOW * 1000;
@@ -42,6 +44,13 @@ class MemoryApi implements ConversationsApi {
   readonly listParams: ListConversationsParams[] = [];
   readonly getFailures = new Map<string, Error>();
   readonly audioFailures = new Map<string, Error>();
+  /** Recordings the audio endpoint answers "none" for (404/422). */
+  readonly audioAbsent = new Map<string, 404 | 422>();
+  /** Content-Length the audio endpoint announces, when set. */
+  readonly audioLength = new Map<string, number>();
+  /** Downloads open now, and the most open at once. */
+  openDownloads = 0;
+  mostOpenDownloads = 0;
   /** Status the detail endpoint reports, when it differs from the list. */
   readonly detailStatus = new Map<string, string>();
 
@@ -94,13 +103,38 @@ class MemoryApi implements ConversationsApi {
     return { conversation: JSON.parse(text) as Record<string, unknown>, rawBody: new TextEncoder().encode(text) };
   }
 
-  async getConversationAudio(id: string): Promise<Uint8Array> {
+  async openConversationAudio(id: string, _options?: StreamCallOptions): Promise<RecordingResponse> {
     this.calls.audio++;
     this.options.onCall?.();
     const failure = this.audioFailures.get(id);
     if (failure !== undefined) throw failure;
-    return new TextEncoder().encode(`ID3-${id}`);
+    const absent = this.audioAbsent.get(id);
+    if (absent !== undefined) return { kind: 'absent', status: absent };
+    this.mostOpenDownloads = Math.max(this.mostOpenDownloads, ++this.openDownloads);
+    const bytes = new TextEncoder().encode(`ID3-${id}`);
+    const api = this;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        // A download takes a moment, so concurrent ones overlap.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        controller.enqueue(bytes);
+        controller.close();
+        api.openDownloads--;
+      },
+      cancel() {
+        api.openDownloads--;
+      },
+    });
+    const length = this.audioLength.get(id);
+    return { kind: 'recording', body, contentType: 'audio/mpeg', ...(length === undefined ? {} : { contentLength: length }) };
   }
+}
+
+/** What publishRecording was given: the conversation, and the bytes read from the body. */
+interface PublishedRecording {
+  readonly conversationId: string;
+  readonly agentId?: string;
+  readonly bytes: string;
 }
 
 /** An in-memory table: stored ids (with audio state), and every bulk read it was asked. */
@@ -118,9 +152,19 @@ class MemoryStore {
   };
 }
 
+async function readAll(body: ReadableStream<Uint8Array>): Promise<string> {
+  return new TextDecoder().decode(new Uint8Array(await new Response(body).arrayBuffer()));
+}
+
 function harness(api: MemoryApi, store: MemoryStore, overrides: Partial<ReconcilePorts> = {}) {
   const published: PublishInput[] = [];
+  const recordings: PublishedRecording[] = [];
   const ports: ReconcilePorts = {
+    publishRecording: async (recording: RecordingToPublish) => {
+      const bytes = await readAll(recording.body);
+      recordings.push({ conversationId: recording.conversationId, ...(recording.agentId === undefined ? {} : { agentId: recording.agentId }), bytes });
+      return { bucket: 'b', key: `events/recordings/${recording.conversationId}.mp3`, bytes: bytes.length, sha256: '0'.repeat(64), content_type: recording.contentType };
+    },
     api,
     readStored: store.readStored,
     publish: async (input) => {
@@ -131,14 +175,14 @@ function harness(api: MemoryApi, store: MemoryStore, overrides: Partial<Reconcil
     nowMs: () => NOW_MS,
     ...overrides,
   };
-  return { ports, published };
+  return { ports, published, recordings };
 }
 
 const range = (overrides: Partial<ReconcileRangeInput> = {}): ReconcileRangeInput => ({
   after: NOW - 7200,
   before: NOW,
   settleDelaySecs: SETTLE,
-  fetchMissingAudio: false,
+  backfillRecordings: false,
   dryRun: false,
   ...overrides,
 });
@@ -476,81 +520,172 @@ describe('time budget', () => {
 });
 
 describe('recordings', () => {
-  it('fetches and publishes the recording of a back-filled conversation that has one, as a post_call_audio envelope', async () => {
+  const stored = (entries: Record<string, StoredConversationState>): MemoryStore => {
+    const store = new MemoryStore();
+    for (const [id, state] of Object.entries(entries)) store.records.set(id, state);
+    return store;
+  };
+  const lacking: StoredConversationState = { hasTranscription: true, hasAudio: false, audioExpected: true };
+
+  it('streams the recording of a back-filled conversation that has one to publishRecording, after its transcript', async () => {
     // Prepare
     const api = new MemoryApi([conversation('with-audio', NOW - 5000, { hasAudio: true }), conversation('without', NOW - 4000)]);
-    const { ports, published } = harness(api, new MemoryStore());
+    const { ports, published, recordings } = harness(api, new MemoryStore());
 
     // Act
-    const summary = await reconcileRange(range({ fetchMissingAudio: true }), ports);
+    const summary = await reconcileRange(range({ backfillRecordings: true }), ports);
 
     // Assess
-    expect(summary.audio).toEqual({ missing: 1, backfilled: 1, unavailable: 0 });
-    const audioEvent = published.find((input) => input.event.type === 'post_call_audio') as PublishInput;
-    expect(JSON.parse(text(audioEvent.rawBody))).toEqual({
-      type: 'post_call_audio',
-      event_timestamp: NOW,
-      data: { agent_id: 'agent_a', conversation_id: 'with-audio', full_audio: Buffer.from('ID3-with-audio').toString('base64') },
-    });
+    expect(summary.audio).toEqual({ missing: 1, backfilled: 1, unavailable: 0, givenUp: 0, overdue: 0 });
+    expect(recordings).toEqual([{ conversationId: 'with-audio', agentId: 'agent_a', bytes: 'ID3-with-audio' }]);
+    expect(published.map((input) => input.event.type)).toEqual(['post_call_transcription', 'post_call_transcription']);
     expect(api.calls.audio).toBe(1);
   });
 
   it('fetches only the recording of a stored conversation that should have one but lacks it', async () => {
     // Prepare
-    const api = new MemoryApi([conversation('no-audio-yet', NOW - 5000), conversation('has-audio', NOW - 4000), conversation('never-recorded', NOW - 3000)]);
-    const store = new MemoryStore();
-    store.records.set('no-audio-yet', { hasTranscription: true, hasAudio: false, audioExpected: true });
-    store.records.set('has-audio', { hasTranscription: true, hasAudio: true, audioExpected: true });
-    store.records.set('never-recorded', { hasTranscription: true, hasAudio: false, audioExpected: false });
-    const { ports, published } = harness(api, store);
+    const api = new MemoryApi([conversation('no-audio-yet', NOW - 5000), conversation('has-audio', NOW - 4000), conversation('never-recorded', NOW - 3000), conversation('known-absent', NOW - 2000)]);
+    const store = stored({
+      'no-audio-yet': lacking,
+      'has-audio': { hasTranscription: true, hasAudio: true, audioExpected: true },
+      'never-recorded': { hasTranscription: true, hasAudio: false, audioExpected: false },
+      'known-absent': { ...lacking, audioUnavailable: true },
+    });
+    const { ports, published, recordings } = harness(api, store);
 
     // Act
-    const summary = await reconcileRange(range({ fetchMissingAudio: true }), ports);
+    const summary = await reconcileRange(range({ backfillRecordings: true }), ports);
 
     // Assess
-    expect(api.calls.get).toBe(0);
-    expect(published.map((input) => `${input.event.type}:${input.event.conversationId}`)).toEqual(['post_call_audio:no-audio-yet']);
+    expect(api.calls).toMatchObject({ get: 0, audio: 1 });
+    expect(published).toEqual([]);
+    expect(recordings.map((recording) => recording.conversationId)).toEqual(['no-audio-yet']);
     expect(summary.audio.backfilled).toBe(1);
   });
 
   it('back-fills only the transcript of a record that holds the recording but not the transcription (its webhook was lost)', async () => {
     // Prepare
     const api = new MemoryApi([conversation('audio-arrived', NOW - 5000, { hasAudio: true }), conversation('nothing-arrived', NOW - 4000, { hasAudio: true })]);
-    const store = new MemoryStore();
-    store.records.set('audio-arrived', { hasTranscription: false, hasAudio: true });
-    const { ports, published } = harness(api, store);
+    const { ports, published, recordings } = harness(api, stored({ 'audio-arrived': { hasTranscription: false, hasAudio: true } }));
 
     // Act
-    const summary = await reconcileRange(range({ fetchMissingAudio: true }), ports);
+    const summary = await reconcileRange(range({ backfillRecordings: true }), ports);
 
     // Assess
     expect(summary).toMatchObject({ missing: 2, backfilled: 2, alreadyStored: 0 });
-    expect(published.map((input) => `${input.event.type}:${input.event.conversationId}`).sort()).toEqual([
-      'post_call_audio:nothing-arrived',
-      'post_call_transcription:audio-arrived',
-      'post_call_transcription:nothing-arrived',
-    ]);
-    expect(api.calls.audio).toBe(1);
-    expect(summary.audio).toEqual({ missing: 1, backfilled: 1, unavailable: 0 });
+    expect(published.map((input) => input.event.conversationId).sort()).toEqual(['audio-arrived', 'nothing-arrived']);
+    expect(recordings.map((recording) => recording.conversationId)).toEqual(['nothing-arrived']);
+    expect(summary.audio).toMatchObject({ missing: 1, backfilled: 1, unavailable: 0 });
   });
 
-  it('treats a recording ElevenLabs no longer has (404) as unavailable, not as a failure', async () => {
+  it.each([404, 422] as const)('records a recording the API does not have (%i) with an audio_unavailable event, not as a failure', async (status) => {
     // Prepare
-    const api = new MemoryApi([conversation('deleted-audio', NOW - 5000, { hasAudio: true })]);
-    api.audioFailures.set('deleted-audio', new ElevenLabsApiError('answered 404', 404));
-    const { ports } = harness(api, new MemoryStore());
+    const api = new MemoryApi([conversation('deleted-audio', NOW - 5000, { hasAudio: true }), conversation('stored-no-audio', NOW - 4000)]);
+    api.audioAbsent.set('deleted-audio', status);
+    api.audioAbsent.set('stored-no-audio', status);
+    const { ports, published } = harness(api, stored({ 'stored-no-audio': lacking }));
 
     // Act
-    const summary = await reconcileRange(range({ fetchMissingAudio: true }), ports);
+    const summary = await reconcileRange(range({ backfillRecordings: true }), ports);
 
     // Assess
-    expect(summary).toMatchObject({ backfilled: 1, errors: 0, audio: { missing: 1, backfilled: 0, unavailable: 1 }, newWatermark: NOW - SETTLE });
+    expect(summary).toMatchObject({ backfilled: 1, errors: 0, audio: { missing: 2, backfilled: 0, unavailable: 2 }, newWatermark: NOW - SETTLE });
+    const marks = published.filter((input) => input.event.type === 'audio_unavailable');
+    expect(marks.map((input) => input.event.conversationId).sort()).toEqual(['deleted-audio', 'stored-no-audio']);
+    expect(JSON.parse(text((marks[0] as PublishInput).rawBody))).toMatchObject({ type: 'audio_unavailable', event_timestamp: NOW, data: { status_code: status, agent_id: 'agent_a' } });
+    expect(marks.every((input) => input.source === 'poller')).toBe(true);
   });
 
-  it('ignores recordings entirely when fetchMissingAudio is off', async () => {
+  it('holds the watermark at a recording that keeps failing, then gives it up (logged, counted) once the call is older than maxPendingAgeSecs', async () => {
     // Prepare
-    const api = new MemoryApi([conversation('with-audio', NOW - 5000, { hasAudio: true })]);
-    const { ports } = harness(api, new MemoryStore());
+    const api = new MemoryApi([conversation('young', NOW - 5000), conversation('old', NOW - 6000)]);
+    api.audioFailures.set('young', new ElevenLabsApiError('answered 503', 503));
+    api.audioFailures.set('old', new ElevenLabsApiError('answered 503', 503));
+    const warnings: string[] = [];
+    const logger = { info: () => undefined, warn: (message: string, ...fields: Array<Record<string, unknown>>) => warnings.push(`${message} ${String(fields[0]?.conversation_id)}`) };
+    const { ports } = harness(api, stored({ young: lacking, old: lacking }), { logger });
+
+    // Act
+    const holding = await reconcileRange(range({ backfillRecordings: true, maxPendingAgeSecs: 86_400 }), ports);
+    const givingUp = await reconcileRange(range({ backfillRecordings: true, maxPendingAgeSecs: 5500 }), ports);
+
+    // Assess
+    expect(holding).toMatchObject({ errors: 2, audio: { givenUp: 0 }, watermarkBlockedBy: { conversationId: 'old', reason: 'error' }, newWatermark: NOW - 6001 });
+    expect(givingUp).toMatchObject({ errors: 2, audio: { givenUp: 1 }, watermarkBlockedBy: { conversationId: 'young', reason: 'error' }, newWatermark: NOW - 5001 });
+    expect(warnings).toContain('recording given up: still failing old');
+  });
+
+  it('counts a recording still missing longer than recordingMissingAfterSecs after the call ended as overdue', async () => {
+    // Prepare: both calls lasted 60 s; one ended ~83 min ago, the other ~17 min ago.
+    const api = new MemoryApi([conversation('long-missing', NOW - 5000), conversation('recent', NOW - 1060)]);
+    api.audioFailures.set('long-missing', new ElevenLabsApiError('answered 500', 500));
+    api.audioFailures.set('recent', new ElevenLabsApiError('answered 500', 500));
+    const { ports } = harness(api, stored({ 'long-missing': lacking, recent: lacking }));
+
+    // Act
+    const summary = await reconcileRange(range({ backfillRecordings: true, recordingMissingAfterSecs: 3600 }), ports);
+
+    // Assess
+    expect(summary.audio).toMatchObject({ missing: 2, overdue: 1 });
+  });
+
+  it('starts no download the remaining time cannot finish, and cancels one whose announced size does not fit', async () => {
+    // Prepare
+    const api = new MemoryApi([conversation('huge', NOW - 5000), conversation('small', NOW - 4000)]);
+    api.audioLength.set('huge', 10 * 1024 * 1024 * 1024);
+    const store = stored({ huge: lacking, small: lacking });
+    const shortOfTime = harness(api, store, { remainingTimeMs: () => 40_000 });
+    const enoughTime = harness(api, store, { remainingTimeMs: () => 120_000 });
+
+    // Act
+    const tooLittle = await reconcileRange(range({ backfillRecordings: true }), shortOfTime.ports);
+    const sized = await reconcileRange(range({ backfillRecordings: true }), enoughTime.ports);
+
+    // Assess: 40 s less the 20 s margin is under the 30 s reserve; 10 GiB at 2 MiB/s is far beyond 100 s.
+    expect(tooLittle).toMatchObject({ deferred: 2, complete: false, audio: { backfilled: 0 } });
+    expect(shortOfTime.recordings).toEqual([]);
+    expect(sized).toMatchObject({ deferred: 1, audio: { backfilled: 1 }, watermarkBlockedBy: { conversationId: 'huge', reason: 'deferred' } });
+    expect(enoughTime.recordings.map((recording) => recording.conversationId)).toEqual(['small']);
+    expect(api.openDownloads).toBe(0);
+  });
+
+  it('gives up, rather than defers for ever, a recording too long for any run once the call is older than maxPendingAgeSecs', async () => {
+    // Prepare
+    const api = new MemoryApi([conversation('huge-old', NOW - 5000)]);
+    api.audioLength.set('huge-old', 10 * 1024 * 1024 * 1024);
+    const warnings: string[] = [];
+    const logger = { info: () => undefined, warn: (message: string) => warnings.push(message) };
+    const { ports } = harness(api, stored({ 'huge-old': lacking }), { remainingTimeMs: () => 280_000, logger });
+
+    // Act
+    const young = await reconcileRange(range({ backfillRecordings: true, maxPendingAgeSecs: 86_400 }), ports);
+    const old = await reconcileRange(range({ backfillRecordings: true, maxPendingAgeSecs: 3600 }), ports);
+
+    // Assess
+    expect(young).toMatchObject({ deferred: 1, complete: false, watermarkBlockedBy: { conversationId: 'huge-old', reason: 'deferred' } });
+    expect(old).toMatchObject({ deferred: 0, complete: true, audio: { givenUp: 1 }, newWatermark: NOW - SETTLE });
+    expect(warnings).toEqual(['recording given up: no run had the time for it']);
+  });
+
+  it('limits recording downloads to their own concurrency, beside the detail calls', async () => {
+    // Prepare
+    const conversations = Array.from({ length: 12 }, (_, index) => conversation(`c${index}`, NOW - 6000 + index * 10, { hasAudio: true }));
+    const api = new MemoryApi(conversations);
+    const { ports, recordings } = harness(api, new MemoryStore());
+
+    // Act
+    const summary = await reconcileRange(range({ backfillRecordings: true, concurrency: 4, recordingConcurrency: 2 }), ports);
+
+    // Assess
+    expect(summary).toMatchObject({ backfilled: 12, audio: { backfilled: 12 }, complete: true });
+    expect(recordings).toHaveLength(12);
+    expect(api.mostOpenDownloads).toBe(2);
+  });
+
+  it('ignores recordings entirely when backfillRecordings is off', async () => {
+    // Prepare
+    const api = new MemoryApi([conversation('with-audio', NOW - 5000, { hasAudio: true }), conversation('stored', NOW - 4000)]);
+    const { ports } = harness(api, stored({ stored: lacking }));
 
     // Act
     await reconcileRange(range(), ports);
@@ -582,7 +717,7 @@ function metricsRecorder() {
   return { sink, recorded, value: (name: PollerMetricName) => recorded.find((metric) => metric.name === name)?.value };
 }
 
-const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLookbackSecs: 86_400, fetchMissingAudio: false };
+const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLookbackSecs: 86_400, backfillRecordings: false };
 
 describe('runPoller', () => {
   it('looks back the initial lookback on its first run, then saves the watermark and reports the counts', async () => {
@@ -603,6 +738,24 @@ describe('runPoller', () => {
     expect(metrics.value('ConversationsBackfilled')).toBe(1);
     expect(metrics.value('WatermarkLagSeconds')).toBe(SETTLE);
     expect(metrics.value('PollerRunFailed')).toBeUndefined();
+    expect(metrics.value('RecordingMissing')).toBeUndefined();
+  });
+
+  it('reports recordings back-filled and recordings overdue when recordings are back-filled', async () => {
+    // Prepare: one recording fetched, one failing since its call ended more than the 6 h default ago.
+    const api = new MemoryApi([conversation('fetched', NOW - 5000, { hasAudio: true }), conversation('failing', NOW - 30_000)]);
+    api.audioFailures.set('failing', new ElevenLabsApiError('answered 502', 502));
+    const store = new MemoryStore();
+    store.records.set('failing', { hasTranscription: true, hasAudio: false, audioExpected: true });
+    const metrics = metricsRecorder();
+    const { ports } = harness(api, store);
+
+    // Act
+    await runPoller({ ...POLLER_SETTINGS, backfillRecordings: true }, { ...ports, watermark: new MemoryWatermark(), metrics: metrics.sink });
+
+    // Assess
+    expect(metrics.value('RecordingsBackfilled')).toBe(1);
+    expect(metrics.value('RecordingMissing')).toBe(1);
   });
 
   it('re-reads the overlap before a stored watermark', async () => {

@@ -3,6 +3,7 @@
  * a webhook delivery would have brought.
  */
 import type { FetchedConversation } from './elevenlabs-api.js';
+import { AUDIO_OBJECT_FIELD, AUDIO_UNAVAILABLE_EVENT_TYPE, type AudioUnavailableStatus, type RecordingReference } from '../ingest/poller-events.js';
 import type { WebhookEvent } from '../ingest/webhook-event.js';
 
 /** A synthetic event: the bytes to archive and hash, and their parsed envelope. */
@@ -40,9 +41,22 @@ export function transcriptionEnvelope(fetched: FetchedConversation, eventTimesta
   return { rawBody, event };
 }
 
-/** The synthetic `post_call_audio` envelope: `data` = `{agent_id, conversation_id, full_audio: <base64 MP3>}`. */
-export function audioEnvelope(conversationId: string, agentId: string | undefined, audio: Uint8Array, eventTimestamp: number): BackfillEnvelope {
-  const data = { ...(agentId === undefined ? {} : { agent_id: agentId }), conversation_id: conversationId, full_audio: Buffer.from(audio).toString('base64') };
-  const rawBody = encoder.encode(JSON.stringify({ type: 'post_call_audio', event_timestamp: eventTimestamp, data }));
-  return { rawBody, event: { type: 'post_call_audio', eventTimestamp, conversationId, agentId, data } };
+/** A small envelope of `type` around `data`, serialised once: the bytes and the event agree by construction. */
+function smallEnvelope(type: string, conversationId: string, agentId: string | undefined, fields: Record<string, unknown>, eventTimestamp: number): BackfillEnvelope {
+  const data = { ...(agentId === undefined ? {} : { agent_id: agentId }), conversation_id: conversationId, ...fields };
+  const rawBody = encoder.encode(JSON.stringify({ type, event_timestamp: eventTimestamp, data }));
+  return { rawBody, event: { type, eventTimestamp, conversationId, agentId, data } };
+}
+
+/**
+ * The poller's `post_call_audio` envelope: `data` = `{agent_id, conversation_id, audio_object: {bucket, key, bytes,
+ * sha256, content_type}}`, a claim check to the recording it archived (the webhook's carries `full_audio` instead).
+ */
+export function recordingReferenceEnvelope(conversationId: string, agentId: string | undefined, reference: RecordingReference, eventTimestamp: number): BackfillEnvelope {
+  return smallEnvelope('post_call_audio', conversationId, agentId, { [AUDIO_OBJECT_FIELD]: reference }, eventTimestamp);
+}
+
+/** `audio_unavailable`: `data` = `{agent_id, conversation_id, status_code}`, the audio endpoint's "no recording" answer. */
+export function audioUnavailableEnvelope(conversationId: string, agentId: string | undefined, statusCode: AudioUnavailableStatus, eventTimestamp: number): BackfillEnvelope {
+  return smallEnvelope(AUDIO_UNAVAILABLE_EVENT_TYPE, conversationId, agentId, { status_code: statusCode }, eventTimestamp);
 }

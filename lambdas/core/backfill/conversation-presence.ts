@@ -8,6 +8,9 @@ import { StorageError } from '../errors.js';
 /** Set by the consumer once a record holds the conversation's transcription (webhook or poller copy). */
 export const TRANSCRIPTION_MARKER = 'transcription_body_sha256';
 
+/** Set by the consumer once the audio endpoint answered "no recording" for the conversation. */
+export const AUDIO_UNAVAILABLE_ATTRIBUTE = 'audio_unavailable';
+
 /** DynamoDB's BatchGetItem key limit. */
 export const BATCH_GET_MAX_KEYS = 100;
 
@@ -22,10 +25,12 @@ export interface StoredConversationState {
   readonly hasAudio: boolean;
   /** The record's own `has_audio` (from the transcription): whether ElevenLabs has a recording at all. */
   readonly audioExpected?: boolean;
+  /** The audio endpoint answered "no recording" for it (`audio_unavailable` is set): not asked again. */
+  readonly audioUnavailable?: boolean;
 }
 
 export interface ReadStoredOptions {
-  /** Also project `has_audio` and `audio.s3_key`, still in the same single BatchGet. @default false */
+  /** Also project `has_audio`, `audio.s3_key` and `audio_unavailable`, still in the same single BatchGet. @default false */
   readonly includeAudio?: boolean;
   /** BatchGet rounds for keys DynamoDB left unprocessed (throttling) before giving up. @default 8 */
   readonly maxAttempts?: number;
@@ -53,8 +58,16 @@ export async function readStoredConversations(
   const includeAudio = options.includeAudio ?? false;
   const projection: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> } = includeAudio
     ? {
-        ProjectionExpression: '#id, #transcription, #has_audio, #audio.#s3_key',
-        ExpressionAttributeNames: { '#id': 'conversation_id', '#transcription': TRANSCRIPTION_MARKER, '#has_audio': 'has_audio', '#audio': 'audio', '#s3_key': 's3_key' },
+        ProjectionExpression: '#id, #transcription, #has_audio, #audio.#s3_key, #unavailable.#status',
+        ExpressionAttributeNames: {
+          '#id': 'conversation_id',
+          '#transcription': TRANSCRIPTION_MARKER,
+          '#has_audio': 'has_audio',
+          '#audio': 'audio',
+          '#s3_key': 's3_key',
+          '#unavailable': AUDIO_UNAVAILABLE_ATTRIBUTE,
+          '#status': 'status_code',
+        },
       }
     : { ProjectionExpression: '#id, #transcription', ExpressionAttributeNames: { '#id': 'conversation_id', '#transcription': TRANSCRIPTION_MARKER } };
   const maxAttempts = options.maxAttempts ?? 8;
@@ -81,6 +94,7 @@ export async function readStoredConversations(
           hasTranscription: item[TRANSCRIPTION_MARKER] !== undefined,
           hasAudio: typeof audio?.s3_key === 'string',
           ...(typeof hasAudioFlag === 'boolean' ? { audioExpected: hasAudioFlag } : {}),
+          ...(includeAudio ? { audioUnavailable: item[AUDIO_UNAVAILABLE_ATTRIBUTE] !== undefined } : {}),
         });
       }
       keys = response.UnprocessedKeys?.[tableName]?.Keys ?? [];

@@ -5,6 +5,8 @@
  * Retries: 408, 429, 5xx, network errors and timeouts, with exponential backoff and full jitter, honouring
  * `Retry-After`; attempts and the total time spent waiting are both bounded, and a caller may bound a call further
  * by its own remaining time (a Lambda's deadline). 401/403 and other 4xx are never retried.
+ * Recordings are streamed: retries apply to getting the response; a body that fails part-way fails that fetch
+ * (a later run fetches it again), and the body is never held whole in memory.
  * The API key is sent in the `xi-api-key` header only; it never appears in an error message or a log.
  */
 
@@ -62,6 +64,28 @@ export interface CallOptions {
    */
   readonly remainingMs?: () => number;
 }
+
+/** Per-call limits of a streamed download, on top of CallOptions. */
+export interface StreamCallOptions extends CallOptions {
+  /** Aborting it stops the download where it is (the caller's deadline); the body then errors with ElevenLabsDeadlineError. */
+  readonly signal?: AbortSignal;
+}
+
+/** `GET /v1/convai/conversations/{id}/audio`: the recording as a stream, or the documented "no recording" answers. */
+export type RecordingResponse =
+  | {
+      readonly kind: 'recording';
+      /**
+       * The MP3 as it arrives. It errors with ElevenLabsApiError when the connection fails or stalls for longer than
+       * the request timeout, and with ElevenLabsDeadlineError when the caller's signal aborts it.
+       */
+      readonly body: ReadableStream<Uint8Array>;
+      /** As sent (`audio/mpeg`), or `audio/mpeg` when the API named none. */
+      readonly contentType: string;
+      /** From Content-Length, when the API sent one. */
+      readonly contentLength?: number;
+    }
+  | { readonly kind: 'absent'; readonly status: 404 | 422 };
 
 /** What the client reports about failed attempts: an HTTP status, or `network` / `timeout`. */
 export type ApiErrorStatus = number | 'network' | 'timeout';
@@ -133,8 +157,12 @@ export class ElevenLabsDeadlineError extends ElevenLabsApiError {
 export interface ConversationsApi {
   listConversations(params: ListConversationsParams, options?: CallOptions): Promise<ConversationPage>;
   getConversation(conversationId: string, options?: CallOptions): Promise<FetchedConversation>;
-  getConversationAudio(conversationId: string, options?: CallOptions): Promise<Uint8Array>;
+  /** 404 and 422 are the answers for a conversation without a recording (never recorded, or deleted by retention). */
+  openConversationAudio(conversationId: string, options?: StreamCallOptions): Promise<RecordingResponse>;
 }
+
+const AUDIO_ROUTE = 'GET /v1/convai/conversations/{conversation_id}/audio';
+const AUDIO_CONTENT_TYPE = 'audio/mpeg';
 
 const RETRYABLE_STATUSES = new Set([408, 429]);
 const UTF8_BOM = [0xef, 0xbb, 0xbf] as const;
@@ -184,10 +212,40 @@ function toSummary(value: unknown): ConversationSummary {
   };
 }
 
-/** One attempt: the body, or why it failed and whether another attempt may help. */
-type AttemptOutcome =
-  | { readonly ok: true; readonly bytes: Uint8Array }
+/** One attempt: what `read` made of the response, or why it failed and whether another attempt may help. */
+type AttemptOutcome<T> =
+  | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: ElevenLabsApiError; readonly retryable: boolean; readonly retryAfterMs?: number };
+
+/**
+ * The timer of one attempt: it aborts the request when it fires. It covers the headers and, for buffered reads, the
+ * body; a streamed read takes it over and restarts it before every chunk (so it bounds a stall, not the download).
+ */
+interface AttemptTimer {
+  readonly signal: AbortSignal;
+  restart(ms: number): void;
+  clear(): void;
+}
+
+function attemptTimer(ms: number, callerSignal: AbortSignal | undefined): AttemptTimer {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const restart = (timeoutMs: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  };
+  restart(ms);
+  const signal = callerSignal === undefined ? controller.signal : AbortSignal.any([controller.signal, callerSignal]);
+  return { signal, restart, clear: () => clearTimeout(timer) };
+}
+
+/** Reads a successful response; `stream` = the read owns the timer from here on (the attempt leaves it running). */
+interface ResponseReader<T> {
+  read(response: Response, timer: AttemptTimer): Promise<T>;
+  readonly stream?: boolean;
+}
+
+const readBytes: ResponseReader<Uint8Array> = { read: async (response) => new Uint8Array(await response.arrayBuffer()) };
 
 /** The ElevenLabs conversations API over fetch, with bounded retries. */
 export class ElevenLabsApiClient implements ConversationsApi {
@@ -225,7 +283,7 @@ export class ElevenLabsApiClient implements ConversationsApi {
     if (params.after !== undefined) query.set('call_start_after_unix', String(Math.trunc(params.after)));
     if (params.before !== undefined) query.set('call_start_before_unix', String(Math.trunc(params.before)));
     const route = 'GET /v1/convai/conversations';
-    const bytes = await this.request(`/v1/convai/conversations?${query.toString()}`, route, 'application/json', options);
+    const bytes = await this.request(`/v1/convai/conversations?${query.toString()}`, route, 'application/json', options, readBytes);
     const parsed = this.parseJson(bytes, route);
     if (!isRecord(parsed) || !Array.isArray(parsed.conversations)) throw new ElevenLabsApiError(`${route} returned no conversations array`, 200);
     const nextCursor = typeof parsed.next_cursor === 'string' && parsed.next_cursor !== '' ? parsed.next_cursor : undefined;
@@ -247,7 +305,7 @@ export class ElevenLabsApiClient implements ConversationsApi {
   /** `GET /v1/convai/conversations/{id}`: parsed, plus the raw bytes for a byte-faithful envelope. */
   async getConversation(conversationId: string, options: CallOptions = {}): Promise<FetchedConversation> {
     const route = 'GET /v1/convai/conversations/{conversation_id}';
-    const bytes = await this.request(`/v1/convai/conversations/${encodeURIComponent(conversationId)}`, route, 'application/json', options);
+    const bytes = await this.request(`/v1/convai/conversations/${encodeURIComponent(conversationId)}`, route, 'application/json', options, readBytes);
     const rawBody = UTF8_BOM.every((byte, index) => bytes[index] === byte) ? bytes.subarray(UTF8_BOM.length) : bytes;
     const parsed = this.parseJson(rawBody, route);
     if (!isRecord(parsed)) throw new ElevenLabsApiError(`${route} returned something other than a JSON object`, 200);
@@ -255,10 +313,65 @@ export class ElevenLabsApiClient implements ConversationsApi {
     return { conversation: parsed, rawBody };
   }
 
-  /** `GET /v1/convai/conversations/{id}/audio`: the recording (audio/mpeg). */
-  async getConversationAudio(conversationId: string, options: CallOptions = {}): Promise<Uint8Array> {
-    const route = 'GET /v1/convai/conversations/{conversation_id}/audio';
-    return this.request(`/v1/convai/conversations/${encodeURIComponent(conversationId)}/audio`, route, 'audio/mpeg', options);
+  /**
+   * `GET /v1/convai/conversations/{id}/audio` as a stream (see RecordingResponse). The caller must read the body to
+   * its end or cancel it, which releases the connection.
+   */
+  async openConversationAudio(conversationId: string, options: StreamCallOptions = {}): Promise<RecordingResponse> {
+    const reader: ResponseReader<RecordingResponse> = {
+      stream: true,
+      read: async (response, timer) => {
+        const length = Number(response.headers.get('content-length') ?? Number.NaN);
+        return {
+          kind: 'recording',
+          body: this.guardedBody(response, timer, options.signal),
+          contentType: response.headers.get('content-type')?.split(';')[0]?.trim() || AUDIO_CONTENT_TYPE,
+          ...(Number.isSafeInteger(length) && length >= 0 ? { contentLength: length } : {}),
+        };
+      },
+    };
+    try {
+      return await this.request(`/v1/convai/conversations/${encodeURIComponent(conversationId)}/audio`, AUDIO_ROUTE, AUDIO_CONTENT_TYPE, options, reader);
+    } catch (error) {
+      if (error instanceof ElevenLabsApiError && (error.status === 404 || error.status === 422)) return { kind: 'absent', status: error.status };
+      throw error;
+    }
+  }
+
+  /**
+   * The response body, read chunk by chunk with the attempt's timer restarted before each read (a stall longer than
+   * the request timeout ends it); read failures become ElevenLabsApiError, or ElevenLabsDeadlineError when the
+   * caller's signal aborted the download.
+   */
+  private guardedBody(response: Response, timer: AttemptTimer, callerSignal: AbortSignal | undefined): ReadableStream<Uint8Array> {
+    const source = response.body?.getReader();
+    const fail = (error: unknown): ElevenLabsApiError => {
+      timer.clear();
+      if (callerSignal?.aborted === true) return new ElevenLabsDeadlineError(AUDIO_ROUTE, { cause: error });
+      this.options.onApiError?.(isAbortLike(error) ? 'timeout' : 'network');
+      return new ElevenLabsApiError(`${AUDIO_ROUTE} failed while the recording was streaming`, undefined, undefined, { cause: error });
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          try {
+            timer.restart(this.requestTimeoutMs);
+            const chunk = source === undefined ? { done: true as const, value: undefined } : await source.read();
+            if (chunk.done) {
+              timer.clear();
+              controller.close();
+            } else controller.enqueue(chunk.value);
+          } catch (error) {
+            controller.error(fail(error));
+          }
+        },
+        cancel: async (reason) => {
+          timer.clear();
+          await source?.cancel(reason).catch(() => undefined);
+        },
+      },
+      { highWaterMark: 0 },
+    );
   }
 
   private parseJson(bytes: Uint8Array, route: string): unknown {
@@ -274,15 +387,15 @@ export class ElevenLabsApiClient implements ConversationsApi {
     return Math.floor(this.random() * ceiling);
   }
 
-  private async request(path: string, route: string, accept: string, options: CallOptions): Promise<Uint8Array> {
+  private async request<T>(path: string, route: string, accept: string, options: StreamCallOptions, reader: ResponseReader<T>): Promise<T> {
     const remaining = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
     let waitedMs = 0;
     let lastError: ElevenLabsApiError | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       const budgetMs = remaining();
-      if (budgetMs <= 0) throw new ElevenLabsDeadlineError(route, { cause: lastError });
-      const outcome = await this.attempt(`${this.baseUrl}${path}`, route, accept, budgetMs);
-      if (outcome.ok) return outcome.bytes;
+      if (budgetMs <= 0 || options.signal?.aborted === true) throw new ElevenLabsDeadlineError(route, { cause: lastError });
+      const outcome = await this.attempt(`${this.baseUrl}${path}`, { route, accept, budgetMs, signal: options.signal }, reader);
+      if (outcome.ok) return outcome.value;
       if (!outcome.retryable) throw outcome.error;
       lastError = outcome.error;
       if (attempt === this.maxAttempts) break;
@@ -295,21 +408,31 @@ export class ElevenLabsApiClient implements ConversationsApi {
     throw lastError ?? new ElevenLabsApiError(`${route} failed`, undefined);
   }
 
-  private async attempt(url: string, route: string, accept: string, budgetMs: number): Promise<AttemptOutcome> {
-    const timeoutMs = Math.max(1, Math.ceil(Math.min(this.requestTimeoutMs, budgetMs)));
+  private async attempt<T>(url: string, call: AttemptCall, reader: ResponseReader<T>): Promise<AttemptOutcome<T>> {
+    const { route, accept } = call;
+    const timeoutMs = Math.max(1, Math.ceil(Math.min(this.requestTimeoutMs, call.budgetMs)));
+    const timer = attemptTimer(timeoutMs, call.signal);
     let response: Response;
     let bodyText: string;
+    let streaming = false;
     try {
-      // The signal also covers reading the body, so a stalled body counts against the same timeout.
-      response = await this.fetchImpl(url, { method: 'GET', headers: { 'xi-api-key': this.options.apiKey, accept }, signal: AbortSignal.timeout(timeoutMs) });
-      if (response.ok) return { ok: true, bytes: new Uint8Array(await response.arrayBuffer()) };
+      // The timer also covers reading a buffered body, so a stalled body counts against the same timeout.
+      response = await this.fetchImpl(url, { method: 'GET', headers: { 'xi-api-key': this.options.apiKey, accept }, signal: timer.signal });
+      if (response.ok) {
+        const value = await reader.read(response, timer);
+        streaming = reader.stream === true;
+        return { ok: true, value };
+      }
       bodyText = await response.text().catch(() => '');
     } catch (error) {
+      if (call.signal?.aborted === true) return { ok: false, retryable: false, error: new ElevenLabsDeadlineError(route, { cause: error }) };
       const timedOut = isAbortLike(error);
       this.options.onApiError?.(timedOut ? 'timeout' : 'network');
       if (timedOut && timeoutMs < this.requestTimeoutMs) return { ok: false, retryable: false, error: new ElevenLabsDeadlineError(route, { cause: error }) };
       const message = timedOut ? `${route} timed out after ${timeoutMs} ms` : `${route} failed (network error)`;
       return { ok: false, retryable: true, error: new ElevenLabsApiError(message, undefined, undefined, { cause: error }) };
+    } finally {
+      if (!streaming) timer.clear();
     }
     const { status } = response;
     const code = errorCode(bodyText);
@@ -320,6 +443,15 @@ export class ElevenLabsApiClient implements ConversationsApi {
     const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('retry-after'), this.now()) : undefined;
     return { ok: false, retryable, error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   }
+}
+
+/** What one attempt needs besides the URL. */
+interface AttemptCall {
+  readonly route: string;
+  readonly accept: string;
+  /** The caller's remaining time; an attempt's timeout is cut to it. */
+  readonly budgetMs: number;
+  readonly signal: AbortSignal | undefined;
 }
 
 /** Pages of the conversation list for any ConversationsApi (see ElevenLabsApiClient.iterateConversationPages). */

@@ -5,7 +5,7 @@
 import { POLLER_METRIC, type PollerMetricName } from '../contract.js';
 import { assertIsError } from '../errors.js';
 import type { WatermarkStore } from './poller-watermark.js';
-import { reconcileRange, type ReconcilePorts, type ReconcileSummary } from './reconcile-range.js';
+import { reconcileRange, type ReconcilePorts, type ReconcileRangeInput, type ReconcileSummary } from './reconcile-range.js';
 
 /** Metric names of the poller (the contract's POLLER_METRIC). */
 export type { PollerMetricName };
@@ -22,12 +22,22 @@ export interface PollerSettings {
   readonly overlapSecs: number;
   /** How far the first run (no watermark yet) looks back. */
   readonly initialLookbackSecs: number;
-  readonly fetchMissingAudio: boolean;
+  /** See ReconcileRangeInput.backfillRecordings. */
+  readonly backfillRecordings: boolean;
+  /** See ReconcileRangeInput.recordingMissingAfterSecs. */
+  readonly recordingMissingAfterSecs?: number;
   /** See ReconcileRangeInput.maxPendingAgeSecs. */
   readonly maxPendingAgeSecs?: number;
   readonly windowSecs?: number;
   readonly safetyMarginMs?: number;
   readonly concurrency?: number;
+  readonly recordingConcurrency?: number;
+}
+
+/** The range input of one scheduled run over [after, before): the settings, never a dry run. */
+function rangeInput(settings: PollerSettings, after: number, before: number): ReconcileRangeInput {
+  const { overlapSecs: _overlap, initialLookbackSecs: _lookback, ...rangeSettings } = settings;
+  return { ...rangeSettings, after, before, dryRun: false };
 }
 
 export interface PollerPorts extends ReconcilePorts {
@@ -61,23 +71,13 @@ export async function runPoller(settings: PollerSettings, ports: PollerPorts): P
     watermark = previousWatermark;
     const after = previousWatermark === undefined ? nowSecs - settings.initialLookbackSecs : previousWatermark - settings.overlapSecs;
     const before = nowSecs;
-    const summary = await reconcileRange(
-      {
-        after,
-        before,
-        settleDelaySecs: settings.settleDelaySecs,
-        fetchMissingAudio: settings.fetchMissingAudio,
-        dryRun: false,
-        ...(settings.maxPendingAgeSecs === undefined ? {} : { maxPendingAgeSecs: settings.maxPendingAgeSecs }),
-        ...(settings.windowSecs === undefined ? {} : { windowSecs: settings.windowSecs }),
-        ...(settings.safetyMarginMs === undefined ? {} : { safetyMarginMs: settings.safetyMarginMs }),
-        ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
-      },
-      ports,
-    );
+    const summary = await reconcileRange(rangeInput(settings, after, before), ports);
     metrics.add(POLLER_METRIC.conversationsListed, 'Count', summary.listed);
     metrics.add(POLLER_METRIC.conversationsMissing, 'Count', summary.missing);
     metrics.add(POLLER_METRIC.conversationsBackfilled, 'Count', summary.backfilled);
+    metrics.add(POLLER_METRIC.recordingsBackfilled, 'Count', summary.audio.backfilled);
+    // Only when recordings are back-filled: without that a missing recording is what the settings ask for.
+    if (settings.backfillRecordings) metrics.add(POLLER_METRIC.recordingMissing, 'Count', summary.audio.overdue);
 
     let watermarkSaved = false;
     if (summary.newWatermark !== undefined && (previousWatermark === undefined || summary.newWatermark > previousWatermark)) {

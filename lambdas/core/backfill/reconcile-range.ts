@@ -8,10 +8,17 @@
  * whose listing did not finish. The list order is undocumented, so nothing here depends on it: a range is split into
  * windows processed oldest first, and a window's listing must finish before anything in it counts as known.
  * `nextWatermark` is this rule in code; every other step only returns what it found.
+ *
+ * Recordings: a conversation whose record should have one (`has_audio`) but holds none, and that the API has not
+ * answered "no recording" for, gets its recording streamed from the API into the archive and queued by claim check
+ * (publishRecording). Downloads have a concurrency of their own, start only when the run's remaining time can finish
+ * them, and one that keeps failing stops holding the watermark at the same age as a conversation that never finishes.
  */
 import type { PublishInput } from '../ingest/publish-event.js';
+import type { RecordingReference } from '../ingest/poller-events.js';
+import { POLLER_DEFAULTS } from '../contract.js';
 import type { StoredConversationState } from './conversation-presence.js';
-import { audioEnvelope, transcriptionEnvelope, type BackfillEnvelope } from './backfill-envelopes.js';
+import { audioUnavailableEnvelope, transcriptionEnvelope, type BackfillEnvelope } from './backfill-envelopes.js';
 import {
   ElevenLabsApiError,
   ElevenLabsAuthError,
@@ -34,7 +41,9 @@ export interface ReconcileRangeInput {
   /** A missing conversation is back-filled only once it ended longer ago than this, so the webhook gets its chance first. */
   readonly settleDelaySecs: number;
   /** Also fetch and publish the recording of conversations that have one but whose record lacks it. */
-  readonly fetchMissingAudio: boolean;
+  readonly backfillRecordings: boolean;
+  /** A recording still missing this long after its call ended is counted in `audio.overdue` (RecordingMissing). @default 21600 */
+  readonly recordingMissingAfterSecs?: number;
   /** Count only: no detail or audio calls, nothing published, no watermark. */
   readonly dryRun: boolean;
   /**
@@ -47,8 +56,15 @@ export interface ReconcileRangeInput {
   readonly windowSecs?: number;
   /** Stop starting new work when less than this much time remains. @default 20000 */
   readonly safetyMarginMs?: number;
-  /** Detail/audio calls in flight at once (ElevenLabs limits concurrent requests per plan). @default 4 */
+  /** Detail calls in flight at once (ElevenLabs limits concurrent requests per plan). @default 4 */
   readonly concurrency?: number;
+  /** Recording downloads in flight at once, besides the detail calls (each holds a few upload parts in memory). @default 2 */
+  readonly recordingConcurrency?: number;
+  /**
+   * A download starts only with this much time left (beyond the safety margin), plus Content-Length at
+   * ASSUMED_RECORDING_BYTES_PER_SEC once the response names its size. @default 30000
+   */
+  readonly recordingReserveMs?: number;
   /** @default 100 */
   readonly pageSize?: number;
 }
@@ -76,8 +92,12 @@ export interface ReconcileSummary {
   readonly errors: number;
   /** Conversations left for the next run because time ran out. */
   readonly deferred: number;
-  /** Recordings: missing from stored or back-filled records, published, and gone from ElevenLabs (404). */
-  readonly audio: { readonly missing: number; readonly backfilled: number; readonly unavailable: number };
+  /**
+   * Recordings: missing from stored or back-filled records; published; answered "no recording" (404/422, marked on
+   * the record); failing for longer than `maxPendingAgeSecs` since the call started (no longer holding the watermark);
+   * and missing longer than `recordingMissingAfterSecs` after the call ended (the RecordingMissing metric).
+   */
+  readonly audio: { readonly missing: number; readonly backfilled: number; readonly unavailable: number; readonly givenUp: number; readonly overdue: number };
   /** Largest start time T with everything that started at or before T reconciled; absent when none in the range. */
   readonly newWatermark?: number;
   /** The earliest conversation holding the watermark back (identifiers only). */
@@ -111,6 +131,11 @@ export interface ReconcilePorts {
   readStored(ids: readonly string[], options: { readonly includeAudio: boolean }): Promise<ReadonlyMap<string, StoredConversationState>>;
   /** Archives and queues one event (publishEvent with the real ports); throws on storage failure. */
   publish(input: PublishInput): Promise<unknown>;
+  /**
+   * Streams a recording into the archive and queues its claim check (publishRecording with the real ports). Throws
+   * the body's ElevenLabsApiError when the download fails, StorageError when our storage does.
+   */
+  publishRecording(recording: RecordingToPublish): Promise<RecordingReference>;
   /** @default Date.now */
   readonly nowMs?: () => number;
   /** The Lambda's remaining time. @default unlimited */
@@ -119,9 +144,24 @@ export interface ReconcilePorts {
   readonly onProgress?: (progress: ReconcileProgress) => void;
 }
 
+/** A recording to archive and queue, as the audio endpoint streams it. */
+export interface RecordingToPublish {
+  readonly conversationId: string;
+  readonly agentId?: string;
+  readonly body: ReadableStream<Uint8Array>;
+  readonly contentType: string;
+  readonly receivedAt: Date;
+}
+
 export const DEFAULT_WINDOW_SECS = 86_400;
 export const DEFAULT_SAFETY_MARGIN_MS = 20_000;
 export const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_RECORDING_CONCURRENCY = 2;
+export const DEFAULT_RECORDING_RESERVE_MS = 30_000;
+/** Node's longest timer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Download speed assumed when deciding whether a recording of known size can finish in the time left (conservative). */
+export const ASSUMED_RECORDING_BYTES_PER_SEC = 2 * 1024 * 1024;
 
 /** True for `done` and `failed`: the conversation will not change any more. */
 export function isFinalStatus(status: unknown): boolean {
@@ -137,8 +177,8 @@ export function isSettled(summary: Pick<ConversationSummary, 'start_time_unix_se
 interface Task {
   readonly kind: 'transcript' | 'audio';
   readonly summary: ConversationSummary;
-  /** A transcript task for a record that already holds the recording (its audio webhook arrived): no audio fetch. */
-  readonly audioStored?: boolean;
+  /** A transcript task for a record that holds the recording already, or knows there is none: no audio fetch. */
+  readonly recordingKnown?: boolean;
 }
 
 /** A conversation holding the watermark back. */
@@ -159,6 +199,8 @@ const COUNTER_NAMES = [
   'audioMissing',
   'audioBackfilled',
   'audioUnavailable',
+  'audioGivenUp',
+  'audioOverdue',
 ] as const;
 type CounterName = (typeof COUNTER_NAMES)[number];
 type Counts = Readonly<Record<CounterName, number>>;
@@ -204,7 +246,11 @@ interface Run {
   readonly nowSecs: number;
   /** More than the safety margin is left, so new work may start. */
   readonly hasTime: () => boolean;
-  readonly callOptions: CallOptions;
+  /** Time left for calls: the Lambda's remaining time less the safety margin. */
+  readonly callOptions: CallOptions & { readonly remainingMs: () => number };
+  /** The detail calls' and the recording downloads' concurrency limits. */
+  readonly transcriptSlots: WorkPool;
+  readonly recordingSlots: WorkPool;
   /** Adds a step to the progress totals and reports them. */
   readonly report: (step: Partial<ReconcileProgress>) => void;
 }
@@ -228,24 +274,28 @@ function combineClassifications(classifications: readonly Classification[]): Cla
   return { ...combine(classifications), tasks: classifications.flatMap((classification) => classification.tasks) };
 }
 
-/** Runs `work` over `items` with at most `concurrency` in flight; the first thrown error stops new work and is rethrown. */
-async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const index = next++;
+/** At most `size` of its jobs run at once, started in the order they asked. */
+interface WorkPool {
+  run<R>(job: () => Promise<R>): Promise<R>;
+}
+
+function workPool(size: number): WorkPool {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return {
+    async run(job) {
+      if (active < Math.max(1, size)) active++;
+      // A finishing job hands its slot straight to the next waiter, so the count never overshoots.
+      else await new Promise<void>((resolve) => waiting.push(resolve));
       try {
-        results[index] = await work(items[index] as T);
-      } catch (error) {
-        failure ??= { error };
+        return await job();
+      } finally {
+        const next = waiting.shift();
+        if (next === undefined) active--;
+        else next();
       }
-    }
+    },
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-  if (failure !== undefined) throw failure.error;
-  return results;
 }
 
 /**
@@ -275,6 +325,8 @@ function startRun(input: ReconcileRangeInput, ports: ReconcilePorts, windowsTota
     nowSecs: Math.floor(nowMs() / 1000),
     hasTime: () => remainingTimeMs() > safetyMarginMs,
     callOptions: { remainingMs: () => remainingTimeMs() - safetyMarginMs },
+    transcriptSlots: workPool(input.concurrency ?? DEFAULT_CONCURRENCY),
+    recordingSlots: workPool(input.recordingConcurrency ?? DEFAULT_RECORDING_CONCURRENCY),
     report: progressReporter(ports.onProgress, windowsTotal),
   };
 }
@@ -322,7 +374,7 @@ async function reconcileWindow(run: Run, window: TimeWindow, seen: Set<string>):
   // Oldest first: when time runs out, the watermark still advances as far as the finished prefix allows.
   const tasks = [...listing.tasks].sort((a, b) => a.summary.start_time_unix_secs - b.summary.start_time_unix_secs);
   run.report({ backfillQueued: tasks.length });
-  const done = await mapConcurrently(tasks, run.input.concurrency ?? DEFAULT_CONCURRENCY, (task) => runTask(run, task));
+  const done = await runTasks(run, tasks);
   run.report({ windowsDone: 1 });
   return { end: window.end, finished: true, ...combine([listing, ...done]) };
 }
@@ -366,7 +418,7 @@ async function classifyPage(run: Run, fresh: readonly ConversationSummary[]): Pr
   if (fresh.length === 0) return { counts: {}, blockers: [], tasks: [] };
   const stored = await run.ports.readStored(
     fresh.map((summary) => summary.conversation_id),
-    { includeAudio: run.input.fetchMissingAudio },
+    { includeAudio: run.input.backfillRecordings },
   );
   const classifications = fresh.map((summary) => {
     const classification = classifyConversation(run, summary, stored.get(summary.conversation_id));
@@ -379,10 +431,11 @@ async function classifyPage(run: Run, fresh: readonly ConversationSummary[]): Pr
 }
 
 /** What one listed conversation needs: nothing, a back-fill, or (not final or not settled yet) to hold the watermark. */
-function classifyConversation({ input, nowSecs }: Run, summary: ConversationSummary, stored: StoredConversationState | undefined): Classification {
+function classifyConversation(run: Run, summary: ConversationSummary, stored: StoredConversationState | undefined): Classification {
+  const { input, nowSecs } = run;
   const final = isFinalStatus(summary.status);
   const settled = isSettled(summary, nowSecs, input.settleDelaySecs);
-  if (stored?.hasTranscription === true) return classifyStored(input, summary, stored, final, settled);
+  if (stored?.hasTranscription === true) return classifyStored(run, summary, stored, final, settled);
   const missing = (counts: Partial<Counts>, blockers: Blocker[] = [], tasks: Task[] = []): Classification => ({ counts: { missing: 1, ...counts }, blockers, tasks });
   if (!final) {
     const givenUp = input.maxPendingAgeSecs !== undefined && nowSecs - summary.start_time_unix_secs > input.maxPendingAgeSecs;
@@ -390,77 +443,160 @@ function classifyConversation({ input, nowSecs }: Run, summary: ConversationSumm
   }
   if (!settled) return missing({ skippedNotSettled: 1 }, [blocker(summary, 'not_settled')]);
   if (input.dryRun) return missing({ wouldBackfill: 1 });
-  return missing({}, [], [{ kind: 'transcript', summary, audioStored: stored?.hasAudio === true }]);
+  return missing({}, [], [{ kind: 'transcript', summary, recordingKnown: stored?.hasAudio === true || stored?.audioUnavailable === true }]);
 }
 
-/** A stored conversation needs at most its recording, when audio back-fill is on and the record should have one. */
-function classifyStored(input: ReconcileRangeInput, summary: ConversationSummary, stored: StoredConversationState, final: boolean, settled: boolean): Classification {
-  if (!input.fetchMissingAudio || stored.audioExpected !== true || stored.hasAudio) return { counts: { alreadyStored: 1 }, blockers: [], tasks: [] };
-  const counts = { alreadyStored: 1, audioMissing: 1 };
+/**
+ * A stored conversation needs at most its recording: when recordings are back-filled, the record should have one
+ * (`has_audio`), holds none, and the API has not said there is none.
+ */
+function classifyStored({ input, nowSecs }: Run, summary: ConversationSummary, stored: StoredConversationState, final: boolean, settled: boolean): Classification {
+  if (!input.backfillRecordings || stored.audioExpected !== true || stored.hasAudio || stored.audioUnavailable) return { counts: { alreadyStored: 1 }, blockers: [], tasks: [] };
+  const missingAfterSecs = input.recordingMissingAfterSecs ?? POLLER_DEFAULTS.recordingMissingAfterSecs;
+  const overdue = nowSecs - (summary.start_time_unix_secs + summary.call_duration_secs) > missingAfterSecs;
+  const counts = { alreadyStored: 1, audioMissing: 1, audioOverdue: overdue ? 1 : 0 };
   if (!final) return { counts, blockers: [blocker(summary, 'audio_not_final')], tasks: [] };
   if (!settled) return { counts, blockers: [blocker(summary, 'audio_not_settled')], tasks: [] };
   return { counts, blockers: [], tasks: input.dryRun ? [] : [{ kind: 'audio', summary }] };
 }
 
-/** One back-fill, or why it did not happen, as an outcome; auth and storage errors are thrown. */
-async function runTask(run: Run, task: Task): Promise<Outcome> {
-  try {
-    if (!run.hasTime()) return counted({ deferred: 1 }, blocker(task.summary, 'deferred'));
-    return await attempt(run, task, () => (task.kind === 'audio' ? backfillAudio(run, task.summary, task.summary.agent_id) : backfillTranscript(run, task)));
-  } finally {
-    run.report({ backfillDone: 1 });
-  }
+/**
+ * Runs a window's back-fills through the two pools; the first error that stops the run (auth, storage) keeps the
+ * queued ones from starting, and is rethrown once those in flight have finished.
+ */
+async function runTasks(run: Run, tasks: readonly Task[]): Promise<Outcome[]> {
+  let failure: { readonly error: unknown } | undefined;
+  const stopped = () => failure !== undefined;
+  const outcomes = await Promise.all(
+    tasks.map(async (task) => {
+      try {
+        return await runTask(run, task, stopped);
+      } catch (error) {
+        failure ??= { error };
+        return counted({});
+      } finally {
+        run.report({ backfillDone: 1 });
+      }
+    }),
+  );
+  if (failure !== undefined) throw failure.error;
+  return outcomes;
+}
+
+/** One back-fill: its transcript step in a detail slot, then (when it needs one) its recording in a recording slot. */
+async function runTask(run: Run, task: Task, stopped: () => boolean): Promise<Outcome> {
+  if (task.kind === 'audio') return recordingStep(run, task, task.summary.agent_id, stopped);
+  const transcript = await run.transcriptSlots.run(async (): Promise<TranscriptStep> => (stopped() ? { outcome: counted({}) } : transcriptStep(run, task)));
+  if (transcript.recordingAgentId === undefined) return transcript.outcome;
+  // The transcript is published already: a recording that fails is counted beside it, not instead of it.
+  return combine([transcript.outcome, counted({ audioMissing: 1 }), await recordingStep(run, task, transcript.recordingAgentId, stopped)]);
+}
+
+function recordingStep(run: Run, task: Task, agentId: string | undefined, stopped: () => boolean): Promise<Outcome> {
+  return run.recordingSlots.run(async () => (stopped() ? counted({}) : attempt(run, task, 'recording', () => backfillRecording(run, task.summary, agentId))));
+}
+
+/** A transcript back-fill's outcome, and the agent to file its recording under when one should be fetched too. */
+interface TranscriptStep {
+  readonly outcome: Outcome;
+  readonly recordingAgentId?: string | undefined;
+}
+
+async function transcriptStep(run: Run, task: Task): Promise<TranscriptStep> {
+  if (!run.hasTime()) return { outcome: counted({ deferred: 1 }, blocker(task.summary, 'deferred')) };
+  let recordingAgentId: string | undefined;
+  const outcome = await attempt(run, task, 'transcript', async () => {
+    const step = await backfillTranscript(run, task);
+    recordingAgentId = step.recordingAgentId;
+    return step.outcome;
+  });
+  return { outcome, ...(recordingAgentId === undefined ? {} : { recordingAgentId }) };
 }
 
 /**
  * `step`'s outcome, or its failure's: a call that ran out of time defers the conversation, any other API error counts
- * it in `errors` (logged, identifiers only). Auth errors and everything else (our storage failing) stop the run.
+ * it in `errors` (logged, identifiers only), or, for a recording of a conversation older than `maxPendingAgeSecs`,
+ * gives it up (logged, counted, no longer holding the watermark). Auth errors and everything else (our storage
+ * failing) stop the run.
  */
-async function attempt(run: Run, task: Task, step: () => Promise<Outcome>): Promise<Outcome> {
+async function attempt(run: Run, task: Task, kind: 'transcript' | 'recording', step: () => Promise<Outcome>): Promise<Outcome> {
   try {
     return await step();
   } catch (error) {
     assertIsError(error);
     if (error instanceof ElevenLabsAuthError) throw error;
-    if (error instanceof ElevenLabsDeadlineError) return counted({ deferred: 1 }, blocker(task.summary, 'deferred'));
-    if (error instanceof ElevenLabsApiError) {
-      run.ports.logger?.warn('conversation not back-filled', { conversation_id: task.summary.conversation_id, task: task.kind, status: error.status, code: error.code, errorName: error.name });
-      return counted({ errors: 1 }, blocker(task.summary, 'error'));
+    if (error instanceof ElevenLabsDeadlineError) return kind === 'recording' ? deferRecording(run, task.summary) : counted({ deferred: 1 }, blocker(task.summary, 'deferred'));
+    if (!(error instanceof ElevenLabsApiError)) throw error;
+    const fields = { conversation_id: task.summary.conversation_id, task: kind, status: error.status, code: error.code, errorName: error.name };
+    if (kind === 'recording' && pastGiveUpAge(run, task.summary)) {
+      run.ports.logger?.warn('recording given up: still failing', fields);
+      return counted({ errors: 1, audioGivenUp: 1 });
     }
-    throw error;
+    run.ports.logger?.warn(kind === 'recording' ? 'recording not back-filled' : 'conversation not back-filled', fields);
+    return counted({ errors: 1 }, blocker(task.summary, 'error'));
   }
 }
 
-/** Fetches and publishes a missing conversation, then its recording when it has one the record lacks. */
-async function backfillTranscript(run: Run, task: Task): Promise<Outcome> {
+/** The conversation started longer than `maxPendingAgeSecs` ago: what still cannot be fetched stops holding the watermark. */
+function pastGiveUpAge(run: Run, summary: ConversationSummary): boolean {
+  const { maxPendingAgeSecs } = run.input;
+  return maxPendingAgeSecs !== undefined && run.nowSecs - summary.start_time_unix_secs > maxPendingAgeSecs;
+}
+
+/**
+ * A recording left for the next run (no time for it); one too long for any run to finish, past the give-up age, is
+ * given up instead (logged, counted) rather than holding the watermark for ever. `backfill` has no time limit.
+ */
+function deferRecording(run: Run, summary: ConversationSummary): Outcome {
+  if (!pastGiveUpAge(run, summary)) return counted({ deferred: 1 }, blocker(summary, 'deferred'));
+  run.ports.logger?.warn('recording given up: no run had the time for it', { conversation_id: summary.conversation_id });
+  return counted({ audioGivenUp: 1 });
+}
+
+/** Fetches and publishes a missing conversation; says whether its recording should be fetched as well. */
+async function backfillTranscript(run: Run, task: Task): Promise<TranscriptStep> {
   const { summary } = task;
   const fetched = await run.ports.api.getConversation(summary.conversation_id, run.callOptions);
   // The list said final, the detail disagrees: trust the detail and wait.
-  if (!isFinalStatus(fetched.conversation.status)) return counted({ skippedNotFinal: 1 }, blocker(summary, 'not_final'));
+  if (!isFinalStatus(fetched.conversation.status)) return { outcome: counted({ skippedNotFinal: 1 }, blocker(summary, 'not_final')) };
   await publish(run, transcriptionEnvelope(fetched, Math.floor(run.nowMs() / 1000)));
   run.ports.logger?.info('conversation back-filled', { conversation_id: summary.conversation_id });
-  const transcript = counted({ backfilled: 1 });
-  if (!run.input.fetchMissingAudio || fetched.conversation.has_audio !== true || task.audioStored === true) return transcript;
-  const agentId = typeof fetched.conversation.agent_id === 'string' ? fetched.conversation.agent_id : summary.agent_id;
-  // The transcript is published already: a recording that fails is counted beside it, not instead of it.
-  const recording = await attempt(run, task, () => backfillAudio(run, summary, agentId));
-  return combine([transcript, counted({ audioMissing: 1 }), recording]);
+  const outcome = counted({ backfilled: 1 });
+  if (!run.input.backfillRecordings || fetched.conversation.has_audio !== true || task.recordingKnown === true) return { outcome };
+  return { outcome, recordingAgentId: typeof fetched.conversation.agent_id === 'string' ? fetched.conversation.agent_id : summary.agent_id };
 }
 
-/** Fetches and publishes one recording; one ElevenLabs no longer has (404) counts as unavailable. */
-async function backfillAudio(run: Run, summary: ConversationSummary, agentId: string | undefined): Promise<Outcome> {
-  let recording: Uint8Array;
-  try {
-    recording = await run.ports.api.getConversationAudio(summary.conversation_id, run.callOptions);
-  } catch (error) {
-    if (error instanceof ElevenLabsApiError && error.status === 404) {
-      // Deleted by the workspace's retention settings, or never recorded: nothing left to fetch.
-      run.ports.logger?.info('recording not available', { conversation_id: summary.conversation_id });
-      return counted({ audioUnavailable: 1 });
-    }
-    throw error;
+/** Enough of the run's time is left for a download of `bytes` (unknown: the reserve alone). */
+function hasRecordingTime(run: Run, bytes = 0): boolean {
+  const reserveMs = run.input.recordingReserveMs ?? DEFAULT_RECORDING_RESERVE_MS;
+  return run.callOptions.remainingMs() >= reserveMs + (bytes / ASSUMED_RECORDING_BYTES_PER_SEC) * 1000;
+}
+
+/**
+ * Streams one recording into the archive and queues its claim check, or, when the API says there is none (404/422),
+ * queues `audio_unavailable` so the record says so and no later run asks again. A download that cannot finish in the
+ * time left is not started (or is cancelled once its size is known) and left for the next run.
+ */
+async function backfillRecording(run: Run, summary: ConversationSummary, agentId: string | undefined): Promise<Outcome> {
+  if (!hasRecordingTime(run)) return deferRecording(run, summary);
+  const conversationId = summary.conversation_id;
+  const budgetMs = run.callOptions.remainingMs();
+  // The download must end within the run's time: past it, the upload is aborted and the recording left for next time.
+  const signal = Number.isFinite(budgetMs) ? AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(budgetMs)))) : undefined;
+  const response = await run.ports.api.openConversationAudio(conversationId, { ...run.callOptions, ...(signal === undefined ? {} : { signal }) });
+  const nowMs = run.nowMs();
+  if (response.kind === 'absent') {
+    // Never recorded, or deleted by the workspace's retention settings: nothing left to fetch.
+    await publish(run, audioUnavailableEnvelope(conversationId, agentId, response.status, Math.floor(nowMs / 1000)));
+    run.ports.logger?.info('recording not available', { conversation_id: conversationId, status: response.status });
+    return counted({ audioUnavailable: 1 });
   }
-  await publish(run, audioEnvelope(summary.conversation_id, agentId, recording, Math.floor(run.nowMs() / 1000)));
+  if (!hasRecordingTime(run, response.contentLength)) {
+    await response.body.cancel();
+    return deferRecording(run, summary);
+  }
+  const reference = await run.ports.publishRecording({ conversationId, agentId, body: response.body, contentType: response.contentType, receivedAt: new Date(nowMs) });
+  run.ports.logger?.info('recording back-filled', { conversation_id: conversationId, bytes: reference.bytes });
   return counted({ audioBackfilled: 1 });
 }
 
@@ -472,13 +608,13 @@ function publish(run: Run, envelope: BackfillEnvelope): Promise<unknown> {
 /** The summary of the windows started (oldest first; all finished but maybe the last). */
 function summarize(run: Run, after: number, windows: readonly WindowOutcome[], windowsTotal: number): ReconcileSummary {
   const { counts, blockers } = combine(windows);
-  const { audioMissing, audioBackfilled, audioUnavailable, ...rangeCounts } = counts;
+  const { audioMissing, audioBackfilled, audioUnavailable, audioGivenUp, audioOverdue, ...rangeCounts } = counts;
   const blockedBy = blockers.reduce<Blocker | undefined>((earliest, next) => (earliest === undefined || next.startTimeUnixSecs < earliest.startTimeUnixSecs ? next : earliest), undefined);
   const frontier = windows.filter((window) => window.finished).at(-1)?.end ?? after;
   const newWatermark = nextWatermark({ after, frontier, blockedBy, nowSecs: run.nowSecs, settleDelaySecs: run.input.settleDelaySecs, dryRun: run.input.dryRun });
   return {
     ...rangeCounts,
-    audio: { missing: audioMissing, backfilled: audioBackfilled, unavailable: audioUnavailable },
+    audio: { missing: audioMissing, backfilled: audioBackfilled, unavailable: audioUnavailable, givenUp: audioGivenUp, overdue: audioOverdue },
     ...(newWatermark === undefined ? {} : { newWatermark }),
     ...(blockedBy === undefined ? {} : { watermarkBlockedBy: blockedBy }),
     complete: windows.length === windowsTotal && windows.every((window) => window.finished) && counts.deferred === 0,

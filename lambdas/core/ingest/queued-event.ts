@@ -7,7 +7,7 @@
  * Every event is archived (gzip) before it is enqueued, so the claim check simply points at the archive.
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { AWS_LIMITS } from '../contract.js';
+import { AWS_LIMITS, OBJECT_PREFIX } from '../contract.js';
 import { keySegment, type KeySegmentOptions } from '../s3-keys.js';
 
 export type EventSource = 'webhook' | 'poller';
@@ -176,11 +176,24 @@ export function decodeQueuedEvent(record: SqsRecordLike): QueuedEvent {
 /** Archive key segments (conversation id, event type): an event without a conversation is filed under `_unknown`. */
 const ARCHIVE_KEY_SEGMENT: KeySegmentOptions = { maxChars: 128, fallback: '_unknown' };
 
+/** `YYYY/MM/DD/<conversation_id>/<received ms>`: where an archived object of that day and conversation starts. */
+function archivePath(receivedAt: Date, conversationId: string | undefined): string {
+  const iso = receivedAt.toISOString();
+  return `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${keySegment(conversationId, ARCHIVE_KEY_SEGMENT)}/${receivedAt.getTime()}`;
+}
+
 /**
  * Archive key, by received date then conversation: `events/YYYY/MM/DD/<conversation_id>/<received ms>-<event_type>-<sha256[0:16]>.json.gz`.
  */
 export function archiveKeyFor(input: { receivedAt: Date; conversationId?: string; eventType: string; bodySha256: string }): string {
-  const iso = input.receivedAt.toISOString();
-  const [year, month, day] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10)];
-  return `events/${year}/${month}/${day}/${keySegment(input.conversationId, ARCHIVE_KEY_SEGMENT)}/${input.receivedAt.getTime()}-${keySegment(input.eventType, ARCHIVE_KEY_SEGMENT)}-${input.bodySha256.slice(0, 16)}.json.gz`;
+  return `${OBJECT_PREFIX.events}${archivePath(input.receivedAt, input.conversationId)}-${keySegment(input.eventType, ARCHIVE_KEY_SEGMENT)}-${input.bodySha256.slice(0, 16)}.json.gz`;
+}
+
+/**
+ * Where the poller archives a recording it fetched, before it knows the bytes' hash:
+ * `events/recordings/YYYY/MM/DD/<conversation_id>/<received ms>-<token>.mp3` (`token`: random, so concurrent
+ * back-fills of one conversation never share a key).
+ */
+export function recordingArchiveKeyFor(input: { receivedAt: Date; conversationId: string; token: string }): string {
+  return `${OBJECT_PREFIX.recordings}${archivePath(input.receivedAt, input.conversationId)}-${keySegment(input.token, ARCHIVE_KEY_SEGMENT)}.mp3`;
 }

@@ -2,9 +2,11 @@
  * The conversation bucket as the writer and the reader both see it: recordings, and the gzip JSON objects that hold
  * what did not fit in a DynamoDB item (offloaded transcripts and sections).
  */
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { streamedUploader, type StreamedObject } from '../aws/streamed-upload.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { OFFLOADABLE_ATTRIBUTES, type ConversationRecord, type JsonObject, type JsonValue, type OffloadableAttribute } from './conversation-record.js';
 import { s3ObjectReader } from '../ingest/event-body.js';
@@ -28,6 +30,11 @@ export type OffloadedSections = Partial<Pick<ConversationRecord, OffloadableAttr
 /** The record objects of one conversation bucket. */
 export interface ConversationObjects {
   put(key: string, body: Uint8Array, contentType: string, contentEncoding?: string): Promise<void>;
+  /** Streams `body` into `key` in bounded memory (multipart); returns its size and SHA-256. */
+  upload(key: string, body: Readable, contentType: string): Promise<StreamedObject>;
+  /** Copies another object of the bucket to `key`, server-side: no byte passes through this process. */
+  copy(sourceKey: string, key: string, contentType: string): Promise<void>;
+  delete(key: string): Promise<void>;
   /** Stores `json` gzip-compressed, as `application/json` with `Content-Encoding: gzip`. */
   putGzipJson(key: string, json: string): Promise<void>;
   get(key: string): Promise<Uint8Array>;
@@ -41,9 +48,18 @@ export interface ConversationObjects {
 /** The record objects in `bucketName`. */
 export function conversationObjects({ s3, bucketName }: Pick<ConversationStorageOptions, 's3' | 'bucketName'>): ConversationObjects {
   const getObject = s3ObjectReader(s3);
+  const upload = streamedUploader(s3);
   const objects: ConversationObjects = {
     async put(key, body, contentType, contentEncoding) {
       await s3.send(new PutObjectCommand({ Bucket: bucketName, Key: key, Body: body, ContentType: contentType, ContentEncoding: contentEncoding }));
+    },
+    upload: (key, body, contentType) => upload({ bucket: bucketName, key, body, contentType }),
+    async copy(sourceKey, key, contentType) {
+      const source = `${bucketName}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`;
+      await s3.send(new CopyObjectCommand({ Bucket: bucketName, Key: key, CopySource: source, ContentType: contentType, MetadataDirective: 'REPLACE' }));
+    },
+    async delete(key) {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucketName, Key: key }));
     },
     async putGzipJson(key, json) {
       await objects.put(key, new Uint8Array(await gzipAsync(Buffer.from(json, 'utf8'))), 'application/json', 'gzip');

@@ -27,16 +27,23 @@ export interface EventPointer {
   event_timestamp?: number;
 }
 
-/** Where the decoded MP3 of a `post_call_audio` event lives. */
+/** Where the MP3 of a `post_call_audio` event lives. */
 export interface AudioObject {
   s3_key: string;
   bytes: number;
   content_type: string;
+  /** SHA-256 (hex) of the MP3 bytes; absent on records stored before it was recorded. */
+  sha256?: string;
 }
 
 export interface AudioSection extends AudioObject {
-  /** The event's `data` without `full_audio` (agent_id, conversation_id and any field ElevenLabs adds). */
+  /**
+   * The event's `data` without `full_audio` (agent_id, conversation_id and any field ElevenLabs adds); a back-filled
+   * recording's keeps `audio_object`, the archived copy it was made from.
+   */
   event_data: JsonObject;
+  /** How the recording arrived: `webhook` (post_call_audio) or `poller` (back-filled from the API). */
+  source?: EventSource;
 }
 
 /** An event of a type this version does not know, kept whole. */
@@ -84,6 +91,11 @@ export interface ConversationRecord {
   /** gzip JSON of the transcript in the conversation bucket, when offloaded. */
   transcript_s3_key?: string;
   audio?: AudioSection;
+  /**
+   * The poller's newest `audio_unavailable` event's `data` (`status_code` 404 or 422): ElevenLabs has no recording of
+   * the conversation, so none is fetched again.
+   */
+  audio_unavailable?: JsonObject;
   /** The newest `call_initiation_failure` event's `data` as received (failure_reason, metadata, …). */
   initiation_failure?: JsonObject;
   unknown_events?: UnknownEventEntry[];
@@ -102,6 +114,8 @@ export interface ConversationRecord {
   transcription_body_sha256?: string;
   audio_event_timestamp?: number;
   audio_body_sha256?: string;
+  audio_unavailable_event_timestamp?: number;
+  audio_unavailable_body_sha256?: string;
   failure_event_timestamp?: number;
   failure_body_sha256?: string;
   /** TTL (unix seconds); never set by the consumer, kept when an operator sets it. */
@@ -140,6 +154,7 @@ export interface EventMeta {
 export type ConversationEvent =
   | { readonly kind: 'transcription'; readonly meta: EventMeta; readonly data: JsonObject }
   | { readonly kind: 'audio'; readonly meta: EventMeta; readonly audio: AudioObject; readonly data: JsonObject }
+  | { readonly kind: 'audio_unavailable'; readonly meta: EventMeta; readonly data: JsonObject }
   | { readonly kind: 'initiation_failure'; readonly meta: EventMeta; readonly data: JsonObject }
   | { readonly kind: 'unknown'; readonly meta: EventMeta; readonly data: JsonObject };
 
@@ -272,9 +287,16 @@ function applySection(record: ConversationRecord, event: ConversationEvent): boo
     }
     case 'audio': {
       if (!isNewer(time, sha, record.audio_event_timestamp, record.audio_body_sha256)) return false;
-      record.audio = { ...event.audio, event_data: event.data };
+      record.audio = { ...event.audio, event_data: event.data, source: event.meta.source };
       record.audio_event_timestamp = time;
       record.audio_body_sha256 = sha;
+      return true;
+    }
+    case 'audio_unavailable': {
+      if (!isNewer(time, sha, record.audio_unavailable_event_timestamp, record.audio_unavailable_body_sha256)) return false;
+      record.audio_unavailable = event.data;
+      record.audio_unavailable_event_timestamp = time;
+      record.audio_unavailable_body_sha256 = sha;
       return true;
     }
     case 'initiation_failure': {
@@ -330,6 +352,7 @@ function deriveSummary(record: ConversationRecord): void {
       optionalString(conversation.agent_id) ??
       optionalString(failure.agent_id) ??
       optionalString(audioData.agent_id) ??
+      optionalString(record.audio_unavailable?.agent_id) ??
       optionalString(firstUnknown?.data.agent_id),
     agent_name: optionalString(conversation.agent_name),
     user_id: optionalString(conversation.user_id),

@@ -68,12 +68,17 @@ export type ApplyEventOutcome =
       readonly attempts: number;
     };
 
+/** How a recording reaches its object: written by the caller to the key it is given (streamed, copied, or put). */
+export type WriteAudio = (key: string) => Promise<void>;
+
 export interface ConversationStore {
   /**
-   * Merges one event into its conversation record. `audioBytes` (the decoded MP3 of a `post_call_audio` event) is
-   * uploaded to the event's `audio.s3_key` only when it becomes the record's audio. Duplicates write nothing.
+   * Merges one event into its conversation record. A `post_call_audio` event's recording is written (`writeAudio`,
+   * to the event's `audio.s3_key`) only when the event becomes the record's audio, before the record points at it;
+   * a recording the record stops pointing at (a newer one replaced it, or this event lost a race) is deleted, so no
+   * audio object is left that no record refers to. Duplicates write nothing.
    */
-  applyEvent(event: ConversationEvent, payload?: { readonly audioBytes?: Uint8Array }): Promise<ApplyEventOutcome>;
+  applyEvent(event: ConversationEvent, payload?: { readonly writeAudio?: WriteAudio }): Promise<ApplyEventOutcome>;
 }
 
 /** The consumer's write side. */
@@ -89,50 +94,96 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     return Item === undefined ? undefined : (fromStoredValue(Item) as ConversationRecord);
   }
 
+  /** One read → merge → conditional put; `undefined` when another writer changed the record in between. */
+  async function attemptWrite(event: ConversationEvent, audio: AudioWrites): Promise<ApplyEventOutcome | undefined> {
+    const conversationId = event.meta.conversationId;
+    const stored = await readForMerge(conversationId);
+    audio.known(stored);
+    // Cheap duplicate check before fetching anything from S3.
+    if (stored?.events.some((pointer) => pointer.body_sha256 === event.meta.bodySha256)) return { kind: 'duplicate', conversationId };
+    const current = stored === undefined ? undefined : await objects.restoreSections(stored);
+    const merged = mergeConversationEvent(current, event, now().toISOString());
+    if (merged.kind === 'duplicate') return { kind: 'duplicate', conversationId };
+    if (event.kind === 'audio' && merged.sectionUpdated) await audio.write(event.audio.s3_key);
+    const { item, transcriptOffloaded, sectionsOffloaded } = await fitItem(merged.record, objects, budget);
+    // A put that throws may still have been applied (a timeout): until it answers, the record is unknown.
+    audio.unknown();
+    try {
+      await documentClient.send(new PutCommand({ TableName: tableName, Item: toStorableValue(item) as Record<string, unknown>, ...versionCondition(current?.record_version, current !== undefined) }));
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return undefined;
+      throw error;
+    }
+    audio.known(item);
+    if (event.kind === 'audio' && merged.sectionUpdated) await audio.replaced(current?.audio?.s3_key);
+    return { kind: merged.kind, conversationId, recordVersion: item.record_version, sectionUpdated: merged.sectionUpdated, transcriptOffloaded, sectionsOffloaded, attempts: 0 };
+  }
+
   return {
     async applyEvent(event, payload = {}) {
       const conversationId = event.meta.conversationId;
-      let audioUploaded = false;
-      for (let attempt = 1; ; attempt++) {
-        const stored = await readForMerge(conversationId);
-        // Cheap duplicate check before fetching anything from S3.
-        if (stored?.events.some((pointer) => pointer.body_sha256 === event.meta.bodySha256)) return { kind: 'duplicate', conversationId };
-        const current = stored === undefined ? undefined : await objects.restoreSections(stored);
-        const merged = mergeConversationEvent(current, event, now().toISOString());
-        if (merged.kind === 'duplicate') return { kind: 'duplicate', conversationId };
-
-        if (event.kind === 'audio' && merged.sectionUpdated && !audioUploaded) {
-          if (payload.audioBytes === undefined) throw new Error('post_call_audio event without its audio bytes');
-          await objects.put(event.audio.s3_key, payload.audioBytes, event.audio.content_type);
-          audioUploaded = true;
-        }
-        const { item, transcriptOffloaded, sectionsOffloaded } = await fitItem(merged.record, objects, budget);
-        try {
-          await documentClient.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: toStorableValue(item) as Record<string, unknown>,
-              ...versionCondition(current?.record_version, current !== undefined),
-            }),
-          );
-        } catch (error) {
-          if (!isConditionalCheckFailure(error)) throw error;
-          if (attempt >= maxAttempts) {
-            throw new ConcurrentUpdateError(`conversation ${conversationId}: record changed on each of ${attempt} attempts`, { cause: error });
-          }
+      const audio = audioWrites(objects, payload.writeAudio, () => readForMerge(conversationId));
+      try {
+        for (let attempt = 1; ; attempt++) {
+          const outcome = await attemptWrite(event, audio);
+          if (outcome !== undefined) return outcome.kind === 'duplicate' ? outcome : { ...outcome, attempts: attempt };
+          if (attempt >= maxAttempts) throw new ConcurrentUpdateError(`conversation ${conversationId}: record changed on each of ${attempt} attempts`);
           await sleep(Math.random() * Math.min(1000, 10 * 2 ** attempt));
-          continue;
         }
-        return {
-          kind: merged.kind,
-          conversationId,
-          recordVersion: item.record_version,
-          sectionUpdated: merged.sectionUpdated,
-          transcriptOffloaded,
-          sectionsOffloaded,
-          attempts: attempt,
-        };
+      } finally {
+        await audio.settle();
       }
+    },
+  };
+}
+
+/**
+ * The recording objects one applyEvent writes and retires. An audio object's key is named by its event's body hash,
+ * so a key belongs to one event, and once that event is listed in the record (any later delivery is a duplicate)
+ * and is no longer the audio section, nothing will point at the key again: deleting it is safe.
+ */
+interface AudioWrites {
+  /** Writes the event's recording to `key`, once per applyEvent. */
+  write(key: string): Promise<void>;
+  /** The record as just read or written (undefined: there is none). */
+  known(record: ConversationRecord | undefined): void;
+  /** A write to the record is under way: what it holds is not known until it is read again. */
+  unknown(): void;
+  /** After a successful put: the recording the new one replaced, to delete. */
+  replaced(key: string | undefined): Promise<void>;
+  /** At the end, whatever happened: deletes what this call wrote if the record does not point at it. */
+  settle(): Promise<void>;
+}
+
+function audioWrites(objects: ConversationObjects, writeAudio: WriteAudio | undefined, reread: () => Promise<ConversationRecord | undefined>): AudioWrites {
+  let written: string | undefined;
+  let lastSeen: { readonly record: ConversationRecord | undefined } | undefined;
+  const deleteQuietly = (key: string) => objects.delete(key).catch(() => undefined);
+  return {
+    async write(key) {
+      if (written !== undefined) return;
+      if (writeAudio === undefined) throw new Error('post_call_audio event without a way to write its recording');
+      // A failed write leaves nothing (an aborted multipart upload, a copy or put that did not happen).
+      await writeAudio(key);
+      written = key;
+    },
+    known(record) {
+      lastSeen = { record };
+    },
+    unknown() {
+      lastSeen = undefined;
+    },
+    async replaced(key) {
+      if (key !== undefined && key !== written) await deleteQuietly(key);
+    },
+    async settle() {
+      if (written === undefined) return;
+      // After a failure the put may have happened all the same (a timeout): read again, and keep the object unless
+      // the record is known not to point at it (a read that fails too keeps it: a stray object beats a dangling key).
+      const key = written;
+      const pointsAtIt = (record: ConversationRecord | undefined) => record?.audio?.s3_key === key;
+      const kept = lastSeen === undefined ? await reread().then(pointsAtIt, () => true) : pointsAtIt(lastSeen.record);
+      if (!kept) await deleteQuietly(key);
     },
   };
 }
