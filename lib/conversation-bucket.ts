@@ -153,32 +153,36 @@ export class ConversationBucket extends Construct {
     }
   }
 
-  /** Sets CONVERSATION_BUCKET_NAME and allows PutObject under `events/` only (receiver, poller). */
+  /**
+   * Sets CONVERSATION_BUCKET_NAME and allows PutObject and DeleteObject under `events/` only (receiver, poller): an
+   * archive object whose event could not be queued is deleted (lambdas/core/ingest/publish-event.ts).
+   */
   bindEventArchiveWriter(fn: ProjectFunction): void {
     fn.addEnvironment(ENV.conversationBucketName, this.bucket.bucketName);
-    this.grantObjects(fn, ['s3:PutObject'], [BUCKET_PREFIX.events]);
+    this.grantObjects(fn, ['s3:PutObject', 's3:DeleteObject'], [BUCKET_PREFIX.events]);
   }
 
   /**
    * What the poller needs besides its archive grant to stream recordings into `events/recordings/`: abort a failed
-   * multipart upload, and delete a recording whose claim check could not be queued (there only), plus Decrypt for
-   * multipart uploads under a customer-managed key.
+   * multipart upload (there only; deleting a recording whose claim check could not be queued is the archive grant's),
+   * plus Decrypt for multipart uploads under a customer-managed key.
    */
   bindRecordingArchiver(fn: ProjectFunction): void {
-    this.grantObjects(fn, ['s3:AbortMultipartUpload', 's3:DeleteObject'], [BUCKET_PREFIX.recordings]);
+    this.grantObjects(fn, ['s3:AbortMultipartUpload'], [BUCKET_PREFIX.recordings]);
     this.grantKeyUse(fn, ['kms:Decrypt']);
   }
 
   /**
    * Sets CONVERSATION_BUCKET_NAME and allows what the consumer does: GetObject under `events/` (claim checks, and
    * the source of recording copies) and `transcripts/`, PutObject under `transcripts/` and `audio/`, and under
-   * `audio/` AbortMultipartUpload (streamed recordings) and DeleteObject (a recording no record refers to any more).
+   * `audio/` AbortMultipartUpload (streamed recordings), and DeleteObject under `transcripts/` and `audio/` (an offloaded
+   * part or a recording no record refers to any more).
    */
   bindConsumer(fn: ProjectFunction): void {
     fn.addEnvironment(ENV.conversationBucketName, this.bucket.bucketName);
     this.grantObjects(fn, ['s3:GetObject'], [BUCKET_PREFIX.events, BUCKET_PREFIX.transcripts]);
-    this.grantObjects(fn, ['s3:PutObject'], [BUCKET_PREFIX.transcripts, BUCKET_PREFIX.audio]);
-    this.grantObjects(fn, ['s3:AbortMultipartUpload', 's3:DeleteObject'], [BUCKET_PREFIX.audio]);
+    this.grantObjects(fn, ['s3:PutObject', 's3:DeleteObject'], [BUCKET_PREFIX.transcripts, BUCKET_PREFIX.audio]);
+    this.grantObjects(fn, ['s3:AbortMultipartUpload'], [BUCKET_PREFIX.audio]);
   }
 
   private grantObjects(fn: ProjectFunction, actions: readonly ObjectAction[], prefixes: readonly string[]): void {

@@ -43,6 +43,7 @@ async function queuedBatches(count: number, batchSize: number, label: string, aw
       {
         bucketName: aws.names.bucketName,
         putArchiveObject: async () => undefined,
+        deleteArchiveObject: async () => undefined,
         sendMessage: async (message) => {
           queued = message;
         },

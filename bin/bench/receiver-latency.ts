@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS, SERVICE } from '../../lambdas/core/contract.js';
 import { createObservability } from '../../lambdas/core/observability.js';
 import { createAwsPublishPorts, type PublishPorts } from '../../lambdas/core/ingest/publish-event.js';
-import { sqsMessageSize } from '../../lambdas/core/ingest/queued-event.js';
+import { sqsMessageBytes } from '../../lambdas/core/storage-limits.js';
 import { SIGNATURE_HEADER, signatureHeaderFor } from '../../lambdas/core/ingest/signature.js';
 import { createWebhookSecrets } from '../../lambdas/core/ingest/webhook-secrets.js';
 import { createReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
@@ -36,9 +36,10 @@ function measuredPorts(ports: PublishPorts, sizes: StoredSizes): PublishPorts {
       sizes.archiveObjectBytes.push(gzipBody.byteLength);
       return ports.putArchiveObject(key, gzipBody);
     },
+    deleteArchiveObject: (key) => ports.deleteArchiveObject(key),
     sendMessage(message) {
       sizes.messageBodyBytes.push(Buffer.byteLength(message.MessageBody, 'utf8'));
-      sizes.messageWithAttributesBytes.push(sqsMessageSize(message.MessageBody, message.MessageAttributes));
+      sizes.messageWithAttributesBytes.push(sqsMessageBytes(message.MessageBody, message.MessageAttributes));
       return ports.sendMessage(message);
     },
   };

@@ -22,6 +22,8 @@ export const RECEIVER_METRIC = {
   requestRejected: 'RequestRejected',
   acceptedBytes: 'AcceptedBytes',
   publishFailed: 'PublishFailed',
+  /** Empty entries of the webhook secret's JSON array, ignored (counted once per read of the secret). */
+  emptySecretEntriesIgnored: 'EmptySecretEntriesIgnored',
 } as const;
 export type ReceiverMetricName = (typeof RECEIVER_METRIC)[keyof typeof RECEIVER_METRIC];
 
@@ -170,13 +172,47 @@ export const POLLER_DEFAULTS = {
   secretCacheTtlSecs: DEFAULT_SECRET_CACHE_TTL_SECS,
 } as const;
 
-/** AWS service limits the design depends on (each links the page it comes from). */
+/**
+ * AWS service limits the design depends on (each links the page it comes from). The rules that use them are stated in
+ * lambdas/core/storage-limits.ts; the strict emulator layer of the local pipeline enforces the same numbers.
+ */
 export const AWS_LIMITS = {
   /**
    * SQS message size, body plus attributes, as the queue is configured (the maximum since 2025).
    * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
    */
   sqsMaxMessageBytes: 1024 * 1024,
+  /** Message attributes per message (same page). */
+  sqsMaxMessageAttributes: 10,
+  /**
+   * Characters of an attribute name (alphanumerics, `-`, `_`, `.`).
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html
+   */
+  sqsMaxAttributeNameChars: 256,
+  /**
+   * DynamoDB partition key value (UTF-8 bytes), table and index keys alike; 1 byte at least (no empty strings).
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-partition-sort-keys
+   */
+  dynamoDbPartitionKeyMaxBytes: 2048,
+  /** DynamoDB sort key value (UTF-8 bytes), same page. */
+  dynamoDbSortKeyMaxBytes: 1024,
+  /**
+   * DynamoDB item size, attribute names included.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
+   */
+  dynamoDbItemMaxBytes: 400 * 1024,
+  /**
+   * DynamoDB nesting of lists and maps, the top-level attribute being level 1.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-attributes
+   */
+  dynamoDbMaxNestingLevels: 32,
+  /**
+   * DynamoDB numbers: 38 significant digits; zero, or a magnitude from 1E-130 up to (not including) 1E+126.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number
+   */
+  dynamoDbNumberMaxDigits: 38,
+  dynamoDbNumberMinExponent: -130,
+  dynamoDbNumberMaxExponent: 125,
   /**
    * Lambda's synchronous invocation payload (request). API Gateway cannot hand a larger event to the function.
    * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html

@@ -3,7 +3,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ReadSecret } from '../core/aws/secrets.js';
 import { createAwsPublishPorts } from '../core/ingest/publish-event.js';
 import { createWebhookSecrets } from '../core/ingest/webhook-secrets.js';
-import type { Observability } from '../core/observability.js';
+import { RECEIVER_METRIC } from '../core/contract.js';
+import { MetricUnit, type Observability } from '../core/observability.js';
 import type { ReceiverConfig } from './config.js';
 import type { ReceiveWebhookDependencies } from './receive-webhook.js';
 
@@ -15,12 +16,16 @@ export interface ReceiverClients {
 }
 
 /** The receiver's dependencies from its configuration and clients. */
-export function receiverDependencies(config: ReceiverConfig, clients: ReceiverClients, { logger }: Observability): ReceiveWebhookDependencies {
+export function receiverDependencies(config: ReceiverConfig, clients: ReceiverClients, { logger, metrics }: Observability): ReceiveWebhookDependencies {
   const secrets = createWebhookSecrets({
     // Our cache decides when to read; Powertools' own cache would only delay a rotation further.
     fetchSecretString: () => clients.readSecret(config.webhookSecretName, { forceFetch: true }),
     ttlSecs: config.secretCacheTtlSecs,
     onStaleSecretsKept: (error) => logger.warn('webhook secret refresh failed; the cached secrets stay in use', { errorName: error.name }),
+    onEmptyEntriesIgnored: (count) => {
+      logger.warn('webhook secret value has empty entries; they are ignored', { emptyEntries: count });
+      metrics.addMetric(RECEIVER_METRIC.emptySecretEntriesIgnored, MetricUnit.Count, count);
+    },
   });
   return {
     secrets,

@@ -10,7 +10,7 @@ import { MetricUnit, type Observability } from '../core/observability.js';
 import { publishEvent, type PublishPorts } from '../core/ingest/publish-event.js';
 import type { EventAttributes } from '../core/ingest/queued-event.js';
 import { SIGNATURE_HEADER, findHeader, verifySignature, type SignatureFailureReason } from '../core/ingest/signature.js';
-import { eventText, isKnownEventType, parseWebhookEvent } from '../core/ingest/webhook-event.js';
+import { eventText, identifierProblem, isKnownEventType, parseWebhookEvent, type IdentifierProblem } from '../core/ingest/webhook-event.js';
 import { SecretUnavailableError, type WebhookSecrets } from '../core/ingest/webhook-secrets.js';
 
 /** Lambda's synchronous payload cap; API Gateway delivers nothing larger, this guards the decode all the same. */
@@ -20,6 +20,7 @@ export const MAX_BODY_BYTES = AWS_LIMITS.lambdaSyncInvokeMaxBytes;
 export type RejectionReason =
   | SignatureFailureReason
   | InvalidWebhookReason
+  | IdentifierProblem
   | 'empty_body'
   | 'source_ip_not_allowed'
   | 'body_too_large'
@@ -79,7 +80,8 @@ function sameSecrets(left: readonly string[], right: readonly string[]): boolean
 
 /**
  * Verifies and publishes one webhook delivery. Checks, in order: source IP, method, body encoding and size, empty
- * body, signature (a mismatch triggers one rate-limited secret refresh, so a just-rotated secret works), envelope.
+ * body, signature (a mismatch triggers one rate-limited secret refresh, so a just-rotated secret works), envelope,
+ * identifiers (they must be able to be DynamoDB keys).
  * Only a genuine, well-formed event is archived and queued; unexpected errors (bugs) propagate.
  */
 export async function receiveWebhook(request: WebhookRequest, deps: ReceiveWebhookDependencies): Promise<ReceiveOutcome> {
@@ -105,6 +107,8 @@ export async function receiveWebhook(request: WebhookRequest, deps: ReceiveWebho
     if (!verdict.ok) return rejected(verdict.reason);
 
     const event = parseWebhookEvent(eventText(rawBody));
+    const problem = identifierProblem(event);
+    if (problem !== undefined) return rejected(problem);
     const attributes = await publishEvent({ rawBody, event, source: 'webhook', receivedAt }, deps.publishPorts);
     return { kind: 'accepted', attributes, bodyBytes: rawBody.byteLength };
   } catch (error) {

@@ -103,6 +103,9 @@ const REJECTION_REASONS = [
   'body_too_large',
   'method_not_allowed',
   'body_not_base64',
+  'invalid_conversation_id',
+  'invalid_agent_id',
+  'invalid_event_type',
 ] as const satisfies readonly RejectionReason[];
 const everyReasonListed: Exclude<RejectionReason, (typeof REJECTION_REASONS)[number]> extends never ? true : never = true;
 
@@ -116,6 +119,10 @@ class MemoryStorage implements PublishPorts {
     this.archive.set(key, gzipBody);
   }
 
+  async deleteArchiveObject(key: string): Promise<void> {
+    this.archive.delete(key);
+  }
+
   async sendMessage(message: QueuedMessage): Promise<void> {
     this.messages.push(message);
   }
@@ -126,7 +133,7 @@ class MemoryStorage implements PublishPorts {
   }
 }
 
-/** What real SQS takes (SendMessage reference): these characters only, and at most 1 MiB with the attributes. */
+/** What real SQS takes (SendMessage reference): these characters only, in the body and attribute values alike, and at most 1 MiB with the attributes. */
 const SQS_REFUSED_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -135,7 +142,8 @@ function sqsWouldTake(message: QueuedMessage): boolean {
     (total, [name, value]) => total + Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? ''),
     0,
   );
-  return !SQS_REFUSED_CHARACTER.test(message.MessageBody) && Buffer.byteLength(message.MessageBody) + attributeBytes <= SQS_MAX_MESSAGE_BYTES;
+  const attributeValuesTaken = Object.values(message.MessageAttributes).every((value) => !SQS_REFUSED_CHARACTER.test(value.StringValue ?? ''));
+  return attributeValuesTaken && !SQS_REFUSED_CHARACTER.test(message.MessageBody) && Buffer.byteLength(message.MessageBody) + attributeBytes <= SQS_MAX_MESSAGE_BYTES;
 }
 
 function fixedSecrets(list: readonly string[]): WebhookSecrets {

@@ -116,8 +116,8 @@ describe('AWS::Lambda::Function (receiver)', () => {
 describe('AWS::IAM::Policy (receiver role)', () => {
   const statements = statementsOfRole(template, receiverRoleId);
 
-  it('allows exactly: write its logs, read the webhook secret, send to the queue, put archive objects', () => {
-    expect(actionsOf(statements)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:PutObject', 'secretsmanager:GetSecretValue', 'sqs:SendMessage']);
+  it('allows exactly: write its logs, read the webhook secret, send to the queue, put (and delete unqueued) archive objects', () => {
+    expect(actionsOf(statements)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:PutObject', 'secretsmanager:GetSecretValue', 'sqs:SendMessage']);
   });
 
   it('scopes each action to one resource: the secret, the queue, and keys under events/ only', () => {
@@ -129,7 +129,7 @@ describe('AWS::IAM::Policy (receiver role)', () => {
           Match.objectLike({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(logicalId(stack.ingress.receiver.logGroup)) }),
           Match.objectLike({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: webhookSecretId } }),
           Match.objectLike({ Action: 'sqs:SendMessage', Resource: arnOf(queueId) }),
-          Match.objectLike({ Action: 's3:PutObject', Resource: objectArn(bucketId, 'events/*') }),
+          Match.objectLike({ Action: ['s3:DeleteObject', 's3:PutObject'], Resource: objectArn(bucketId, 'events/*') }),
         ]),
       },
     });

@@ -81,12 +81,13 @@ describe('AWS::IAM::Policy (consumer role)', () => {
           Match.objectLike({ Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: arnOf(tableId) }),
           // Reads back offloaded transcripts/sections before merging a later event.
           Match.objectLike({ Action: 's3:GetObject', Resource: Match.arrayEquals([objectArn(bucketId, 'events/*'), objectArn(bucketId, 'transcripts/*')]) }),
+          // An offloaded part or a recording no record points at any more is deleted.
           Match.objectLike({
-            Action: 's3:PutObject',
+            Action: ['s3:DeleteObject', 's3:PutObject'],
             Resource: Match.arrayEquals([objectArn(bucketId, 'audio/*'), objectArn(bucketId, 'transcripts/*')]),
           }),
-          // Streamed recordings abort their failed uploads; a recording no record points at any more is deleted.
-          Match.objectLike({ Action: ['s3:AbortMultipartUpload', 's3:DeleteObject'], Resource: objectArn(bucketId, 'audio/*') }),
+          // Streamed recordings abort their failed uploads.
+          Match.objectLike({ Action: 's3:AbortMultipartUpload', Resource: objectArn(bucketId, 'audio/*') }),
           Match.objectLike({ Action: Match.arrayWith(['sqs:DeleteMessage', 'sqs:ReceiveMessage']), Resource: arnOf(queueId) }),
         ]),
       },
@@ -211,9 +212,10 @@ describe('AWS::IAM::Policy (poller role)', () => {
           Match.objectLike({ Action: 'dynamodb:BatchGetItem', Resource: arnOf(tableId) }),
           Match.objectLike({ Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: arnOf(stateTableId) }),
           Match.objectLike({ Action: 'sqs:SendMessage', Resource: arnOf(queueId) }),
-          Match.objectLike({ Action: 's3:PutObject', Resource: objectArn(bucketId, 'events/*') }),
-          // Only its own streamed recordings: abort a failed upload, delete one whose claim check was never queued.
-          Match.objectLike({ Action: ['s3:AbortMultipartUpload', 's3:DeleteObject'], Resource: objectArn(bucketId, 'events/recordings/*') }),
+          // An archive object (or recording) whose event was never queued is deleted.
+          Match.objectLike({ Action: ['s3:DeleteObject', 's3:PutObject'], Resource: objectArn(bucketId, 'events/*') }),
+          // Only its own streamed recordings: abort a failed upload.
+          Match.objectLike({ Action: 's3:AbortMultipartUpload', Resource: objectArn(bucketId, 'events/recordings/*') }),
           Match.objectLike({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: apiKeySecretId } }),
         ]),
       },

@@ -7,7 +7,8 @@ import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { toConversationData, type ConversationRecord } from '../../lambdas/core/record/conversation-record.js';
 import { InvalidWebhookError } from '../../lambdas/core/errors.js';
-import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/record/dynamodb-storable.js';
+import { AWS_LIMITS } from '../../lambdas/core/contract.js';
+const DYNAMODB_MAX_NESTING_LEVELS = AWS_LIMITS.dynamoDbMaxNestingLevels;
 import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
 import { createConversationReader, type ConversationReader, type ListConversationsOptions } from '../../lambdas/core/record/conversation-reader.js';
 import { ConversationTooLargeError, createConversationStore, type ConversationStore } from '../../lambdas/core/record/conversation-writer.js';

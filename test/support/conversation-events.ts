@@ -2,7 +2,7 @@
  * Builds post-call events and publishes them through the production publish path (gzip archive object first, then the
  * SQS message), and turns SQS messages into the Lambda event the consumer receives.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { publishEvent, type QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
@@ -122,6 +122,9 @@ export async function archiveAndEncode(
       bucketName: options.bucketName,
       putArchiveObject: async (key, gzipBody) => {
         await options.s3.send(new PutObjectCommand({ Bucket: options.bucketName, Key: key, Body: gzipBody, ContentType: 'application/json', ContentEncoding: 'gzip' }));
+      },
+      deleteArchiveObject: async (key) => {
+        await options.s3.send(new DeleteObjectCommand({ Bucket: options.bucketName, Key: key }));
       },
       sendMessage: async (encoded) => {
         message = encoded;

@@ -917,6 +917,45 @@ const nonObjectJson = fc.jsonValue({ maxDepth: 2 }).filter((value) => typeof val
 const notAString = fc.oneof(fc.constantFrom<unknown>('', null, true, false, 0, 1.5, [], {}, ['post_call_audio']), nonObjectJson.filter((value) => typeof value !== 'string'));
 const notAnObject = fc.oneof(fc.constantFrom<unknown>(null, [], [{}], 'data', 0, true), nonObjectJson);
 
+/** AWS's key limits as the contract states them (README "Receiver answers"): partition keys 2,048 bytes of UTF-8. */
+const KEY_LIMIT_BYTES = 2048;
+const EVENT_TYPE_LIMIT_BYTES = 256;
+
+/** `bytes` bytes of UTF-8 made of `unit` (padded with "a" where a unit would not fit whole). */
+function textOfBytes(unit: string, bytes: number): string {
+  const unitBytes = Buffer.byteLength(unit, 'utf8');
+  return `${unit.repeat(Math.floor(bytes / unitBytes))}${'a'.repeat(bytes % unitBytes)}`;
+}
+
+/**
+ * Identifiers at and past what AWS can key on: the conversation id (table key) and agent id (`by_agent` index key) up
+ * to 2,048 bytes, the type up to 256; any character, control characters and U+FFFF included, which SQS refuses in a
+ * message attribute as it is (the receiver escapes them). Past a limit: 400 with the field's reason, nothing stored.
+ */
+const identifierBodies: fc.Arbitrary<MalformedBody> = fc
+  .record({
+    field: fc.constantFrom('conversation_id', 'agent_id', 'type'),
+    bytes: fc.oneof(
+      { arbitrary: fc.constantFrom(EVENT_TYPE_LIMIT_BYTES, EVENT_TYPE_LIMIT_BYTES + 1, KEY_LIMIT_BYTES - 1, KEY_LIMIT_BYTES, KEY_LIMIT_BYTES + 1), weight: 6 },
+      { arbitrary: fc.integer({ min: 1, max: 64 }), weight: 3 },
+      { arbitrary: fc.integer({ min: KEY_LIMIT_BYTES + 1, max: 200_000 }), weight: 1 },
+    ),
+    unit: fc.constantFrom('a', 'é', '\u0001', '\uFFFF', '😀', '\u2028'),
+  })
+  .map(({ field, bytes, unit }) => {
+    const value = textOfBytes(unit, bytes);
+    const data: Record<string, unknown> = { agent_id: 'agent_limits', conversation_id: 'conv_limits' };
+    if (field !== 'type') data[field] = value;
+    const body = { type: field === 'type' ? value : 'post_call_transcription', data };
+    const limit = field === 'type' ? EVENT_TYPE_LIMIT_BYTES : KEY_LIMIT_BYTES;
+    const reason: RejectionReason = field === 'type' ? 'invalid_event_type' : field === 'agent_id' ? 'invalid_agent_id' : 'invalid_conversation_id';
+    return {
+      name: 'envelope.identifier-limits',
+      bytes: Buffer.from(JSON.stringify(body), 'utf8'),
+      expectation: (signed: Buffer) => (Buffer.byteLength(value, 'utf8') > limit ? rejected(reason) : accepted(signed)),
+    };
+  });
+
 const malformedBodies: fc.Arbitrary<MalformedBody> = fc.oneof(
   fc
     .oneof(
@@ -955,6 +994,7 @@ const malformedBodies: fc.Arbitrary<MalformedBody> = fc.oneof(
     .map(([text, answer]) => ({ name: 'envelope.duplicate-or-proto-keys', bytes: Buffer.from(text, 'utf8'), expectation: (bytes: Buffer) => (answer === 'accepted' ? accepted(bytes) : rejected(answer)) })),
   // RFC 8259 lets a parser ignore a byte-order mark; ours does, in the receiver and the consumer alike.
   compactEnvelope.map((text) => ({ name: 'envelope.byte-order-mark', bytes: Buffer.from(`\uFEFF${text}`, 'utf8'), expectation: (bytes: Buffer) => accepted(bytes) })),
+  identifierBodies,
   // The innermost of `depth` nested arrays is level depth + 2 (the body is level 1, `data` level 2): accepted up to
   // MAX_EVENT_NESTING_LEVELS, refused above (the consumer could not store it), never a crash however deep.
   fc.oneof(fc.integer({ min: MAX_EVENT_NESTING_LEVELS - 6, max: MAX_EVENT_NESTING_LEVELS + 2 }), fc.integer({ min: 1_000, max: 20_000 })).map((depth) => ({

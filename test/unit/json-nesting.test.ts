@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DYNAMODB_MAX_NESTING_LEVELS } from '../../lambdas/core/record/dynamodb-storable.js';
+import { AWS_LIMITS } from '../../lambdas/core/contract.js';
+const DYNAMODB_MAX_NESTING_LEVELS = AWS_LIMITS.dynamoDbMaxNestingLevels;
 import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
 
 /** A scalar wrapped in `wraps` containers, maps and lists alternating: `wraps` = 2 → `{ n: [ 'leaf' ] }`. */

@@ -17,11 +17,14 @@ function input(text: string) {
 }
 
 function recordingPorts(overrides: Partial<PublishPorts> = {}) {
-  const calls: Array<{ kind: 'archive'; key: string; body: Uint8Array } | { kind: 'queue'; message: QueuedMessage }> = [];
+  const calls: Array<{ kind: 'archive'; key: string; body: Uint8Array } | { kind: 'queue'; message: QueuedMessage } | { kind: 'delete'; key: string }> = [];
   const ports: PublishPorts = {
     bucketName: 'bucket',
     putArchiveObject: async (key, body) => {
       calls.push({ kind: 'archive', key, body });
+    },
+    deleteArchiveObject: async (key) => {
+      calls.push({ kind: 'delete', key });
     },
     sendMessage: async (message) => {
       calls.push({ kind: 'queue', message });
@@ -74,7 +77,7 @@ describe('publishEvent', () => {
     expect(JSON.parse(queue.message.MessageBody)).toEqual({ claim_check: { bucket: 'bucket', key: attributes.archiveKey, encoding: 'gzip' } });
   });
 
-  it('throws StorageError (cause kept) and sends nothing when the archive write fails', async () => {
+  it('throws StorageError (cause kept), sends nothing and deletes the key when the archive write fails (it may have been applied)', async () => {
     // Prepare
     const cause = new Error('NoSuchBucket');
     const { ports, calls } = recordingPorts({
@@ -89,13 +92,13 @@ describe('publishEvent', () => {
     // Assess
     expect(result).toBeInstanceOf(StorageError);
     expect((result as Error).cause).toBe(cause);
-    expect(calls).toEqual([]);
+    expect(calls).toEqual([{ kind: 'delete', key: expect.stringMatching(/^events\//) }]);
   });
 
-  it('throws StorageError (cause kept) when the send fails', async () => {
+  it('throws StorageError (cause kept) and deletes the archive object when SQS answered the send with an error', async () => {
     // Prepare
-    const cause = new Error('QueueDoesNotExist');
-    const { ports } = recordingPorts({
+    const cause = Object.assign(new Error('QueueDoesNotExist'), { $metadata: { httpStatusCode: 400 } });
+    const { ports, calls } = recordingPorts({
       sendMessage: async () => {
         throw cause;
       },
@@ -107,6 +110,24 @@ describe('publishEvent', () => {
     // Assess
     expect(result).toBeInstanceOf(StorageError);
     expect((result as Error).cause).toBe(cause);
+    const archived = calls.find((call) => call.kind === 'archive');
+    expect(calls.at(-1)).toEqual({ kind: 'delete', key: archived?.kind === 'archive' ? archived.key : 'none' });
+  });
+
+  it('keeps the archive object when the send got no answer (the message may be queued and point at it)', async () => {
+    // Prepare
+    const { ports, calls } = recordingPorts({
+      sendMessage: async () => {
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} });
+      },
+    });
+
+    // Act
+    const result = await publishEvent(input('{"type":"x","data":{}}'), ports).catch((error: unknown) => error);
+
+    // Assess
+    expect(result).toBeInstanceOf(StorageError);
+    expect(calls.map((call) => call.kind)).toEqual(['archive']);
   });
 });
 

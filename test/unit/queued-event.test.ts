@@ -7,11 +7,11 @@ import {
   archiveKeyFor,
   decodeQueuedEvent,
   encodeQueuedEvent,
-  sqsMessageSize,
   toMessageAttributes,
   type EventAttributes,
   type SqsRecordLike,
 } from '../../lambdas/core/ingest/queued-event.js';
+import { sqsMessageBytes } from '../../lambdas/core/storage-limits.js';
 
 const BUCKET = 'conversation-bucket';
 
@@ -41,7 +41,7 @@ function bytes(text: string): Uint8Array {
 
 /** A body that makes the inline message exactly `targetBytes` long as SQS counts it. */
 function bodyOfMessageSize(targetBytes: number): string {
-  const overhead = sqsMessageSize('', toMessageAttributes(ATTRIBUTES, 'inline'));
+  const overhead = sqsMessageBytes('', toMessageAttributes(ATTRIBUTES, 'inline'));
   const prefix = '{"type":"post_call_transcription","data":{"pad":"';
   const suffix = '"}}';
   return `${prefix}${'x'.repeat(targetBytes - overhead - prefix.length - suffix.length)}${suffix}`;
@@ -86,13 +86,13 @@ describe('encodeQueuedEvent → decodeQueuedEvent', () => {
     const claimCheck = encodeQueuedEvent(ATTRIBUTES, bytes(overLimit), BUCKET);
 
     // Assess
-    expect(sqsMessageSize(inline.MessageBody, inline.MessageAttributes)).toBe(SQS_MAX_MESSAGE_BYTES);
+    expect(sqsMessageBytes(inline.MessageBody, inline.MessageAttributes)).toBe(SQS_MAX_MESSAGE_BYTES);
     expect(decodeQueuedEvent(asReceivedRecord(inline)).body).toEqual({ location: 'inline', rawBody: atLimit });
     expect(decodeQueuedEvent(asReceivedRecord(claimCheck)).body).toEqual({
       location: 's3',
       claimCheck: { bucket: BUCKET, key: ATTRIBUTES.archiveKey, encoding: 'gzip' },
     });
-    expect(sqsMessageSize(claimCheck.MessageBody, claimCheck.MessageAttributes)).toBeLessThan(2048);
+    expect(sqsMessageBytes(claimCheck.MessageBody, claimCheck.MessageAttributes)).toBeLessThan(2048);
   });
 
   it('counts multi-byte characters as bytes, not characters, at the boundary', () => {

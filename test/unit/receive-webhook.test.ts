@@ -34,6 +34,10 @@ function memoryPorts() {
       writes.push(`archive:${key}`);
       archive.set(key, gzipBody);
     },
+    async deleteArchiveObject(key) {
+      writes.push(`delete:${key}`);
+      archive.delete(key);
+    },
     async sendMessage(message) {
       if (failures.queue) throw failures.queue;
       writes.push('queue');

@@ -43,6 +43,20 @@ describe('parseWebhookSecretValue', () => {
     expect(parseWebhookSecretValue('wsec_current\n')).toEqual(['wsec_current']);
   });
 
+  it('ignores empty entries of an array (a rotation typo) and reports how many, once', () => {
+    // Prepare
+    const reported: number[] = [];
+
+    // Act
+    const secrets = parseWebhookSecretValue('["wsec_new","", " ","wsec_old"]', (count) => reported.push(count));
+
+    // Assess
+    expect(secrets).toEqual(['wsec_new', 'wsec_old']);
+    expect(reported).toEqual([2]);
+    expect(parseWebhookSecretValue('["wsec_new","wsec_old"]', (count) => reported.push(count))).toEqual(['wsec_new', 'wsec_old']);
+    expect(reported).toEqual([2]);
+  });
+
   it('reads a JSON array of secrets in order, dropping duplicates', () => {
     expect(parseWebhookSecretValue('["wsec_new","wsec_old"]')).toEqual(['wsec_new', 'wsec_old']);
     expect(parseWebhookSecretValue(' ["wsec_a", "wsec_a", "wsec_b"]\n')).toEqual(['wsec_a', 'wsec_b']);
@@ -52,7 +66,7 @@ describe('parseWebhookSecretValue', () => {
     ['an empty string', ''],
     ['only whitespace', ' \n\t'],
     ['an empty JSON array', '[]'],
-    ['an array with an empty string', '["wsec_secret_value",""]'],
+    ['an array of empty strings only', '["", " "]'],
     ['an array with a number', '["wsec_secret_value",42]'],
     ['an array with a nested array', '[["wsec_secret_value"]]'],
     ['broken JSON that starts like an array', '["wsec_secret_value"'],

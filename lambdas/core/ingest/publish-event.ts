@@ -1,10 +1,15 @@
 /**
  * The publish path the receiver and the poller share: archive gzip(raw body) in S3 first, then queue the event
  * (inline, or as a claim check pointing at that archive object). A queued message therefore always has its archive.
+ *
+ * No orphans: when the event cannot be queued, its archive object is deleted, so the bucket holds only archives of
+ * accepted events. The one exception is a send whose answer never came (a timeout, a dropped connection): the message
+ * may be queued all the same, its claim check pointing at the archive, so the object is kept (a record will point at
+ * it, or it is the one stray copy of an event answered 500).
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import { StorageError } from '../errors.js';
 import { sha256Hex } from '../hash.js';
@@ -27,6 +32,8 @@ export interface PublishPorts {
   putArchiveObject(key: string, gzipBody: Uint8Array): Promise<void>;
   /** Sends one message to the ingest queue. */
   sendMessage(message: QueuedMessage): Promise<void>;
+  /** Deletes an archive object whose event could not be queued. */
+  deleteArchiveObject(key: string): Promise<void>;
   /** Largest inline message; bigger events travel by claim check. @default SQS_MAX_MESSAGE_BYTES (1 MiB) */
   readonly maxMessageBytes?: number;
 }
@@ -59,18 +66,28 @@ export async function publishEvent(input: PublishInput, ports: PublishPorts): Pr
     bodySha256,
   };
   const gzipBody = new Uint8Array(await gzipAsync(rawBody));
+  const removeArchive = () => ports.deleteArchiveObject(archiveKey).catch(() => undefined);
   try {
     await ports.putArchiveObject(archiveKey, gzipBody);
   } catch (error) {
+    // The put may have been applied with its answer lost; nothing was queued, so nothing needs the object.
+    await removeArchive();
     throw new StorageError('archiving the event failed', { cause: error });
   }
   const message = encodeQueuedEvent(attributes, rawBody, ports.bucketName, ports.maxMessageBytes);
   try {
     await ports.sendMessage(message);
   } catch (error) {
+    if (wasAnswered(error)) await removeArchive();
     throw new StorageError('queueing the event failed', { cause: error });
   }
   return attributes;
+}
+
+/** Whether the service answered the request (with an error): then it did not apply it, unlike a call whose answer was lost. */
+function wasAnswered(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+  return typeof status === 'number';
 }
 
 /** PublishPorts backed by an S3 client (archive bucket, bucket-default encryption) and an SQS client. */
@@ -81,6 +98,9 @@ export function createAwsPublishPorts(s3: S3Client, sqs: SQSClient, bucketName: 
       await s3.send(
         new PutObjectCommand({ Bucket: bucketName, Key: key, Body: gzipBody, ContentType: 'application/json', ContentEncoding: 'gzip' }),
       );
+    },
+    async deleteArchiveObject(key) {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucketName, Key: key }));
     },
     async sendMessage(message) {
       await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.MessageBody, MessageAttributes: message.MessageAttributes }));

@@ -9,6 +9,7 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { AWS_LIMITS, OBJECT_PREFIX } from '../contract.js';
 import { keySegment, type KeySegmentOptions } from '../s3-keys.js';
+import { isSqsText, sqsMessageBytes } from '../storage-limits.js';
 
 export type EventSource = 'webhook' | 'poller';
 
@@ -82,14 +83,32 @@ export function bodyAsSqsText(rawBody: Uint8Array): string | undefined {
   return SQS_FORBIDDEN_CHARACTER.test(text) ? undefined : text;
 }
 
+/**
+ * DataType of a String attribute whose value is a JSON string literal: identifiers from the body (conversation and
+ * agent ids, event type) may hold characters SQS refuses in attribute values (control characters, U+FFFE, lone
+ * surrogates), which fauxqs accepts; those travel escaped, so AWS and the local pipeline take the same path.
+ */
+export const JSON_STRING_ATTRIBUTE_TYPE = 'String.json';
+
+/** `value` as a String attribute SQS accepts: as it is, or as an escaped JSON string under JSON_STRING_ATTRIBUTE_TYPE. */
+function textAttribute(value: string): MessageAttributeValue {
+  if (isSqsText(value)) return { DataType: 'String', StringValue: value };
+  // JSON.stringify escapes control characters and lone surrogates; U+FFFE and U+FFFF it leaves as they are.
+  const escaped = JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (character) => `\\u${character.charCodeAt(0).toString(16)}`);
+  return { DataType: JSON_STRING_ATTRIBUTE_TYPE, StringValue: escaped };
+}
+
 export function toMessageAttributes(attributes: EventAttributes, location: QueuedEventBody['location']): Record<string, MessageAttributeValue> {
   const result: Record<string, MessageAttributeValue> = {};
   const put = (name: string, value: string | undefined, dataType: 'String' | 'Number' = 'String') => {
     if (value !== undefined && value !== '') result[name] = { DataType: dataType, StringValue: value };
   };
-  put(ATTRIBUTE.eventType, attributes.eventType);
-  put(ATTRIBUTE.conversationId, attributes.conversationId);
-  put(ATTRIBUTE.agentId, attributes.agentId);
+  const putText = (name: string, value: string | undefined) => {
+    if (value !== undefined && value !== '') result[name] = textAttribute(value);
+  };
+  putText(ATTRIBUTE.eventType, attributes.eventType);
+  putText(ATTRIBUTE.conversationId, attributes.conversationId);
+  putText(ATTRIBUTE.agentId, attributes.agentId);
   put(ATTRIBUTE.eventTimestamp, attributes.eventTimestamp === undefined ? undefined : String(attributes.eventTimestamp), 'Number');
   put(ATTRIBUTE.receivedAt, attributes.receivedAt);
   put(ATTRIBUTE.source, attributes.source);
@@ -97,15 +116,6 @@ export function toMessageAttributes(attributes: EventAttributes, location: Queue
   put(ATTRIBUTE.bodySha256, attributes.bodySha256);
   put(ATTRIBUTE.bodyLocation, location);
   return result;
-}
-
-/** Size SQS counts against its limit: body bytes plus each attribute's name, type and value bytes. */
-export function sqsMessageSize(body: string, attributes: Record<string, MessageAttributeValue>): number {
-  let size = Buffer.byteLength(body, 'utf8');
-  for (const [name, value] of Object.entries(attributes)) {
-    size += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
-  }
-  return size;
 }
 
 /** The SQS message (body + attributes) for an event: inline when it fits, else a claim check to its archive object. */
@@ -118,7 +128,7 @@ export function encodeQueuedEvent(
   const text = bodyAsSqsText(rawBody);
   if (text !== undefined) {
     const inlineAttributes = toMessageAttributes(attributes, 'inline');
-    if (sqsMessageSize(text, inlineAttributes) <= maxMessageBytes) {
+    if (sqsMessageBytes(text, inlineAttributes) <= maxMessageBytes) {
       return { MessageBody: text, MessageAttributes: inlineAttributes };
     }
   }
@@ -138,7 +148,17 @@ export class MalformedQueuedEventError extends Error {
 
 /** Reads a queued event back; throws MalformedQueuedEventError (a poison message) when the contract is broken. */
 export function decodeQueuedEvent(record: SqsRecordLike): QueuedEvent {
-  const read = (name: string) => record.messageAttributes[name]?.stringValue;
+  const read = (name: string) => {
+    const attribute = record.messageAttributes[name];
+    if (attribute?.dataType !== JSON_STRING_ATTRIBUTE_TYPE || attribute.stringValue === undefined) return attribute?.stringValue;
+    try {
+      const value: unknown = JSON.parse(attribute.stringValue);
+      if (typeof value === 'string') return value;
+    } catch {
+      // reported below
+    }
+    throw new MalformedQueuedEventError(`message attribute ${name} is not a JSON string`);
+  };
   const required = (name: string) => {
     const value = read(name);
     if (value === undefined || value === '') throw new MalformedQueuedEventError(`message attribute ${name} is missing`);

@@ -1,5 +1,6 @@
 import { InvalidWebhookError } from '../errors.js';
 import { exceedsNestingLimit } from '../json-nesting.js';
+import { keyValueProblem } from '../storage-limits.js';
 
 /** Post-call event types documented today; others are accepted and kept (ElevenLabs adds types). */
 export const KNOWN_EVENT_TYPES = ['post_call_transcription', 'post_call_audio', 'call_initiation_failure'] as const;
@@ -80,4 +81,25 @@ export function parseWebhookEvent(rawBody: string): WebhookEvent {
     agentId: optionalString(data.agent_id),
     data,
   };
+}
+
+/**
+ * Longest event type kept, in UTF-8 bytes. ElevenLabs' types are about 25 characters; a type is repeated in every event
+ * pointer of the record, in a message attribute and in the archive key, so a longer one is not a type but a mistake.
+ */
+export const MAX_EVENT_TYPE_BYTES = 256;
+
+/** Why an event's identifiers cannot be stored in AWS (answered 400, nothing stored). */
+export type IdentifierProblem = 'invalid_conversation_id' | 'invalid_agent_id' | 'invalid_event_type';
+
+/**
+ * Whether the identifiers the record is keyed and indexed by can be DynamoDB keys (storage-limits.ts): the conversation
+ * id is the table's partition key and the agent id the `by_agent` index's, each at most 2,048 bytes (empty ones count as
+ * absent already). Any other character is fine: keys take any Unicode, and message attributes escape what SQS refuses.
+ */
+export function identifierProblem(event: WebhookEvent): IdentifierProblem | undefined {
+  if (event.conversationId !== undefined && keyValueProblem(event.conversationId, 'partition') !== undefined) return 'invalid_conversation_id';
+  if (event.agentId !== undefined && keyValueProblem(event.agentId, 'partition') !== undefined) return 'invalid_agent_id';
+  if (Buffer.byteLength(event.type, 'utf8') > MAX_EVENT_TYPE_BYTES) return 'invalid_event_type';
+  return undefined;
 }

@@ -2,7 +2,8 @@
  * The webhook secret list, read from Secrets Manager through an injected port and cached.
  *
  * Value format (SecretString): the plain secret (`wsec_…`), or a JSON array `["current","previous"]` during a
- * rotation. Every listed secret verifies.
+ * rotation. Every listed secret verifies. Empty entries of an array (`["wsec_new",""]`, a rotation typo) are ignored and
+ * reported, so one typo cannot turn every delivery into a 500; only a value with no usable secret is a configuration error.
  *
  * Reads are single-flight (concurrent callers share one call). A caller may ask for a forced refresh (the
  * receiver does so once when a signature does not match, so a just-rotated secret works before the TTL ends);
@@ -21,10 +22,11 @@ export class SecretUnavailableError extends Error {
 }
 
 /**
- * The secret list a SecretString holds. Throws ConfigurationError for an empty or malformed value; messages
- * never quote the value.
+ * The secret list a SecretString holds. Empty (or blank) array entries are skipped, and their number passed to
+ * `onEmptyEntries`. Throws ConfigurationError for a value with no usable secret or a malformed one; messages never quote
+ * the value.
  */
-export function parseWebhookSecretValue(value: unknown): readonly string[] {
+export function parseWebhookSecretValue(value: unknown, onEmptyEntries?: (count: number) => void): readonly string[] {
   if (typeof value !== 'string') throw new ConfigurationError('the webhook secret has no SecretString (binary secrets are not supported)');
   // A trailing newline from `--secret-string file://…` is not part of the secret.
   const trimmed = value.trim();
@@ -40,10 +42,13 @@ export function parseWebhookSecretValue(value: unknown): readonly string[] {
   } catch {
     throw new ConfigurationError('the webhook secret value starts with "[" but is not valid JSON');
   }
-  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((item) => typeof item === 'string' && item.trim() !== '')) {
-    throw new ConfigurationError('the webhook secret value must be a non-empty JSON array of non-empty strings');
+  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'string')) {
+    throw new ConfigurationError('the webhook secret value must be a JSON array of strings');
   }
-  return [...new Set(parsed as string[])];
+  const secrets = (parsed as string[]).filter((item) => item.trim() !== '');
+  if (secrets.length === 0) throw new ConfigurationError('the webhook secret value holds no non-empty secret');
+  if (secrets.length < parsed.length) onEmptyEntries?.(parsed.length - secrets.length);
+  return [...new Set(secrets)];
 }
 
 /** The secrets the receiver verifies signatures with. */
@@ -66,6 +71,8 @@ export interface WebhookSecretsOptions {
   readonly minRefreshIntervalSecs?: number;
   /** Called when a read fails while an older list is kept in use, so the failure is not silent. */
   readonly onStaleSecretsKept?: (error: Error) => void;
+  /** Called once per read whose array had empty entries (ignored), with their number. */
+  readonly onEmptyEntriesIgnored?: (count: number) => void;
   /** @default Date.now */
   readonly nowMs?: () => number;
 }
@@ -89,7 +96,7 @@ export function createWebhookSecrets(options: WebhookSecretsOptions): WebhookSec
     } catch (error) {
       throw new SecretUnavailableError('reading the webhook secret failed', { cause: error });
     }
-    return parseWebhookSecretValue(value);
+    return parseWebhookSecretValue(value, options.onEmptyEntriesIgnored);
   }
 
   function startRead(): Promise<readonly string[]> {

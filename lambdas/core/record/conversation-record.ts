@@ -5,7 +5,7 @@
  * of its newest event, lists are kept sorted, and the summary/index attributes are derived from the sections
  * alone, so the same set of events gives the same record whatever the order or number of deliveries.
  */
-import { isDynamoDbNumber } from './dynamodb-storable.js';
+import { isDynamoDbNumber } from '../storage-limits.js';
 import type { EventSource } from '../ingest/queued-event.js';
 import { keySegment, type KeySegmentOptions } from '../s3-keys.js';
 

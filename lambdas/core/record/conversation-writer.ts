@@ -20,7 +20,7 @@ import {
 } from './conversation-record.js';
 import { conversationObjects, type ConversationObjects, type ConversationStorageOptions } from './conversation-objects.js';
 import { CONVERSATIONS_TABLE } from './conversation-table-schema.js';
-import { isDynamoDbStorable } from './dynamodb-storable.js';
+import { isDynamoDbStorable } from '../storage-limits.js';
 import { fromStoredValue, toStorableValue } from './stored-value-codec.js';
 import { isConditionalCheckFailure } from '../aws/dynamodb.js';
 import { sha256Hex } from '../hash.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDynamoDbNumber, isDynamoDbStorable } from '../../lambdas/core/record/dynamodb-storable.js';
+import { isDynamoDbNumber, isDynamoDbStorable } from '../../lambdas/core/storage-limits.js';
 import { parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
 
 describe('isDynamoDbNumber', () => {
