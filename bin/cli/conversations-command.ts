@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { stringifyExact } from '../../lambdas/core/exact-json.js';
 import { DEFAULT_LIST_LOOKBACK_SECS, type ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
 import { explainAwsError, resolveTarget, type ConversationTarget } from './conversation-target.js';
 import { reportUsageError } from './command-line.js';
@@ -55,7 +56,7 @@ async function get(target: ConversationTarget, options: ConversationsOptions, io
   const id = options.conversationId ?? '';
   const record = await target.reader.getConversation(id, { includeTranscript: options.json || options.transcript });
   if (record === undefined) throw new NotFoundError(`no conversation ${id} in ${await target.describe()}`);
-  if (options.json) return emit(io.stdout, `${JSON.stringify(record)}\n`);
+  if (options.json) return emit(io.stdout, `${stringifyExact(record)}\n`);
   await emit(io.stdout, `${recordSummary(record)}\n`);
   if (options.transcript) await emit(io.stdout, `\n${transcriptLines(record)}\n`);
 }
@@ -65,7 +66,7 @@ async function list(target: ConversationTarget, options: ConversationsOptions, i
   if (options.json) {
     for await (const record of listRecords(target, options, false)) {
       count++;
-      await emit(io.stdout, `${JSON.stringify(record)}\n`);
+      await emit(io.stdout, `${stringifyExact(record)}\n`);
     }
   } else {
     const rows: string[][] = [];
@@ -86,7 +87,7 @@ async function exportRecords(target: ConversationTarget, options: ConversationsO
     if (file !== undefined) await once(file, 'open');
     for await (const record of listRecords(target, options, true)) {
       count++;
-      await emit(output, `${JSON.stringify(record)}\n`);
+      await emit(output, `${stringifyExact(record)}\n`);
       progress.update(count, record.start_time_unix_secs);
     }
   } finally {

@@ -19,6 +19,7 @@ import { buildOverview, parseOverviewQuery } from './conversation-overview.js';
 import { listConversationPage, parseListQuery } from './conversation-list.js';
 import { resolveRange } from './http-range.js';
 import { loadPageAssets, type PageAsset } from './page-assets.js';
+import { stringifyExact } from '../../lambdas/core/exact-json.js';
 import { BadRequestError, conversationIdFromPath } from './query.js';
 
 export const DEFAULT_VIEWER_HOST = '127.0.0.1';
@@ -119,7 +120,7 @@ function send(response: ServerResponse, status: number, contentType: string, bod
 }
 
 function sendJson(response: ServerResponse, status: number, value: unknown, headers?: OutgoingHttpHeaders): void {
-  send(response, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
+  send(response, status, 'application/json; charset=utf-8', stringifyExact(value), headers);
 }
 
 /** The path under the base URL (`/<token>/…`), or undefined when the token is missing or wrong. */

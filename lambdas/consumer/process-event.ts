@@ -14,6 +14,7 @@ import type { ApplyEventOutcome, ConversationStore, WriteAudio } from '../core/r
 import { decodeAudioBody, decodeBase64Audio, scanAudioBody } from '../core/ingest/audio-body.js';
 import { resolveRawBody, s3ObjectReader, s3ObjectStreamer, streamRawBody, type GetObjectBytes, type OpenObjectStream } from '../core/ingest/event-body.js';
 import { InvalidWebhookError } from '../core/errors.js';
+import { parseExactJson } from '../core/exact-json.js';
 import { sha256Hex } from '../core/hash.js';
 import { AUDIO_UNAVAILABLE_EVENT_TYPE, recordingReferenceIn } from '../core/ingest/poller-events.js';
 import { decodeQueuedEvent, MalformedQueuedEventError, type EventAttributes, type QueuedEvent, type SqsRecordLike } from '../core/ingest/queued-event.js';
@@ -115,9 +116,10 @@ function verifyBodyHash(bodySha256: string, attributes: EventAttributes): void {
   if (bodySha256 !== attributes.bodySha256) throw new MalformedQueuedEventError('body does not match its body_sha256 attribute');
 }
 
+/** The envelope with every number exact (exact-json.ts): records keep numbers as sent. */
 function parseEnvelope(text: string): WebhookEvent {
   try {
-    return parseWebhookEvent(text);
+    return parseWebhookEvent(text, parseExactJson);
   } catch (error) {
     // The reason code only: JSON.parse messages quote pieces of the body.
     if (error instanceof InvalidWebhookError) throw new MalformedQueuedEventError(`body is not a webhook event: ${error.reason}`);

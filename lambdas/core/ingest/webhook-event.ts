@@ -57,13 +57,14 @@ export function eventText(rawBody: Uint8Array): string {
 
 /**
  * Parses an already-verified raw body into its envelope. Throws InvalidWebhookError with reason
- * `body_not_json`, `body_not_object`, `body_too_deep`, `missing_type` or `missing_data`.
+ * `body_not_json`, `body_not_object`, `body_too_deep`, `missing_type` or `missing_data`. The consumer passes
+ * `parseExactJson` (exact-json.ts), so the record keeps every number's digits; the receiver needs only the envelope.
  */
-export function parseWebhookEvent(rawBody: string): WebhookEvent {
+export function parseWebhookEvent(rawBody: string, parseJson: (text: string) => unknown = JSON.parse): WebhookEvent {
   let parsed: unknown;
   try {
     // A leading byte-order mark is allowed (RFC 8259 §8.1) and ignored, wherever the text was decoded.
-    parsed = JSON.parse(rawBody.startsWith('\uFEFF') ? rawBody.slice(1) : rawBody);
+    parsed = parseJson(rawBody.startsWith('\uFEFF') ? rawBody.slice(1) : rawBody);
   } catch (error) {
     throw new InvalidWebhookError('body_not_json', { cause: error });
   }

@@ -8,9 +8,11 @@ import { gunzip, gzip } from 'node:zlib';
 import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { streamedUploader, type StreamedObject } from '../aws/streamed-upload.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { OFFLOADABLE_ATTRIBUTES, type ConversationRecord, type JsonObject, type JsonValue, type OffloadableAttribute } from './conversation-record.js';
+import { AUDIO_EVENT_DATA_PART, OFFLOADABLE_PARTS, type ConversationRecord, type JsonObject, type JsonValue, type OffloadablePart } from './conversation-record.js';
 import { s3ObjectReader } from '../ingest/event-body.js';
 import { StorageError } from '../errors.js';
+import { parseExactJson, stringifyExact } from '../exact-json.js';
+import { isContainer } from '../json-nesting.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -24,8 +26,8 @@ export interface ConversationStorageOptions {
   readonly bucketName: string;
 }
 
-/** Offloaded sections as stored: only the attributes that may be offloaded. */
-export type OffloadedSections = Partial<Pick<ConversationRecord, OffloadableAttribute>>;
+/** Offloaded parts as stored: `{<part name>: value}` for the parts `offloaded_attributes` names. */
+export type OffloadedSections = Partial<Record<OffloadablePart, unknown>>;
 
 /** The record objects of one conversation bucket. */
 export interface ConversationObjects {
@@ -35,13 +37,18 @@ export interface ConversationObjects {
   /** Copies another object of the bucket to `key`, server-side: no byte passes through this process. */
   copy(sourceKey: string, key: string, contentType: string): Promise<void>;
   delete(key: string): Promise<void>;
-  /** Stores `json` gzip-compressed, as `application/json` with `Content-Encoding: gzip`. */
-  putGzipJson(key: string, json: string): Promise<void>;
+  /** Stores `value` as exact JSON (exact-json.ts), gzip-compressed, `application/json` with `Content-Encoding: gzip`. */
+  putGzipJson(key: string, value: unknown): Promise<void>;
   get(key: string): Promise<Uint8Array>;
   readGzipJson(key: string): Promise<JsonValue>;
-  /** The offloaded sections at `key`; throws StorageError when the object is not a JSON object. */
+  /** The offloaded parts at `key`; throws StorageError when the object is not a JSON object. */
   readSections(key: string): Promise<OffloadedSections>;
-  /** The record with its offloaded sections back in place (the next write decides again what to offload). */
+  /**
+   * The record with its offloaded parts back in place, the markers kept (what the read API returns). A record without
+   * them is returned as it is.
+   */
+  withSections(record: ConversationRecord): Promise<ConversationRecord>;
+  /** The record with its offloaded parts back in place and no markers (the next write decides again what to offload). */
   restoreSections(record: ConversationRecord): Promise<ConversationRecord>;
 }
 
@@ -61,33 +68,45 @@ export function conversationObjects({ s3, bucketName }: Pick<ConversationStorage
     async delete(key) {
       await s3.send(new DeleteObjectCommand({ Bucket: bucketName, Key: key }));
     },
-    async putGzipJson(key, json) {
-      await objects.put(key, new Uint8Array(await gzipAsync(Buffer.from(json, 'utf8'))), 'application/json', 'gzip');
+    async putGzipJson(key, value) {
+      await objects.put(key, new Uint8Array(await gzipAsync(Buffer.from(stringifyExact(value), 'utf8'))), 'application/json', 'gzip');
     },
     get(key) {
       return getObject(bucketName, key);
     },
     async readGzipJson(key) {
       const bytes = await gunzipAsync(await objects.get(key));
-      return JSON.parse(bytes.toString('utf8')) as JsonValue;
+      return parseExactJson(bytes.toString('utf8')) as JsonValue;
     },
     async readSections(key) {
       const sections = await objects.readGzipJson(key);
-      if (typeof sections !== 'object' || sections === null || Array.isArray(sections)) throw new StorageError(`offloaded sections ${key} are not an object`);
-      const restored: JsonObject = {};
-      for (const attribute of OFFLOADABLE_ATTRIBUTES) {
-        const value = sections[attribute];
-        if (value !== undefined) restored[attribute] = value;
+      if (!isContainer(sections) || Array.isArray(sections)) throw new StorageError(`offloaded sections ${key} are not an object`);
+      const restored: OffloadedSections = {};
+      for (const part of OFFLOADABLE_PARTS) {
+        const value = (sections as JsonObject)[part];
+        if (value !== undefined) restored[part] = value;
       }
-      return restored as OffloadedSections;
+      return restored;
+    },
+    async withSections(record) {
+      if (record.offloaded_s3_key === undefined) return record;
+      return placeSections(record, await objects.readSections(record.offloaded_s3_key));
     },
     async restoreSections(record) {
-      if (record.offloaded_s3_key === undefined) return record;
-      const restored: ConversationRecord = { ...record, ...(await objects.readSections(record.offloaded_s3_key)) };
+      const restored = await objects.withSections(record);
+      if (restored === record) return record;
       delete restored.offloaded_s3_key;
       delete restored.offloaded_attributes;
       return restored;
     },
   };
   return objects;
+}
+
+/** A copy of `record` with the offloaded parts put back where they came from. */
+function placeSections(record: ConversationRecord, sections: OffloadedSections): ConversationRecord {
+  const { [AUDIO_EVENT_DATA_PART]: audioEventData, ...attributes } = sections;
+  const placed = { ...record, ...attributes } as ConversationRecord;
+  if (audioEventData !== undefined && placed.audio !== undefined) placed.audio = { ...placed.audio, event_data: audioEventData as JsonObject };
+  return placed;
 }

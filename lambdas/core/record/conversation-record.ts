@@ -5,11 +5,13 @@
  * of its newest event, lists are kept sorted, and the summary/index attributes are derived from the sections
  * alone, so the same set of events gives the same record whatever the order or number of deliveries.
  */
+import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import { isDynamoDbNumber } from '../storage-limits.js';
 import type { EventSource } from '../ingest/queued-event.js';
 import { keySegment, type KeySegmentOptions } from '../s3-keys.js';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+/** JSON as the consumer reads it: a number a double cannot hold exactly is a NumberValue of its digits (exact-json.ts). */
+export type JsonValue = string | number | NumberValue | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
   [key: string]: JsonValue;
 }
@@ -39,9 +41,10 @@ export interface AudioObject {
 export interface AudioSection extends AudioObject {
   /**
    * The event's `data` without `full_audio` (agent_id, conversation_id and any field ElevenLabs adds); a back-filled
-   * recording's keeps `audio_object`, the archived copy it was made from.
+   * recording's keeps `audio_object`, the archived copy it was made from. Absent from the item when offloaded
+   * (`offloaded_attributes` names `audio.event_data`); the read API puts it back.
    */
-  event_data: JsonObject;
+  event_data?: JsonObject;
   /** How the recording arrived: `webhook` (post_call_audio) or `poller` (back-filled from the API). */
   source?: EventSource;
 }
@@ -99,9 +102,12 @@ export interface ConversationRecord {
   /** The newest `call_initiation_failure` event's `data` as received (failure_reason, metadata, …). */
   initiation_failure?: JsonObject;
   unknown_events?: UnknownEventEntry[];
-  /** Sections moved to S3 because the item would exceed DynamoDB's size limit even without the transcript. */
+  /**
+   * Parts moved to S3 (one gzip JSON object, `{<part>: value}`) because DynamoDB cannot hold them or the item would
+   * not fit even without the transcript; the read API puts them back.
+   */
   offloaded_s3_key?: string;
-  offloaded_attributes?: OffloadableAttribute[];
+  offloaded_attributes?: OffloadablePart[];
   /** Delivery paths seen, in the fixed order webhook, poller. */
   sources: EventSource[];
   /** Event types seen, sorted. */
@@ -125,9 +131,31 @@ export interface ConversationRecord {
   updated_at: string;
 }
 
-/** Large sections that may move to S3 when the item would not fit, in the order they are moved. */
-export const OFFLOADABLE_ATTRIBUTES = ['conversation', 'unknown_events', 'initiation_failure'] as const;
+/**
+ * Top-level attributes that may move to S3 besides the transcript: the sections, and the summary copies taken from
+ * them (a 350 KB `transcript_summary` among them). Never an index key (`agent_id`, `start_day`, the start time), nor
+ * what filters and the poller read (`status`, `audio_unavailable`), nor the audio pointer: these are small by rule.
+ */
+export const OFFLOADABLE_ATTRIBUTES = [
+  'conversation',
+  'unknown_events',
+  'initiation_failure',
+  'agent_name',
+  'user_id',
+  'branch_id',
+  'version_id',
+  'termination_reason',
+  'call_successful',
+  'transcript_summary',
+  'call_summary_title',
+  'main_language',
+] as const satisfies readonly (keyof ConversationRecord)[];
 export type OffloadableAttribute = (typeof OFFLOADABLE_ATTRIBUTES)[number];
+/** The audio section's `event_data`: the rest of `audio` (the recording's key and size) stays in the item. */
+export const AUDIO_EVENT_DATA_PART = 'audio.event_data';
+/** What `offloaded_attributes` may name. */
+export type OffloadablePart = OffloadableAttribute | typeof AUDIO_EVENT_DATA_PART;
+export const OFFLOADABLE_PARTS: readonly OffloadablePart[] = [...OFFLOADABLE_ATTRIBUTES, AUDIO_EVENT_DATA_PART];
 
 export const ORPHAN_EVENT_PREFIX = 'unknown#';
 export const ORPHAN_EVENT_STATUS = 'unknown_event';
@@ -199,8 +227,10 @@ export function mergeConversationEvent(current: ConversationRecord | undefined, 
   const { meta } = event;
   if (current?.events.some((pointer) => pointer.body_sha256 === meta.bodySha256)) return { kind: 'duplicate' };
 
+  // A shallow copy: sections are replaced whole, never changed in place (and a deep clone would turn exact numbers,
+  // NumberValue instances, into plain objects).
   const record: ConversationRecord = current
-    ? structuredClone(current)
+    ? { ...current }
     : {
         conversation_id: meta.conversationId,
         sources: [],
@@ -318,9 +348,13 @@ function optionalString(value: JsonValue | undefined): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** A number DynamoDB can hold as a top-level attribute; others stay only in their section (offloaded if need be). */
+/**
+ * A number DynamoDB can hold as a top-level attribute; others stay only in their section (offloaded if need be). The
+ * summary copy of an exact number is its nearest double: the section keeps every digit.
+ */
 function optionalNumber(value: JsonValue | undefined): number | undefined {
-  return typeof value === 'number' && isDynamoDbNumber(value) ? value : undefined;
+  const number = value instanceof NumberValue ? Number(value.toString()) : value;
+  return typeof number === 'number' && isDynamoDbNumber(number) ? number : undefined;
 }
 
 function optionalBoolean(value: JsonValue | undefined): boolean | undefined {
@@ -328,7 +362,7 @@ function optionalBoolean(value: JsonValue | undefined): boolean | undefined {
 }
 
 function objectField(value: JsonValue | undefined): JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof NumberValue) ? value : {};
 }
 
 /** UTC calendar day of a unix time, or undefined when the time is outside what a Date can show. */
@@ -414,7 +448,7 @@ export function estimateItemBytes(item: object): number {
 function estimateValueBytes(value: unknown): number {
   if (value === null || value === undefined || typeof value === 'boolean') return 1;
   if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number' || typeof value === 'bigint') return Math.min(21, Math.ceil(String(value).replace(/\D/g, '').length / 2) + 2);
+  if (typeof value === 'number' || typeof value === 'bigint' || value instanceof NumberValue) return Math.min(21, Math.ceil(String(value).replace(/\D/g, '').length / 2) + 2);
   if (value instanceof Uint8Array) return value.byteLength;
   if (Array.isArray(value)) return value.reduce<number>((sum, element) => sum + 1 + estimateValueBytes(element), 3);
   if (typeof value === 'object') {
@@ -435,12 +469,30 @@ export function audioObjectKey(conversationId: string, bodySha256: string): stri
   return `audio/${keySegment(conversationId, RECORD_KEY_SEGMENT)}/${bodySha256}.mp3`;
 }
 
-/** `transcripts/<conversation_id>/<body_sha256>.json.gz`: the transcript of the transcription event with that body. */
-export function transcriptObjectKey(conversationId: string, bodySha256: string): string {
-  return `transcripts/${keySegment(conversationId, RECORD_KEY_SEGMENT)}/${bodySha256}.json.gz`;
+/**
+ * `transcripts/<conversation_id>/<body_sha256>-<token>.json.gz`: the transcript of the transcription event with that
+ * body, as one write stored it. The token (random per write) gives each write objects of its own, so a write that
+ * fails can delete what it wrote without another writer depending on it.
+ */
+export function transcriptObjectKey(conversationId: string, bodySha256: string, token: string): string {
+  return `transcripts/${keySegment(conversationId, RECORD_KEY_SEGMENT)}/${bodySha256}-${token}.json.gz`;
 }
 
-/** `transcripts/<conversation_id>/sections-<content sha256>.json.gz`: offloaded sections, addressed by content. */
-export function offloadedSectionsObjectKey(conversationId: string, contentSha256: string): string {
-  return `transcripts/${keySegment(conversationId, RECORD_KEY_SEGMENT)}/sections-${contentSha256}.json.gz`;
+/**
+ * `transcripts/<conversation_id>/sections-<content sha256>-<token>.json.gz`: the parts one write offloaded. The content
+ * hash lets the next write keep the object when the parts did not change.
+ */
+export function offloadedSectionsObjectKey(conversationId: string, contentSha256: string, token: string): string {
+  return `transcripts/${keySegment(conversationId, RECORD_KEY_SEGMENT)}/sections-${contentSha256}-${token}.json.gz`;
+}
+
+/** The content hash an offloaded-sections key names (undefined for keys of other shapes, older records' among them). */
+export function contentHashOfSectionsKey(key: string | undefined): string | undefined {
+  return key === undefined ? undefined : /\/sections-([0-9a-f]{64})-[0-9a-f]+\.json\.gz$/.exec(key)?.[1];
+}
+
+/** Every object of the bucket a record points at (besides its event archives): recording, transcript, offloaded parts. */
+export function objectKeysOf(record: ConversationRecord | undefined): string[] {
+  if (record === undefined) return [];
+  return [record.audio?.s3_key, record.transcript_s3_key, record.offloaded_s3_key].filter((key): key is string => typeof key === 'string');
 }

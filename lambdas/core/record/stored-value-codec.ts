@@ -1,32 +1,31 @@
 /**
- * How record values cross into and out of the document client, for the writer and the reader alike: numbers beyond
- * ±2^53 travel as exact decimal strings and come back as the same doubles JSON.parse gave.
+ * How record values cross into and out of the document client, for the writer and the reader alike. Numbers stay exact
+ * both ways: a double beyond ±2^53 (always an integer) is written as its exact decimal digits, a NumberValue (a number
+ * no double holds, exact-json.ts) as its own digits; read back, each is a plain number when a double holds it exactly
+ * and a NumberValue otherwise, whichever way the client was told to unmarshall numbers.
  */
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
+import { numberFromText } from '../exact-json.js';
+import { isContainer } from '../json-nesting.js';
 
 /**
- * `value` ready for the document client. Numbers beyond ±2^53 (always integers) are written as exact decimal strings:
- * the document client refuses them as plain numbers, and the decimal form (no exponent) reads back as a BigInt that
- * `fromStoredValue` turns into the same double JSON.parse gave.
+ * `value` ready for the document client. Numbers beyond ±2^53 are written as exact decimal strings: the document client
+ * refuses them as plain numbers.
  */
 export function toStorableValue(value: unknown): unknown {
   if (typeof value === 'number') return Math.abs(value) <= Number.MAX_SAFE_INTEGER ? value : NumberValue.from(plainDecimal(value));
+  if (!isContainer(value)) return value;
   if (Array.isArray(value)) return value.map(toStorableValue);
-  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !(value instanceof NumberValue)) {
-    return Object.fromEntries(Object.entries(value).map(([key, element]) => [key, toStorableValue(element)]));
-  }
-  return value;
+  return Object.fromEntries(Object.entries(value).map(([key, element]) => [key, toStorableValue(element)]));
 }
 
-/** A value as the document client read it, with every BigInt or NumberValue back to a plain number. */
+/** A value as the document client read it, with every BigInt or NumberValue a plain number where that is exact. */
 export function fromStoredValue(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  if (value instanceof NumberValue) return Number(value.toString());
+  if (typeof value === 'bigint') return numberFromText(value.toString());
+  if (value instanceof NumberValue) return numberFromText(value.toString());
+  if (!isContainer(value)) return value;
   if (Array.isArray(value)) return value.map(fromStoredValue);
-  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !(value instanceof Set)) {
-    return Object.fromEntries(Object.entries(value).map(([key, element]) => [key, fromStoredValue(element)]));
-  }
-  return value;
+  return Object.fromEntries(Object.entries(value).map(([key, element]) => [key, fromStoredValue(element)]));
 }
 
 /** A large integer's shortest round-trip form without an exponent: 1.5e+25 → "15000000000000000000000000". */
