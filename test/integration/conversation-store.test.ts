@@ -123,7 +123,7 @@ describe('conversation store', () => {
       expect(item).not.toHaveProperty('transcript');
       expect(item).toMatchObject({ transcript_location: 's3', message_count: (data.transcript as unknown[]).length });
       const key = item?.transcript_s3_key as string;
-      expect(key).toMatch(new RegExp(`^transcripts/${conversationId}/[0-9a-f]{64}\\.json\\.gz$`));
+      expect(key).toMatch(new RegExp(`^transcripts/${conversationId}/[0-9a-f]{64}-[0-9a-f]{12}\\.json\\.gz$`));
       const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       expect(JSON.parse(gunzipSync(await object.Body!.transformToByteArray()).toString('utf8'))).toEqual(data.transcript);
       const record = await reader.getConversation(conversationId);
