@@ -9,6 +9,7 @@ import { SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { buildApp, startFauxqs, type FauxqsServer } from 'fauxqs';
 import { listenOnLoopback } from './ports.js';
+import { enforceDynamoDbLimits, enforceSqsLimits } from './strict-emulators.js';
 
 /** Emulators answer any credentials; these keep the SDK from looking for real ones. */
 export const emulatorCredentials = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -30,12 +31,16 @@ export interface SqsS3Emulator {
   stop(): Promise<void>;
 }
 
-/** fauxqs in-process (SQS + S3 wire protocols). It binds 0.0.0.0 whatever it is asked, so clients use 127.0.0.1. */
+/**
+ * fauxqs in-process (SQS + S3 wire protocols). It binds 0.0.0.0 whatever it is asked, so clients use 127.0.0.1. Its SQS
+ * client refuses what SQS refuses (strict-emulators.ts).
+ */
 export async function startSqsS3Emulator(): Promise<SqsS3Emulator> {
   const server = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' });
   const endpoint = `http://127.0.0.1:${server.port}`;
   const common = { endpoint, region: emulatorRegion, credentials: emulatorCredentials };
   const sqs = new SQSClient(common);
+  enforceSqsLimits(sqs);
   const s3 = new S3Client({ ...common, forcePathStyle: true });
   return {
     endpoint,
@@ -141,13 +146,15 @@ export interface DynamoDbEmulator {
 
 /**
  * dynalite in-process on 127.0.0.1; in memory unless `path` is given (LevelDB on disk, kept across restarts).
- * `port` defaults to 0 (a free port).
+ * `port` defaults to 0 (a free port). Its client (and document clients made from it) refuses what DynamoDB refuses
+ * (strict-emulators.ts).
  */
 export async function startDynamoDbEmulator(options: { path?: string; port?: number } = {}): Promise<DynamoDbEmulator> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
   const port = await listenOnLoopback(server, options.port ?? 0);
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: emulatorRegion, credentials: emulatorCredentials });
+  enforceDynamoDbLimits(client);
   return {
     endpoint,
     port,

@@ -17,6 +17,7 @@ import { readPollerConfig } from '../../lambdas/poller/config.js';
 import { pollerDependencies } from '../../lambdas/poller/dependencies.js';
 import { createPollerHandler, type PollerHandler } from '../../lambdas/poller/poll-handler.js';
 import { readReceiverConfig } from '../../lambdas/receiver/config.js';
+import { enforceDynamoDbLimits, enforceSqsLimits } from './strict-emulators.js';
 import { receiverDependencies } from '../../lambdas/receiver/dependencies.js';
 import { createReceiverHandler, type ReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
 
@@ -57,6 +58,9 @@ export function buildLocalHandlers(options: LocalHandlerOptions): LocalHandlers 
   const documentClient = createDynamoDbDocumentClient({ region, credentials, endpoint: endpoints.dynamodb });
   const s3 = createS3Client({ region, credentials, endpoint: endpoints.sqsS3 });
   const sqs = createSqsClient({ region, credentials, endpoint: endpoints.sqsS3 });
+  // The emulators accept what AWS refuses; the strict layer makes these clients refuse it as AWS would.
+  enforceDynamoDbLimits(documentClient);
+  enforceSqsLimits(sqs);
   const readSecret = createSecretReader({ region, credentials, endpoint: endpoints.secretsManager });
   const observability = (service: string) => createObservability(service, options.observability);
 
