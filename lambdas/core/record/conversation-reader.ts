@@ -161,8 +161,7 @@ function storedAudio(s3: ConversationStorageOptions['s3'], bucketName: string, a
 
 /** A stored item as a whole record: offloaded sections back in place, the transcript read back or left out. */
 async function presentRecord(item: Record<string, unknown>, includeTranscript: boolean, objects: ConversationObjects): Promise<ConversationRecord> {
-  const record = fromStoredValue(item) as ConversationRecord;
-  if (record.offloaded_s3_key !== undefined) Object.assign(record, await objects.readSections(record.offloaded_s3_key));
+  const record = await objects.withSections(fromStoredValue(item) as ConversationRecord);
   if (!includeTranscript) delete record.transcript;
   else if (record.transcript_location === 's3' && record.transcript_s3_key !== undefined) record.transcript = await objects.readGzipJson(record.transcript_s3_key);
   return record;
