@@ -212,6 +212,14 @@ describe('fault injection', () => {
     expect(attempts.every((delivery) => delivery.at(-1) === 200)).toBe(true);
     await expectStoredAsTheApiHasIt(fake, fake.conversationIds());
     expect(await pipeline.deadLetterBodies()).toEqual([]);
+    // No orphans: a delivery answered 500 leaves no archive object, but for a send an attempt of which lost its
+    // answer (that attempt may have queued the message: its archive is kept, the archive of a queued duplicate).
+    const ids = new Set(fake.conversationIds());
+    const archives = (await pipeline.objectKeys('events/')).filter((key) => ids.has(key.split('/')[4] ?? ''));
+    const pointedAt = new Set((await Promise.all(fake.conversationIds().map(recordOf))).flatMap((record) => record?.events.map((pointer) => pointer.archive_key) ?? []));
+    const unreferenced = archives.filter((key) => !pointedAt.has(key));
+    expect(answers.filter((status) => status === 500).length, 'deliveries answered 500').toBeGreaterThan(unreferenced.length);
+    expect(unreferenced.length, 'archives no record points at').toBeLessThanOrEqual(pipeline.sqsS3Proxy.counts.faults.get('SendMessage:lose-answer') ?? 0);
   });
 
   it('stores everything once although DynamoDB throttles a quarter of reads and writes', async () => {

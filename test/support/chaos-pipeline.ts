@@ -5,7 +5,7 @@
  * (createReceiverHandler, createConsumerHandler, runPoller, the SDK clients with their default retries); only what
  * stands for AWS itself (the event source mapping, the emulators) bypasses the proxies.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -60,6 +60,8 @@ export interface ChaosPipeline {
   waitUntilQueueEmpty(timeoutMs?: number): Promise<void>;
   /** Message bodies in the dead-letter queue (received with a zero visibility timeout, so they stay). */
   deadLetterBodies(): Promise<string[]>;
+  /** Every object key of the bucket under `prefix` (read directly, no faults). */
+  objectKeys(prefix: string): Promise<string[]>;
   /** Replaces how the consumer is invoked (default: the consumer as is). */
   setConsumerWrapper(wrapper: ConsumerWrapper): void;
   stop(): Promise<void>;
@@ -186,6 +188,16 @@ export async function startChaosPipeline(): Promise<ChaosPipeline> {
         new ReceiveMessageCommand({ QueueUrl: resources.deadLetterQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
       );
       return Messages.map((message) => message.Body ?? '');
+    },
+    async objectKeys(prefix) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await directS3.send(new ListObjectsV2Command({ Bucket: names.bucketName, Prefix: prefix, ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key])));
+        token = page.NextContinuationToken;
+      } while (token !== undefined);
+      return keys;
     },
     setConsumerWrapper(wrapper) {
       wrapped = wrapper(consumer);

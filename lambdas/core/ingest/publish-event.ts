@@ -3,9 +3,9 @@
  * (inline, or as a claim check pointing at that archive object). A queued message therefore always has its archive.
  *
  * No orphans: when the event cannot be queued, its archive object is deleted, so the bucket holds only archives of
- * accepted events. The one exception is a send whose answer never came (a timeout, a dropped connection): the message
- * may be queued all the same, its claim check pointing at the archive, so the object is kept (a record will point at
- * it, or it is the one stray copy of an event answered 500).
+ * events that were queued. The one exception is a send with an attempt whose answer never came (a timeout, a dropped
+ * connection): that attempt may have queued the message, its claim check pointing at the archive, so the object is
+ * kept (the archive of a queued duplicate, or at worst one stray copy of an event answered 500).
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -36,6 +36,17 @@ export interface PublishPorts {
   deleteArchiveObject(key: string): Promise<void>;
   /** Largest inline message; bigger events travel by claim check. @default SQS_MAX_MESSAGE_BYTES (1 MiB) */
   readonly maxMessageBytes?: number;
+}
+
+/** The send failed; `mayHaveBeenQueued` when an attempt got no answer (it may have queued the message all the same). */
+export class SendFailedError extends Error {
+  override readonly name = 'SendFailedError';
+  constructor(
+    readonly mayHaveBeenQueued: boolean,
+    options: { cause: unknown },
+  ) {
+    super('sending the message failed', options);
+  }
 }
 
 export interface PublishInput {
@@ -78,8 +89,9 @@ export async function publishEvent(input: PublishInput, ports: PublishPorts): Pr
   try {
     await ports.sendMessage(message);
   } catch (error) {
-    if (wasAnswered(error)) await removeArchive();
-    throw new StorageError('queueing the event failed', { cause: error });
+    const mayHaveBeenQueued = error instanceof SendFailedError ? error.mayHaveBeenQueued : !wasAnswered(error);
+    if (!mayHaveBeenQueued) await removeArchive();
+    throw new StorageError('queueing the event failed', { cause: error instanceof SendFailedError ? error.cause : error });
   }
   return attributes;
 }
@@ -103,7 +115,25 @@ export function createAwsPublishPorts(s3: S3Client, sqs: SQSClient, bucketName: 
       await s3.send(new DeleteObjectCommand({ Bucket: bucketName, Key: key }));
     },
     async sendMessage(message) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.MessageBody, MessageAttributes: message.MessageAttributes }));
+      const command = new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.MessageBody, MessageAttributes: message.MessageAttributes });
+      // Inside the SDK's retries, so each attempt is seen: one that got no answer may have queued the message.
+      let unanswered = false;
+      command.middlewareStack.add(
+        (next) => async (args) => {
+          try {
+            return await next(args);
+          } catch (error) {
+            if (!wasAnswered(error)) unanswered = true;
+            throw error;
+          }
+        },
+        { step: 'deserialize', priority: 'high', name: 'publishAttemptAnswered' },
+      );
+      try {
+        await sqs.send(command);
+      } catch (error) {
+        throw new SendFailedError(unanswered || !wasAnswered(error), { cause: error });
+      }
     },
   };
 }
