@@ -222,6 +222,33 @@ describe('fault injection', () => {
     expect(unreferenced.length, 'archives no record points at').toBeLessThanOrEqual(pipeline.sqsS3Proxy.counts.faults.get('SendMessage:lose-answer') ?? 0);
   });
 
+  it('leaves no archive object for a delivery SQS refused, and keeps the one whose send lost its answer (its message was queued)', async () => {
+    // Prepare: every SendMessage is refused (SQS answers 500, after the SDK's retries too) for one account, then
+    // every SendMessage is applied with its answer lost for another.
+    const refused = webhooksOf(await fakeAccount(4, SEED + 7));
+    const lost = webhooksOf(await fakeAccount(4, SEED + 8));
+    const archivesOf = async (deliveries: readonly Delivery[]) => {
+      const ids = new Set(deliveries.map((delivery) => delivery.conversationId));
+      return (await pipeline.objectKeys('events/')).filter((key) => ids.has(key.split('/')[4] ?? ''));
+    };
+
+    // Act
+    pipeline.sqsS3Proxy.setPolicy(({ operation }) => (operation === 'SendMessage' ? sqsInternalError() : PASS));
+    const refusedAnswers = await inParallel(refused, 4, (webhook) => pipeline.deliver(webhook.body));
+    pipeline.sqsS3Proxy.setPolicy(({ operation }) => (operation === 'SendMessage' ? loseAnswer() : PASS));
+    const lostAnswers = await inParallel(lost, 4, (webhook) => pipeline.deliver(webhook.body));
+    pipeline.sqsS3Proxy.setPolicy(() => PASS);
+    await pipeline.waitUntilQueueEmpty();
+
+    // Assess
+    expect(new Set([...refusedAnswers, ...lostAnswers])).toEqual(new Set([500]));
+    expect(await archivesOf(refused), 'archives of refused deliveries').toEqual([]);
+    const kept = await archivesOf(lost);
+    expect(kept.length, 'one archive per attempt of each lost-answer delivery').toBeGreaterThanOrEqual(lost.length);
+    const pointedAt = new Set((await Promise.all(lost.map((delivery) => recordOf(delivery.conversationId)))).flatMap((record) => record?.events.map((pointer) => pointer.archive_key) ?? []));
+    expect(kept.filter((key) => pointedAt.has(key)).length, 'records point at the archives of their queued messages').toBe(lost.length);
+  });
+
   it('stores everything once although DynamoDB throttles a quarter of reads and writes', async () => {
     // Prepare
     const fake = await fakeAccount(40, SEED + 3);
