@@ -956,6 +956,24 @@ const identifierBodies: fc.Arbitrary<MalformedBody> = fc
     };
   });
 
+/**
+ * Well-formed events with what DynamoDB cannot hold in an item, in any section (audio data, failure data, the
+ * transcription's analysis, unknown events): numbers no double holds or out of DynamoDB's range, nesting past 32
+ * levels, empty and `__proto__` keys, fields of 350 KB. Accepted, and the consumer must store every one.
+ */
+const storageLimitBodies: fc.Arbitrary<MalformedBody> = fc
+  .record({
+    type: fc.constantFrom('post_call_audio', 'post_call_transcription', 'call_initiation_failure', 'post_call_future_type'),
+    field: fc.constantFrom('12345678901234567890123', '0.1000000000000000055511151231257827', '1e300', '-1e-400', `${'['.repeat(39)}1${']'.repeat(39)}`, '{"":1}', '{"__proto__":{"a":1}}', JSON.stringify('x'.repeat(350 * 1024))),
+    inAnalysis: fc.boolean(),
+  })
+  .map(({ type, field, inAnalysis }) => {
+    const extra = type === 'post_call_transcription' && inAnalysis ? `"analysis":{"transcript_summary":${field}},` : `"extra":${field},`;
+    const audio = type === 'post_call_audio' ? ',"full_audio":"SUQzBAAAAAAAI1RTU0U="' : '';
+    const text = `{"type":"${type}","data":{${extra}"agent_id":"agent_limits","conversation_id":"conv_limits_fuzz"${audio}}}`;
+    return { name: 'envelope.aws-limits', bytes: Buffer.from(text, 'utf8'), expectation: (signed: Buffer) => accepted(signed) };
+  });
+
 const malformedBodies: fc.Arbitrary<MalformedBody> = fc.oneof(
   fc
     .oneof(
@@ -995,6 +1013,7 @@ const malformedBodies: fc.Arbitrary<MalformedBody> = fc.oneof(
   // RFC 8259 lets a parser ignore a byte-order mark; ours does, in the receiver and the consumer alike.
   compactEnvelope.map((text) => ({ name: 'envelope.byte-order-mark', bytes: Buffer.from(`\uFEFF${text}`, 'utf8'), expectation: (bytes: Buffer) => accepted(bytes) })),
   identifierBodies,
+  storageLimitBodies,
   // The innermost of `depth` nested arrays is level depth + 2 (the body is level 1, `data` level 2): accepted up to
   // MAX_EVENT_NESTING_LEVELS, refused above (the consumer could not store it), never a crash however deep.
   fc.oneof(fc.integer({ min: MAX_EVENT_NESTING_LEVELS - 6, max: MAX_EVENT_NESTING_LEVELS + 2 }), fc.integer({ min: 1_000, max: 20_000 })).map((depth) => ({
