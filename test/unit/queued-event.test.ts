@@ -2,6 +2,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import {
   ATTRIBUTE,
+  JSON_STRING_ATTRIBUTE_TYPE,
   MalformedQueuedEventError,
   SQS_MAX_MESSAGE_BYTES,
   archiveKeyFor,
@@ -11,7 +12,7 @@ import {
   type EventAttributes,
   type SqsRecordLike,
 } from '../../lambdas/core/ingest/queued-event.js';
-import { sqsMessageBytes } from '../../lambdas/core/storage-limits.js';
+import { isSqsText, sqsMessageBytes } from '../../lambdas/core/storage-limits.js';
 
 const BUCKET = 'conversation-bucket';
 
@@ -170,6 +171,35 @@ describe('encodeQueuedEvent → decodeQueuedEvent', () => {
 
     // Assess
     expect(message.MessageAttributes[ATTRIBUTE.bodyLocation]?.StringValue).toBe('s3');
+  });
+});
+
+describe('identifiers SQS refuses in attribute values', () => {
+  it.each([
+    ['a control character', 'conv\u0001id'],
+    ['NUL and U+FFFF', 'conv\u0000\uFFFF'],
+    ['U+FFFE and a lone surrogate', 'conv\uFFFE\uD800'],
+  ])('travel escaped (%s) as String.json, only characters SQS allows, and decode to the same identifiers', (_case, identifier) => {
+    // Prepare
+    const attributes: EventAttributes = { ...ATTRIBUTES, conversationId: identifier, agentId: `agent${identifier}`, eventType: `type${identifier}` };
+
+    // Act
+    const message = encodeQueuedEvent(attributes, bytes('{"type":"x","data":{}}'), BUCKET);
+    const decoded = decodeQueuedEvent(asReceivedRecord(message));
+
+    // Assess
+    for (const name of [ATTRIBUTE.conversationId, ATTRIBUTE.agentId, ATTRIBUTE.eventType]) {
+      expect(message.MessageAttributes[name]?.DataType, name).toBe(JSON_STRING_ATTRIBUTE_TYPE);
+      expect(isSqsText(message.MessageAttributes[name]?.StringValue ?? ''), name).toBe(true);
+    }
+    expect(message.MessageAttributes[ATTRIBUTE.source]?.DataType).toBe('String');
+    expect(decoded.attributes).toEqual(attributes);
+  });
+
+  it('leaves identifiers SQS takes as plain String attributes (every message queued before this change among them)', () => {
+    const message = encodeQueuedEvent({ ...ATTRIBUTES, conversationId: 'conv 😀 "quoted"' }, bytes('{}'), BUCKET);
+    expect(message.MessageAttributes[ATTRIBUTE.conversationId]).toEqual({ DataType: 'String', StringValue: 'conv 😀 "quoted"' });
+    expect(decodeQueuedEvent(asReceivedRecord(message)).attributes.conversationId).toBe('conv 😀 "quoted"');
   });
 });
 

@@ -14,6 +14,10 @@ import {
   type ReceiveWebhookDependencies,
   type WebhookRequest,
 } from '../../lambdas/receiver/receive-webhook.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { readReceiverConfig } from '../../lambdas/receiver/config.js';
+import { receiverDependencies } from '../../lambdas/receiver/dependencies.js';
 import { captureOutput, type CapturedOutput } from '../fixtures/output-capture.js';
 import { apiGatewayEvent, elevenLabsSignature, samplePayload, signedWebhookEvent } from '../fixtures/webhook-requests.js';
 
@@ -342,6 +346,24 @@ describe('createReceiverHandler', () => {
         { name: 'AcceptedBytes', value: body.byteLength, dimensions: { service: 'receiver' } },
       ]),
     );
+  });
+
+  it('ignores an empty entry of the secret array with one warning and EmptySecretEntriesIgnored, and verifies with the rest', async () => {
+    // Prepare: the receiver's own wiring, its secret holding a rotation typo.
+    const config = readReceiverConfig({ WEBHOOK_SECRET_NAME: 'secret', INGEST_QUEUE_URL: 'https://sqs/q', CONVERSATION_BUCKET_NAME: 'bucket' });
+    const observability = createObservability('receiver');
+    const clients = { s3: new S3Client({ region: 'us-east-1' }), sqs: new SQSClient({ region: 'us-east-1' }), readSecret: async () => JSON.stringify([SECRET, '']) };
+    const handler = createReceiverHandler({ ...receiverDependencies(config, clients, observability), publishPorts: memory.ports }, observability);
+
+    // Act
+    const response = await handler(signedWebhookEvent(samplePayload('post_call_transcription'), SECRET));
+    const again = await handler(signedWebhookEvent(samplePayload('post_call_audio'), SECRET));
+
+    // Assess
+    expect([response.statusCode, again.statusCode]).toEqual([200, 200]);
+    expect(output.jsonLines().filter((line) => line.message === 'webhook secret value has empty entries; they are ignored')).toEqual([expect.objectContaining({ level: 'WARN', emptyEntries: 1 })]);
+    expect(output.metrics().filter((metric) => metric.name === 'EmptySecretEntriesIgnored')).toEqual([{ name: 'EmptySecretEntriesIgnored', value: 1, dimensions: { service: 'receiver' } }]);
+    expect(output.text()).not.toContain(SECRET);
   });
 
   it('answers 400 with the reason and counts the rejection by reason', async () => {
