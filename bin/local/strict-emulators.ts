@@ -68,7 +68,8 @@ function validation(message: string): StrictEmulatorError {
 /** What DynamoDB would refuse in one attribute value at `level` (the top-level attribute is level 1). */
 function attributeValueProblem(value: AttributeValue, level: number): string | undefined {
   if (level > AWS_LIMITS.dynamoDbMaxNestingLevels) return 'Nesting Levels have exceeded supported limits';
-  if (typeof value.N === 'string' && !isDynamoDbNumberText(value.N)) return `the number ${value.N.slice(0, 64)} is outside DynamoDB's range or precision`;
+  // Like AWS's own messages, ours never quote a value: the caller may log them.
+  if (typeof value.N === 'string' && !isDynamoDbNumberText(value.N)) return 'a number is outside the supported range or precision (38 digits)';
   if (value.M !== undefined) {
     for (const [name, element] of Object.entries(value.M as Record<string, AttributeValue>)) {
       if (name === '') return 'Empty attribute name';
