@@ -6,7 +6,7 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { numberFromText } from '../../lambdas/core/exact-json.js';
 import { objectKeysOf, type ConversationEvent, type JsonObject } from '../../lambdas/core/record/conversation-record.js';
@@ -25,6 +25,7 @@ let proxy: FaultProxy;
 let store: ConversationStore;
 let reader: ConversationReader;
 let sequence = 0;
+let tableName: string;
 
 const validationException: Fault = {
   kind: 'error',
@@ -56,7 +57,7 @@ async function pointedAt(conversationId: string): Promise<string[]> {
 beforeAll(async () => {
   [sqsS3, dynamo] = await Promise.all([startSqsS3Emulator(), startDynamoDbEmulator()]);
   sqsS3.server.createBucket(BUCKET);
-  const tableName = await createConversationsTable(dynamo.client);
+  tableName = await createConversationsTable(dynamo.client);
   proxy = await startFaultProxy(dynamo.endpoint);
   const client = new DynamoDBClient({ endpoint: proxy.endpoint, region: emulatorRegion, credentials: emulatorCredentials, maxAttempts: 2 });
   const documentClient = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false }, unmarshallOptions: { wrapNumbers: numberFromText } });
@@ -125,4 +126,25 @@ describe('the objects a write offloads', () => {
     expect(await keysOf(id)).toEqual(afterNewer);
     expect((await reader.getConversation(id))?.transcript_summary).toBe('c'.repeat(350 * 1024));
   });
+
+  it('reads a record again when an object its item named was deleted by a newer write in between', async () => {
+    // Prepare: an item read just before a newer transcription replaced its offloaded transcript.
+    const id = 'conv_objects_read_race';
+    await store.applyEvent(largeTranscription(id, { eventTimestamp: 1_767_268_900 }));
+    const direct = DynamoDBDocumentClient.from(dynamo.client, { unmarshallOptions: { wrapNumbers: numberFromText } });
+    const stale = await direct.send(new GetCommand({ TableName: tableName, Key: { conversation_id: id }, ConsistentRead: true }));
+    await store.applyEvent(largeTranscription(id, { eventTimestamp: 1_767_269_000 }));
+    let staleAnswers = 1;
+    const racing = { send: (command: GetCommand) => (staleAnswers-- > 0 ? Promise.resolve(stale) : direct.send(command)) } as unknown as DynamoDBDocumentClient;
+    const racingReader = createConversationReader({ documentClient: racing, s3: sqsS3.s3, tableName, bucketName: BUCKET });
+
+    // Act
+    const record = await racingReader.getConversation(id);
+
+    // Assess
+    expect(staleAnswers).toBe(-1);
+    expect(record?.transcription_event_timestamp).toBe(1_767_269_000);
+    expect(Array.isArray(record?.transcript)).toBe(true);
+  });
 });
+

@@ -137,6 +137,19 @@ describe('mergeConversationEvent', () => {
       expect(result.record).not.toHaveProperty('branch_id');
       expect(result.record.conversation).toMatchObject({ agent_id: '', branch_id: null });
     });
+
+    it('leaves an agent_id AWS could not index (over 2,048 bytes) out of by_agent, and keeps it in the data', () => {
+      // Prepare
+      const data = transcriptionData(CONVERSATION, { agentId: 'a'.repeat(2049) }) as JsonObject;
+
+      // Act
+      const result = mergeConversationEvent(undefined, transcription('a1', 1, data), NOW);
+
+      // Assess
+      if (result.kind === 'duplicate') throw new Error('unexpected duplicate');
+      expect(result.record).not.toHaveProperty('agent_id');
+      expect(result.record.conversation?.agent_id).toBe('a'.repeat(2049));
+    });
   });
 
   describe('whatever the order of deliveries', () => {

@@ -100,10 +100,27 @@ export function createConversationReader(options: ConversationStorageOptions): C
     return Item?.audio as Partial<AudioObject> | undefined;
   };
 
+  const readItem = async (conversationId: string) =>
+    (await documentClient.send(new GetCommand({ TableName: tableName, Key: { [CONVERSATIONS_TABLE.partitionKey]: conversationId }, ConsistentRead: true }))).Item;
+
+  /**
+   * The item as a whole record. A write that replaces an offloaded object deletes the old one once the item no longer
+   * points at it, so an item read just before that write may name an object already gone: it is read again, once.
+   */
+  const present = async (item: Record<string, unknown>, includeTranscript: boolean): Promise<ConversationRecord | undefined> => {
+    try {
+      return await presentRecord(item, includeTranscript, objects);
+    } catch (error) {
+      if ((error as Error | undefined)?.name !== 'NoSuchKey' || typeof item[CONVERSATIONS_TABLE.partitionKey] !== 'string') throw error;
+      const fresh = await readItem(item[CONVERSATIONS_TABLE.partitionKey] as string);
+      return fresh === undefined ? undefined : presentRecord(fresh, includeTranscript, objects);
+    }
+  };
+
   return {
     async getConversation(conversationId, { includeTranscript = true } = {}) {
-      const { Item } = await documentClient.send(new GetCommand({ TableName: tableName, Key: { [CONVERSATIONS_TABLE.partitionKey]: conversationId }, ConsistentRead: true }));
-      return Item === undefined ? undefined : presentRecord(Item, includeTranscript, objects);
+      const item = await readItem(conversationId);
+      return item === undefined ? undefined : present(item, includeTranscript);
     },
 
     async *listConversations(listOptions = {}) {
@@ -117,7 +134,9 @@ export function createConversationReader(options: ConversationStorageOptions): C
       const range = resumedRange({ since, until, newestFirst: (listOptions.order ?? 'newest_first') === 'newest_first' }, listOptions.after);
       if (range === undefined || remaining <= 0) return;
       for await (const item of queryPartitions(partitionQueries(documentClient, tableName, range, listOptions))) {
-        yield await presentRecord(item, listOptions.includeTranscript ?? false, objects);
+        const record = await present(item, listOptions.includeTranscript ?? false);
+        if (record === undefined) continue;
+        yield record;
         if (--remaining <= 0) return;
       }
     },

@@ -6,7 +6,7 @@
  * alone, so the same set of events gives the same record whatever the order or number of deliveries.
  */
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
-import { isDynamoDbNumber } from '../storage-limits.js';
+import { isDynamoDbNumber, keyValueProblem } from '../storage-limits.js';
 import type { EventSource } from '../ingest/queued-event.js';
 import { keySegment, type KeySegmentOptions } from '../s3-keys.js';
 
@@ -382,12 +382,11 @@ function deriveSummary(record: ConversationRecord): void {
   const firstUnknown = record.unknown_events?.[0];
 
   const summary: Partial<ConversationRecord> = {
-    agent_id:
-      optionalString(conversation.agent_id) ??
-      optionalString(failure.agent_id) ??
-      optionalString(audioData.agent_id) ??
-      optionalString(record.audio_unavailable?.agent_id) ??
-      optionalString(firstUnknown?.data.agent_id),
+    agent_id: [conversation.agent_id, failure.agent_id, audioData.agent_id, record.audio_unavailable?.agent_id, firstUnknown?.data.agent_id]
+      .map(optionalString)
+      // The by_agent index key: one AWS would refuse (the receiver refuses such events; older queued ones may hold one)
+      // leaves the record out of that index rather than unstorable. The section keeps it.
+      .find((agentId) => agentId !== undefined && keyValueProblem(agentId, 'partition') === undefined),
     agent_name: optionalString(conversation.agent_name),
     user_id: optionalString(conversation.user_id),
     branch_id: optionalString(conversation.branch_id),
