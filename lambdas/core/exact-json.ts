@@ -9,7 +9,8 @@
  * digit runs are all short (almost every body) cannot hold such a number and is parsed without that pass.
  */
 import { randomBytes } from 'node:crypto';
-import { NumberValue } from '@aws-sdk/lib-dynamodb';
+// The class lib-dynamodb re-exports as NumberValue, from its side-effect-free package (keeps the DynamoDB client out of bundles that only need the class).
+import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 
 /** A decimal number as digits and a power of ten: value = ±digits × 10^exponent; `digits` is '' for zero. */
 export interface DecimalParts {

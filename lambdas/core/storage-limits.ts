@@ -6,7 +6,8 @@
  * (only characters SQS allows in attributes), by the consumer (what DynamoDB cannot hold goes to S3), and by the local
  * pipeline's strict emulator layer (bin/local/strict-emulators.ts), so dynalite and fauxqs refuse what AWS refuses.
  */
-import { NumberValue } from '@aws-sdk/lib-dynamodb';
+// The class lib-dynamodb re-exports as NumberValue, from its side-effect-free package (keeps the DynamoDB client out of bundles that only need the class).
+import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { AWS_LIMITS } from './contract.js';
 import { decimalParts } from './exact-json.js';
 import { exceedsNestingLimit, isContainer } from './json-nesting.js';

@@ -5,7 +5,8 @@
  * of its newest event, lists are kept sorted, and the summary/index attributes are derived from the sections
  * alone, so the same set of events gives the same record whatever the order or number of deliveries.
  */
-import { NumberValue } from '@aws-sdk/lib-dynamodb';
+// The class lib-dynamodb re-exports as NumberValue, from its side-effect-free package (keeps the DynamoDB client out of bundles that only need the class).
+import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { isDynamoDbNumber, keyValueProblem } from '../storage-limits.js';
 import type { EventSource } from '../ingest/queued-event.js';
 import { keySegment, type KeySegmentOptions } from '../s3-keys.js';

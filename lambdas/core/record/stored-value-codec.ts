@@ -4,7 +4,8 @@
  * no double holds, exact-json.ts) as its own digits; read back, each is a plain number when a double holds it exactly
  * and a NumberValue otherwise, whichever way the client was told to unmarshall numbers.
  */
-import { NumberValue } from '@aws-sdk/lib-dynamodb';
+// The class lib-dynamodb re-exports as NumberValue, from its side-effect-free package (keeps the DynamoDB client out of bundles that only need the class).
+import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { numberFromText } from '../exact-json.js';
 import { isContainer } from '../json-nesting.js';
 
