@@ -246,6 +246,7 @@ export class ConversationsStack extends Stack {
       schedule: props.pollSchedule ?? DEFAULT_POLL_SCHEDULE,
       enabled: props.pollerEnabled,
       apiBaseUrl: props.apiBaseUrl,
+      webhookUrl: this.ingress.webhookUrl,
       settleDelaySecs: props.pollerSettleDelaySecs,
       overlapSecs: props.pollerOverlapSecs,
       initialLookbackSecs: props.pollerInitialLookbackSecs,
