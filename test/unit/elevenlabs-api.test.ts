@@ -636,3 +636,121 @@ describe('workspace endpoints', () => {
     await expect(client.listWorkspaceWebhooks()).rejects.toThrow(ElevenLabsApiError);
   });
 });
+
+describe('the fake API’s workspace and transcript formats, over HTTP', () => {
+  let fake: FakeElevenLabsApi;
+  const url = 'https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/elevenlabs';
+  beforeAll(async () => {
+    fake = await startFakeElevenLabsApi({ count: 40, seed: 11 });
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+  const client = () => new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 1 });
+
+  it('serves the connected webhook and the settings selecting it, and applies a PATCH', async () => {
+    // Prepare
+    const webhook = fake.workspace.connectPostCallWebhook(url);
+    fake.workspace.updateWebhook(webhook.webhook_id, { is_auto_disabled: true, most_recent_failure_error_code: 502, most_recent_failure_timestamp: 1767225000 });
+
+    // Act
+    const before = await client().listWorkspaceWebhooks();
+    const settings = await client().getAgentsPlatformSettings();
+    await client().updateWorkspaceWebhook(webhook.webhook_id, { name: webhook.name, is_disabled: false, retry_enabled: true });
+    const after = await client().listWorkspaceWebhooks();
+
+    // Assess
+    expect(before).toEqual([expect.objectContaining({ webhook_id: webhook.webhook_id, webhook_url: url, is_auto_disabled: true, retry_enabled: false, most_recent_failure_error_code: 502 })]);
+    expect(settings).toEqual({ post_call_webhook_id: webhook.webhook_id, events: ['transcript', 'audio', 'call_initiation_failure'], transcript_format: 'json', exclude_transcript: false });
+    expect(after[0]).toMatchObject({ is_disabled: false, is_auto_disabled: false, retry_enabled: true });
+  });
+
+  it('answers a PATCH without name or is_disabled with the real 422', async () => {
+    // Prepare
+    const webhook = fake.workspace.addWebhook({ webhook_url: 'https://elsewhere.example/hook' });
+
+    // Act
+    const response = await fetch(`${fake.url}/v1/workspace/webhooks/${webhook.webhook_id}`, {
+      method: 'PATCH',
+      headers: { 'xi-api-key': FAKE_API_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ is_disabled: false }),
+    });
+
+    // Assess
+    expect(response.status).toBe(422);
+    expect(await response.json()).toEqual({ detail: [{ type: 'missing', loc: ['body', 'name'], msg: 'Field required' }] });
+  });
+
+  it('answers a key without a permission with the real 401 missing_permissions, which the client names', async () => {
+    // Prepare
+    fake.workspace.setKeyPermissions(['workspace_read']);
+
+    // Act
+    const failure = (await client().listConversations({}).catch((error: unknown) => error)) as ElevenLabsAuthError;
+    const webhooks = await client().listWorkspaceWebhooks();
+    fake.workspace.setKeyPermissions(undefined);
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsAuthError);
+    expect(failure.permission).toBe('convai_read');
+    expect(webhooks.length).toBeGreaterThan(0);
+  });
+
+  it('lists agents page by page and shows an agent’s Zero Retention Mode', async () => {
+    // Prepare
+    const [first] = fake.agents();
+    fake.workspace.setAgent(first ?? '', { zeroRetentionMode: true });
+
+    // Act
+    const page = await client().listAgents({ pageSize: 2 });
+    const next = await client().listAgents({ pageSize: 2, cursor: page.next_cursor });
+    const agent = await client().getAgent(first ?? '');
+
+    // Assess
+    expect(page.agents.map((item) => item.agent_id)).toEqual(fake.agents().slice(0, 2));
+    expect(next.agents.map((item) => item.agent_id)).toEqual(fake.agents().slice(2));
+    expect(agent).toMatchObject({ agent_id: first, zero_retention_mode: true });
+  });
+
+  it('keeps sort_direction: newest first by default, oldest first with asc', async () => {
+    // Act
+    const starts = async (query: string) => ((await (await fetch(`${fake.url}/v1/convai/conversations?page_size=100${query}`, { headers: { 'xi-api-key': FAKE_API_KEY } })).json()) as { conversations: Array<{ start_time_unix_secs: number }> }).conversations.map((item) => item.start_time_unix_secs);
+    const byDefault = await starts('');
+    const ascending = await starts('&sort_direction=asc');
+
+    // Assess
+    expect(byDefault).toEqual([...byDefault].sort((a, b) => b - a));
+    expect(ascending).toEqual([...byDefault].reverse());
+  });
+
+  it('serves the OpenTelemetry form of a conversation and its webhooks in every transcript format', async () => {
+    // Prepare
+    const [id = ''] = fake.conversationIds();
+
+    // Act
+    const otel = JSON.parse(await (await fetch(`${fake.url}/v1/convai/conversations/${id}?format=opentelemetry`, { headers: { 'xi-api-key': FAKE_API_KEY } })).text()) as Record<string, unknown>;
+    const otelWebhook = JSON.parse(fake.webhookBody(id, 'post_call_transcription_otel').toString('utf8')) as { type: string; data: Record<string, unknown> };
+    const bare = JSON.parse(fake.webhookBody(id, 'post_call_transcription', { excludeTranscript: true }).toString('utf8')) as { data: Record<string, unknown> };
+
+    // Assess
+    expect(otel.otlp_traces).toEqual(fake.otlpTraces(id));
+    expect(otelWebhook.type).toBe('post_call_transcription_otel');
+    expect(Object.keys(otelWebhook.data).sort()).toEqual(['agent_id', 'conversation_id', 'otlp_traces']);
+    expect(bare.data).not.toHaveProperty('transcript');
+    expect(bare.data).toHaveProperty('analysis');
+  });
+
+  it('retries after the X-RateLimit-Reset the fake sends', async () => {
+    // Prepare
+    fake.injectFault({ route: 'settings', count: 1, status: 429, rateLimitReset: String(Math.floor(Date.now() / 1000)) });
+    const sleeps: number[] = [];
+    const api = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, sleep: async (ms) => void sleeps.push(ms), random: () => 0 });
+
+    // Act
+    await api.getAgentsPlatformSettings();
+
+    // Assess: a reset already reached means no wait beyond the backoff (0 with this jitter)
+    expect(sleeps).toEqual([0]);
+    expect(fake.calls.settings).toBeGreaterThanOrEqual(2);
+  });
+});
