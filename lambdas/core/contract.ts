@@ -148,6 +148,8 @@ export const STACK_OUTPUT = {
   conversationBucketName: 'ConversationBucketName',
   conversationsTableName: 'ConversationsTableName',
   pollerStateTableName: 'PollerStateTableName',
+  /** The poller function, whose invocations `doctor` reads. */
+  pollerFunctionName: 'PollerFunctionName',
   dashboardUrl: 'DashboardUrl',
   alarmTopicArn: 'AlarmTopicArn',
   kmsKeyArn: 'KmsKeyArn',

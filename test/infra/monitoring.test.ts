@@ -280,6 +280,7 @@ describe('Outputs', () => {
     ['ConversationBucketName', { Ref: logicalId(stack.bucket.bucket) }],
     ['ConversationsTableName', { Ref: logicalId(stack.table.table) }],
     ['PollerStateTableName', { Ref: logicalId(stack.poller.stateTable.table) }],
+    ['PollerFunctionName', { Ref: pollerId }],
     ['AlarmTopicArn', { Ref: topicId }],
     ['DashboardUrl', Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(stack.monitoring.dashboard) }])] })],
   ])('exports %s', (name, value) => {
