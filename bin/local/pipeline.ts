@@ -153,7 +153,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const httpApi = await startWebhookApi((event, context) => (receiver.current === undefined ? notReadyYet() : receiver.current(event, context)), emulators.ports.webhook, log);
     let pollerEnabled: boolean;
     try {
-      const handlers = startHandlers({ emulators, store, options, webhookUrl: env.WEBHOOK_URL?.trim() || httpApi.webhookUrl, withPoller: apiKey !== '', pollIntervalSecs, log, cleanups });
+      const handlers = startHandlers({ emulators, store, options, webhookUrl: checkedWebhookUrl(env, httpApi.webhookUrl), withPoller: apiKey !== '', pollIntervalSecs, log, cleanups });
       receiver.current = handlers.receiver;
       pollerEnabled = handlers.poller !== undefined;
     } catch (error) {
@@ -184,13 +184,30 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   }
 }
 
+/**
+ * The webhook the local poller checks in ElevenLabs: WEBHOOK_URL (a tunnel's public URL) when set; else this machine's
+ * own, but only against an API on this machine (a fake): ElevenLabs itself can never call 127.0.0.1, so checking it
+ * there would only log "missing" every run.
+ */
+export function checkedWebhookUrl(env: NodeJS.ProcessEnv, localWebhookUrl: string): string | undefined {
+  const named = env.WEBHOOK_URL?.trim();
+  if (named) return named;
+  let apiHost: string;
+  try {
+    apiHost = new URL(env.ELEVENLABS_API_BASE_URL?.trim() || 'https://api.elevenlabs.io').hostname;
+  } catch {
+    return undefined;
+  }
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(apiHost) ? localWebhookUrl : undefined;
+}
+
 /** What startHandlers needs: where everything is, the user's settings, and the URL the poller checks the webhook of. */
 interface HandlerSetup {
   readonly emulators: Emulators;
   readonly store: PreparedStore;
   readonly options: LocalPipelineOptions;
-  /** A tunnel's public URL when the user names one (WEBHOOK_URL), else the local webhook's. */
-  readonly webhookUrl: string;
+  /** The webhook URL the poller checks in ElevenLabs (checkedWebhookUrl); none: no check. */
+  readonly webhookUrl: string | undefined;
   readonly withPoller: boolean;
   readonly pollIntervalSecs: number;
   readonly log: (line: string) => void;
