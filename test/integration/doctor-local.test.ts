@@ -20,6 +20,7 @@ import type { FakeWebhook } from '../../bin/local/fake-elevenlabs-workspace.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
 import { captureOutput, type CapturedOutput } from '../fixtures/output-capture.js';
 import { startLocalPipelineStandIn } from '../support/local-pipeline-stand-in.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const REPO = join(import.meta.dirname, '../..');
 const POLL_INTERVAL_SECS = 2;
@@ -54,14 +55,8 @@ function pollerLines(message: string, sinceMs: number): Array<Record<string, unk
   return output.jsonLines().filter((line) => line.message === message && line.service === 'poller' && Date.parse(String(line.timestamp)) >= sinceMs);
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  for (const deadline = Date.now() + timeoutMs; ; ) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** Polls `probe` every 50 ms for up to `timeoutMs`. */
+const waitFor = <T>(what: string, timeoutMs: number, probe: () => T | undefined) => waitUntil(what, Date.now() + timeoutMs, probe, 50);
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'doctor-local-'));

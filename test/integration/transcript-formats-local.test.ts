@@ -21,6 +21,7 @@ import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline
 import { postSignedWebhook } from '../../bin/local/post-webhook.js';
 import { toConversationData } from '../../lambdas/core/record/conversation-record.js';
 import { createConversationReader, type ConversationReader, type ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const POLL_INTERVAL_SECS = 3;
 /** Seconds after the pipeline starts at which both calls have ended longer than the settle delay ago. */
@@ -67,15 +68,6 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadlineMs) throw new Error(`${what}: not by the deadline`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 const withTranscript = (id: string) => async () => {
   const record = await reader.getConversation(id);
   return record?.transcript_location === undefined ? undefined : record;
@@ -90,13 +82,13 @@ describe('transcript formats on the local pipeline', () => {
       postSignedWebhook(pipeline.endpoints.webhookUrl, fake.webhookBody(ids.bare, 'post_call_transcription', { excludeTranscript: true }), { secret, timestampSecs: Math.floor(Date.now() / 1000) }),
     ]);
     const beforeSettling = await Promise.all([
-      waitFor('the OpenTelemetry record', Date.now() + 10_000, async () => (await reader.getConversation(ids.otel)) ?? undefined),
-      waitFor('the transcript-less record', Date.now() + 10_000, async () => (await reader.getConversation(ids.bare)) ?? undefined),
+      waitUntil('the OpenTelemetry record', Date.now() + 10_000, async () => (await reader.getConversation(ids.otel)) ?? undefined),
+      waitUntil('the transcript-less record', Date.now() + 10_000, async () => (await reader.getConversation(ids.bare)) ?? undefined),
     ]);
 
     // Act: the poller runs every POLL_INTERVAL_SECS; each call settles SETTLES_AFTER_SECS in or later.
     const complete = async (what: string, id: string) => {
-      const record = await waitFor(what, (settledAtMs[id] ?? 0) + POLL_INTERVAL_SECS * 1000 + 10_000, withTranscript(id));
+      const record = await waitUntil(what, (settledAtMs[id] ?? 0) + POLL_INTERVAL_SECS * 1000 + 10_000, withTranscript(id));
       return { record, afterSettleMs: Date.now() - (settledAtMs[id] ?? 0) };
     };
     const [otelDone, bareDone] = await Promise.all([complete('the JSON transcript of the OpenTelemetry conversation', ids.otel), complete('the transcript of the transcript-less conversation', ids.bare)]);

@@ -8,23 +8,13 @@ import { doctorExitCode } from '../../bin/cli/doctor-command.js';
 import { ELEVENLABS_CHECK_IDS, elevenLabsChecks, type Check, type ElevenLabsView, type SendingAgent } from '../../bin/cli/doctor-checks.js';
 import { ElevenLabsApiError, ElevenLabsAuthError } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import type { AgentDetail, PostCallWebhookSettings, WorkspaceWebhook } from '../../lambdas/core/backfill/elevenlabs-workspace.js';
+import { STACK_WEBHOOK_URL as URL, workspaceWebhook } from '../support/workspace-webhooks.js';
 
-const URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/elevenlabs';
 const NOW = 1_767_225_600;
 const ok = <T>(value: T) => ({ ok: true as const, value });
 const failed = (error: unknown) => ({ ok: false as const, error });
 
-const webhook = (fields: Partial<WorkspaceWebhook> = {}): WorkspaceWebhook => ({
-  webhook_id: 'wh_ours',
-  name: 'Conversations',
-  webhook_url: URL,
-  is_disabled: false,
-  is_auto_disabled: false,
-  auth_type: 'hmac',
-  usage: [],
-  retry_enabled: true,
-  ...fields,
-});
+const webhook = (fields: Partial<WorkspaceWebhook> = {}): WorkspaceWebhook => workspaceWebhook({ retry_enabled: true, ...fields });
 const SETTINGS: PostCallWebhookSettings = { post_call_webhook_id: 'wh_ours', events: ['transcript', 'audio', 'call_initiation_failure'], transcript_format: 'json', exclude_transcript: false };
 const agent = (id: string, fields: Partial<AgentDetail> = {}, listable: SendingAgent['listable'] = ok(undefined)): SendingAgent => {
   const detail: AgentDetail = { agent_id: id, name: `Agent ${id}`, zero_retention_mode: false, ...fields };

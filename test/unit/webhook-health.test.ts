@@ -7,20 +7,9 @@ import { ElevenLabsApiError, ElevenLabsAuthError, type WebhookHealthApi } from '
 import type { PostCallWebhookSettings, WorkspaceWebhook } from '../../lambdas/core/backfill/elevenlabs-workspace.js';
 import type { MetricsSink } from '../../lambdas/core/backfill/poller-run.js';
 import { assessWebhookHealth, isSameWebhookUrl, reportWebhookHealth } from '../../lambdas/core/backfill/webhook-health.js';
+import { STACK_WEBHOOK_URL as URL, workspaceWebhook as ours } from '../support/workspace-webhooks.js';
 
-const URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/elevenlabs';
 const NOW = 1_767_225_600;
-
-const ours = (fields: Partial<WorkspaceWebhook> = {}): WorkspaceWebhook => ({
-  webhook_id: 'wh_ours',
-  name: 'Conversations',
-  webhook_url: URL,
-  is_disabled: false,
-  is_auto_disabled: false,
-  auth_type: 'hmac',
-  usage: [],
-  ...fields,
-});
 const inUse: PostCallWebhookSettings = { post_call_webhook_id: 'wh_ours', events: ['transcript'] };
 
 describe('assessWebhookHealth', () => {
