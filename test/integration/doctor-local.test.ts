@@ -162,6 +162,32 @@ describe('a webhook ElevenLabs auto-disables', () => {
   });
 });
 
+describe('a webhook check the key may not make', () => {
+  it('is logged with the permission and counted in WebhookCheckFailed, and the poller reconciles all the same', async () => {
+    // Prepare: a key that reads conversations but not the workspace webhooks
+    const since = Date.now();
+    const firstRequest = fake.requests.length;
+    fake.workspace.setKeyPermissions(['convai_read']);
+    /** A list call answered after a refused webhooks call: the same run went on to reconcile. */
+    const listedAfterRefusal = () => {
+      const requests = fake.requests.slice(firstRequest);
+      const refused = requests.findIndex((request) => request.route === 'webhooks' && request.status === 401);
+      return refused >= 0 && requests.slice(refused).some((request) => request.route === 'list' && request.status === 200);
+    };
+
+    // Act
+    const [line] = await waitFor('the failed check, then the listing', 10_000, () => {
+      const lines = pollerLines('webhook check failed', since);
+      return lines.length > 0 && listedAfterRefusal() ? lines : undefined;
+    }).finally(() => fake.workspace.setKeyPermissions(undefined));
+
+    // Assess
+    expect(line).toMatchObject({ level: 'WARN', errorName: 'ElevenLabsAuthError', status: 401, code: 'missing_permissions', permission: 'workspace_read' });
+    expect(output.metrics()).toContainEqual(expect.objectContaining({ name: 'WebhookCheckFailed', value: 1 }));
+    expect(pollerLines('poll failed', since)).toEqual([]);
+  });
+});
+
 describe('doctor --local, when something on either side is wrong', () => {
   it('names convai_read when the key lacks it, and still checks what the key may read', async () => {
     // Prepare
