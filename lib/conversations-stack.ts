@@ -246,6 +246,7 @@ export class ConversationsStack extends Stack {
       schedule: props.pollSchedule ?? DEFAULT_POLL_SCHEDULE,
       enabled: props.pollerEnabled,
       apiBaseUrl: props.apiBaseUrl,
+      webhookUrl: this.ingress.webhookUrl,
       settleDelaySecs: props.pollerSettleDelaySecs,
       overlapSecs: props.pollerOverlapSecs,
       initialLookbackSecs: props.pollerInitialLookbackSecs,
@@ -268,6 +269,7 @@ export class ConversationsStack extends Stack {
     output(STACK_OUTPUT.conversationBucketName, this.bucket.bucket.bucketName, 'events/ archive, transcripts/ and audio/');
     output(STACK_OUTPUT.conversationsTableName, this.table.table.tableName, 'One item per conversation (indexes by_agent, by_day)');
     output(STACK_OUTPUT.pollerStateTableName, this.poller.stateTable.table.tableName, 'The poller watermark and run lease');
+    output(STACK_OUTPUT.pollerFunctionName, this.poller.poller.function.functionName, 'The back-fill poller (doctor reads its invocations)');
     output(STACK_OUTPUT.dashboardUrl, this.monitoring.dashboardUrl, 'CloudWatch dashboard');
     output(STACK_OUTPUT.alarmTopicArn, this.monitoring.topic.topicArn, 'Subscribe here for alarm notifications');
     if (this.key !== undefined) output(STACK_OUTPUT.kmsKeyArn, this.key.key.keyArn, 'Customer-managed key encrypting the store');

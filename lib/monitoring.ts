@@ -48,6 +48,8 @@ export interface AlarmThresholds {
    * `recordingMissingAfterSecs` after the call ended. Each poller run counts each such conversation once.
    */
   readonly recordingsMissingPerHour: number;
+  /** Poller runs per hour whose ElevenLabs webhook health check could not be made (WebhookCheckFailed). */
+  readonly webhookCheckFailuresPerHour: number;
   /** Throttles per function per 5 minutes. */
   readonly throttlesPer5Minutes: number;
 }
@@ -65,6 +67,7 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   pollerSilence: Duration.minutes(30),
   backfilledConversationsPerHour: 5,
   recordingsMissingPerHour: 0,
+  webhookCheckFailuresPerHour: 0,
   throttlesPer5Minutes: 0,
 };
 
@@ -141,7 +144,7 @@ export class Monitoring extends Construct {
     this.thresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...props.thresholds };
     const watched: Watched = { props, thresholds: this.thresholds, receiver: props.ingress.receiver, consumer: props.consumer.consumer, poller: props.poller.poller };
     this.topic = this.alarmTopic(props);
-    const specs = [...ingestionAlarms(watched), ...processingAlarms(watched), ...pollerAlarms(watched), ...recordingAlarms(watched), ...throttleAlarms(watched)];
+    const specs = [...ingestionAlarms(watched), ...processingAlarms(watched), ...pollerAlarms(watched), ...webhookAlarms(watched), ...recordingAlarms(watched), ...throttleAlarms(watched)];
     this.alarms = {
       ...Object.fromEntries(specs.map((spec) => [spec.id, this.alarm(spec)])),
       ...(props.poller.enabled ? { PollerNotRunning: this.pollerNotRunning(watched) } : {}),
@@ -339,6 +342,39 @@ function pollerAlarms({ thresholds: t, poller }: Watched): AlarmSpec[] {
   ];
 }
 
+/**
+ * The ElevenLabs side: the webhook pointing at this stack switched off (by a user or automatically), gone, not HMAC
+ * or not selected, as every poller run reads it; and that check failing. WebhookUnhealthy looks at one-minute
+ * periods and ignores the minutes without a run, so it fires in the minute the first run after a switch-off
+ * reports it (within one poll interval) and stays in ALARM until a run finds the webhook healthy again.
+ */
+function webhookAlarms({ thresholds: t, poller }: Watched): AlarmSpec[] {
+  return [
+    {
+      id: 'WebhookUnhealthy',
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: POLLER_METRIC.webhookHealthy,
+        dimensionsMap: { [METRIC_DIMENSION.service]: poller.serviceName },
+        statistic: cloudwatch.Stats.MINIMUM,
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      missing: cloudwatch.TreatMissingData.IGNORE,
+      description:
+        'The ElevenLabs webhook pointing at this stack is disabled, auto-disabled, gone, not HMAC, or not the post-call webhook in use (poller log "webhook unhealthy" names which): no webhooks arrive, only back-fills. Run `npx elevenlabs-conversations doctor` for the fix.',
+    },
+    {
+      id: 'WebhookCheckFailing',
+      metric: customMetric(poller.serviceName, POLLER_METRIC.webhookCheckFailed, Duration.hours(1)),
+      threshold: t.webhookCheckFailuresPerHour,
+      description:
+        'The poller could not read the ElevenLabs webhooks or Agents Platform settings (poller log "webhook check failed": usually an API key without permission for them), so WebhookUnhealthy cannot see a webhook switched off. Back-fills go on.',
+    },
+  ];
+}
+
 /** Recordings the poller cannot get: a call recorded by ElevenLabs whose MP3 is still not stored hours later. */
 function recordingAlarms({ thresholds: t, poller }: Watched): AlarmSpec[] {
   return [
@@ -433,14 +469,22 @@ function processingWidgets({ receiver, consumer, poller }: Watched): cloudwatch.
   ];
 }
 
-/** The third dashboard row: recordings fetched by the poller, and those still missing. */
+/** The third dashboard row: the ElevenLabs webhook's health, and recordings fetched by the poller and still missing. */
 function recordingWidgets({ poller }: Watched): cloudwatch.IWidget[] {
+  const pollerMetric = (metricName: string, statistic: string) =>
+    new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { [METRIC_DIMENSION.service]: poller.serviceName }, statistic, period: Duration.hours(1) });
   return [
+    new cloudwatch.GraphWidget({
+      title: 'ElevenLabs webhook (poller)',
+      left: [pollerMetric(POLLER_METRIC.webhookHealthy, cloudwatch.Stats.MINIMUM), customMetric(poller.serviceName, POLLER_METRIC.webhookCheckFailed, Duration.hours(1))],
+      right: [pollerMetric(POLLER_METRIC.webhookLastFailureAgeSeconds, cloudwatch.Stats.MINIMUM)],
+      width: 12,
+    }),
     new cloudwatch.GraphWidget({
       title: 'Recordings (poller)',
       left: [customMetric(poller.serviceName, POLLER_METRIC.recordingsBackfilled, Duration.hours(1))],
       right: [customMetric(poller.serviceName, POLLER_METRIC.recordingMissing, Duration.hours(1))],
-      width: 24,
+      width: 12,
     }),
   ];
 }

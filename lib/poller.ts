@@ -37,6 +37,12 @@ export interface PollerProps {
    */
   readonly apiBaseUrl?: string;
   /**
+   * WEBHOOK_URL: the stack's webhook URL; every run checks the ElevenLabs webhook pointing at it (WebhookHealthy).
+   * A token of the HTTP API stage, which does not depend on the poller, so passing it makes no cycle.
+   * @default - no webhook health check
+   */
+  readonly webhookUrl?: string;
+  /**
    * POLLER_SETTLE_DELAY_SECS: conversations younger than this are left to the webhook.
    * @default 600
    */
@@ -128,6 +134,7 @@ export class Poller extends Construct {
         [ENV.pollerRecordingMissingAfterSecs]: String(props.recordingMissingAfterSecs ?? POLLER_DEFAULTS.recordingMissingAfterSecs),
         [ENV.pollerMaxPendingAgeSecs]: String(props.maxPendingAgeSecs ?? POLLER_DEFAULTS.maxPendingAgeSecs),
         [ENV.secretCacheTtlSecs]: String(props.secretCacheTtlSecs ?? POLLER_DEFAULTS.secretCacheTtlSecs),
+        ...(props.webhookUrl === undefined ? {} : { [ENV.webhookUrl]: props.webhookUrl }),
       },
     });
     props.table.bindExistenceReader(this.poller);

@@ -83,6 +83,7 @@ const COUNT_THRESHOLDS = [
   'pollerFailuresPerHour',
   'backfilledConversationsPerHour',
   'recordingsMissingPerHour',
+  'webhookCheckFailuresPerHour',
   'throttlesPer5Minutes',
 ] as const satisfies readonly (keyof AlarmThresholds)[];
 

@@ -30,11 +30,22 @@ export interface MinimalRecord {
   readonly conversation_id: string;
   /** Present once the record holds the transcription; records without it count as missing. */
   readonly transcription_body_sha256?: string;
+  /**
+   * Where its transcript is; seeded as `inline` for a record with a transcription unless given (`null`: a
+   * transcription without transcript, which counts as missing).
+   */
+  readonly transcript_location?: 'inline' | 's3' | null;
   readonly agent_id?: string;
   readonly start_time_unix_secs?: number;
   readonly status?: string;
   readonly has_audio?: boolean;
   readonly audio?: { readonly s3_key: string };
+}
+
+/** The record as the consumer writes one: a transcription holds its transcript (`transcript_location`) unless told not to. */
+function transcriptLocated({ transcript_location: location, ...record }: MinimalRecord): Record<string, unknown> {
+  if (record.transcription_body_sha256 === undefined || location === null) return record;
+  return { ...record, transcript_location: location ?? 'inline' };
 }
 
 /** BatchWriteItem, 25 items a call, `concurrency` calls in flight, unprocessed items retried. */
@@ -48,7 +59,7 @@ export async function seedRecords(documentClient: DynamoDBDocumentClient, tableN
       let requests = chunk.map((record) => ({
         PutRequest: {
           Item: {
-            ...record,
+            ...transcriptLocated(record),
             ...(record.start_time_unix_secs === undefined ? {} : { start_day: new Date(record.start_time_unix_secs * 1000).toISOString().slice(0, 10) }),
           } as Record<string, unknown>,
         },

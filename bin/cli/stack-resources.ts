@@ -39,6 +39,11 @@ export const RESOURCE_SOURCES = {
   apiKeySecretName: { flag: 'api-key-secret', env: ENV.apiKeySecretName, output: STACK_OUTPUT.apiKeySecretName },
   ingestQueueArn: { flag: 'queue-arn', output: STACK_OUTPUT.ingestQueueArn },
   deadLetterQueueArn: { flag: 'dlq-arn', output: STACK_OUTPUT.deadLetterQueueArn },
+  deadLetterQueueUrl: { flag: 'dlq-url', output: STACK_OUTPUT.deadLetterQueueUrl },
+  webhookSecretName: { flag: 'webhook-secret', env: ENV.webhookSecretName, output: STACK_OUTPUT.webhookSecretName },
+  webhookUrl: { flag: 'webhook-url', env: ENV.webhookUrl, output: STACK_OUTPUT.webhookUrl },
+  pollerFunctionName: { flag: 'poller-function', output: STACK_OUTPUT.pollerFunctionName },
+  alarmTopicArn: { flag: 'alarm-topic-arn', output: STACK_OUTPUT.alarmTopicArn },
 } as const satisfies Record<string, ResourceSource>;
 export type ResourceName = keyof typeof RESOURCE_SOURCES;
 

@@ -18,6 +18,8 @@ export interface LocalEndpoints {
   readonly stateTableName: string;
   /** The local Secrets Manager stand-in (GetSecretValue only; answers the pipeline's own handlers only). */
   readonly secretsManagerEndpoint?: string;
+  /** The local poller's schedule; absent when it is off (no ELEVENLABS_API_KEY). */
+  readonly poller?: { readonly intervalSecs: number };
   readonly pid: number;
 }
 

@@ -1,7 +1,10 @@
 /**
- * A local stand-in for the ElevenLabs conversations API (node:http on 127.0.0.1, port 0): a generated account of N
- * conversations, deterministic from a seed, with the three endpoints the back-fill uses and controls for the
- * failures it must survive (429 bursts with Retry-After, 5xx, dropped connections, slow answers, status changes).
+ * A local stand-in for the ElevenLabs API (node:http on 127.0.0.1, port 0): a generated account of N conversations,
+ * deterministic from a seed, with the three endpoints the back-fill uses and controls for the failures it must
+ * survive (429 bursts with Retry-After or X-RateLimit-Reset, 5xx, dropped connections, slow answers, status changes),
+ * plus the workspace the webhook health check and `doctor` read (webhooks, Agents Platform settings, agents, the
+ * key's permissions: bin/local/fake-elevenlabs-workspace.ts). Its webhooks come in every transcript format: JSON,
+ * JSON without the transcript (`exclude_transcript`), and OpenTelemetry (`post_call_transcription_otel`).
  * The tests and the poller benchmark both run against it, so it is a product module beside the local pipeline
  * rather than test support (nothing outside test/ may import from test/).
  *
@@ -14,16 +17,21 @@
  * List bounds: the docs say `call_start_after_unix` = "after this start date" and `call_start_before_unix` = "up to
  * this start date" without saying whether either is inclusive. By default this fake reads them literally — after is
  * EXCLUSIVE (start > after), before is INCLUSIVE (start <= before) — and `bounds` switches either, so tests can show
- * the poller gets the same result both ways. Default order is newest first (also undocumented; `order` changes it).
+ * the poller gets the same result both ways. The order is newest first, as documented for `sort_direction`'s default
+ * (`order` changes the default; `sort_direction=asc|desc` on a request is honoured).
  */
 import { createCipheriv, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { streamDigest } from '../../lambdas/core/hash.js';
+import { readRequestBody } from './request-body.js';
+import { FakeWorkspace, type FakeWorkspaceRoute } from './fake-elevenlabs-workspace.js';
 import { readSamplePayload } from './sample-payloads.js';
 import { seededRandom } from './seeded-random.js';
 
-export type FakeRoute = 'list' | 'get' | 'audio' | 'other';
+export type FakeRoute = 'list' | 'get' | 'audio' | FakeWorkspaceRoute | 'other';
+const ROUTES: readonly FakeRoute[] = ['list', 'get', 'audio', 'webhooks', 'webhook-update', 'settings', 'agents', 'agent', 'other'];
+const WORKSPACE_ROUTES: ReadonlySet<FakeRoute> = new Set<FakeWorkspaceRoute>(['webhooks', 'webhook-update', 'settings', 'agents', 'agent']);
 export type BoundKind = 'inclusive' | 'exclusive';
 
 export interface FakeAccountOptions {
@@ -61,7 +69,12 @@ export interface FakeAccountOptions {
 }
 
 /** The post-call webhooks the fake can produce for one of its conversations. */
-export type FakeWebhookType = 'post_call_transcription' | 'post_call_audio';
+export type FakeWebhookType = 'post_call_transcription' | 'post_call_transcription_otel' | 'post_call_audio';
+
+export interface FakeWebhookOptions {
+  /** A JSON transcription as `exclude_transcript` sends it: everything but the turn-by-turn `transcript`. */
+  readonly excludeTranscript?: boolean;
+}
 
 export interface FakeConversation {
   readonly conversationId: string;
@@ -84,6 +97,8 @@ export interface FaultSpec {
   readonly status: number | 'reset' | 'truncate';
   /** `Retry-After` header value (seconds or an HTTP date). */
   readonly retryAfter?: string;
+  /** `X-RateLimit-Reset` header value (unix seconds). */
+  readonly rateLimitReset?: string;
   /** Only requests for this conversation (get/audio). */
   readonly conversationId?: string;
 }
@@ -108,7 +123,9 @@ const TERMINATIONS = ['end_call tool was called.', 'Client disconnected: 1000', 
 
 export class FakeElevenLabsApi {
   /** Requests per route, every answer counted (faults included). */
-  readonly calls: Record<FakeRoute, number> = { list: 0, get: 0, audio: 0, other: 0 };
+  readonly calls = Object.fromEntries(ROUTES.map((route) => [route, 0])) as Record<FakeRoute, number>;
+  /** Webhooks, Agents Platform settings, agents and the key's permissions. */
+  readonly workspace: FakeWorkspace;
   readonly requests: RecordedRequest[] = [];
   readonly apiKey: string;
 
@@ -124,7 +141,7 @@ export class FakeElevenLabsApi {
   private readonly recordingOverride = new Map<string, RecordingOverride>();
   private readonly order: Uint32Array;
   private readonly faults: Array<FaultSpec & { remaining: number }> = [];
-  private readonly latencyMs: Record<FakeRoute, number> = { list: 0, get: 0, audio: 0, other: 0 };
+  private readonly latencyMs = Object.fromEntries(ROUTES.map((route) => [route, 0])) as Record<FakeRoute, number>;
   private readonly sockets = new Set<Socket>();
   private readonly sample: SampleConversation | undefined;
   private held: Promise<void> | undefined;
@@ -177,6 +194,7 @@ export class FakeElevenLabsApi {
       if (mode === 'oldest-first') order.reverse();
     }
     this.order = order;
+    this.workspace = new FakeWorkspace(this.agentIds.map((agentId, index) => ({ agentId, name: `Front Desk ${index}` })));
   }
 
   /** Starts listening on 127.0.0.1 (random port); resolves to the base URL. */
@@ -247,26 +265,77 @@ export class FakeElevenLabsApi {
     this.statusOverride.set(id, status);
   }
 
-  /** Exactly the bytes `GET /v1/convai/conversations/{id}` answers with. */
-  conversationBody(id: string): Uint8Array {
+  /** Exactly the bytes `GET /v1/convai/conversations/{id}` answers with (`?format=opentelemetry` adds `otlp_traces`). */
+  conversationBody(id: string, format: 'json' | 'opentelemetry' = 'json'): Uint8Array {
     const index = this.indexOf(id);
     if (index === undefined) throw new Error(`no fake conversation ${id}`);
-    return Buffer.from(JSON.stringify(this.detail(index), null, this.options.bodyIndent ?? 0), 'utf8');
+    const detail = format === 'opentelemetry' ? { ...this.detail(index), otlp_traces: this.otlpTraces(id) } : this.detail(index);
+    return Buffer.from(JSON.stringify(detail, null, this.options.bodyIndent ?? 0), 'utf8');
+  }
+
+  /**
+   * The conversation as OpenTelemetry traces (OTLP JSON): one trace, a span per transcript turn. ElevenLabs does not
+   * document the spans' names and attributes; what matters here is that it is a large nested object kept exactly.
+   */
+  otlpTraces(id: string): Record<string, unknown> {
+    const index = this.indexOf(id);
+    if (index === undefined) throw new Error(`no fake conversation ${id}`);
+    const meta = this.meta(index);
+    const transcript = (this.detail(index).transcript ?? []) as Array<Record<string, unknown>>;
+    const hex = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
+    const traceId = hex(`trace:${id}`, 32);
+    const nanos = (secs: number) => `${Math.round(secs * 1e9)}`;
+    const attribute = (key: string, value: string | number) => ({ key, value: typeof value === 'number' ? { intValue: String(value) } : { stringValue: value } });
+    const spans = transcript.map((turn, turnIndex) => {
+      const at = meta.startTimeUnixSecs + (typeof turn.time_in_call_secs === 'number' ? turn.time_in_call_secs : turnIndex);
+      return {
+        traceId,
+        spanId: hex(`span:${id}:${turnIndex}`, 16),
+        parentSpanId: hex(`span:${id}:root`, 16),
+        name: `conversation.turn.${String(turn.role)}`,
+        kind: 1,
+        startTimeUnixNano: nanos(at),
+        endTimeUnixNano: nanos(at + 1.5),
+        attributes: [attribute('turn.index', turnIndex), attribute('turn.role', String(turn.role)), attribute('turn.message', typeof turn.message === 'string' ? turn.message : '')],
+        status: {},
+      };
+    });
+    const root = { traceId, spanId: hex(`span:${id}:root`, 16), name: 'conversation', kind: 2, startTimeUnixNano: nanos(meta.startTimeUnixSecs), endTimeUnixNano: nanos(meta.startTimeUnixSecs + meta.callDurationSecs), attributes: [attribute('conversation.id', id)], status: {} };
+    return {
+      resourceSpans: [
+        {
+          resource: { attributes: [attribute('service.name', 'elevenlabs-agents'), attribute('agent.id', meta.agentId)] },
+          scopeSpans: [{ scope: { name: 'elevenlabs.agents', version: '1' }, spans: [root, ...spans] }],
+        },
+      ],
+    };
   }
 
   /**
    * The body of the post-call webhook of `type` ElevenLabs would send for this conversation when the call ended:
-   * `data` is the detail (`post_call_transcription`) or the recording as base64 (`post_call_audio`).
+   * `data` is the detail (`post_call_transcription`; without `transcript` when `excludeTranscript`), only
+   * `{conversation_id, agent_id, otlp_traces}` (`post_call_transcription_otel`), or the recording as base64
+   * (`post_call_audio`).
    */
-  webhookBody(id: string, type: FakeWebhookType): Buffer {
+  webhookBody(id: string, type: FakeWebhookType, options: FakeWebhookOptions = {}): Buffer {
     const index = this.indexOf(id);
     if (index === undefined) throw new Error(`no fake conversation ${id}`);
     const meta = this.meta(index);
-    const data =
-      type === 'post_call_transcription'
-        ? this.detail(index)
-        : { agent_id: meta.agentId, conversation_id: id, full_audio: Buffer.from(this.audioBody(id)).toString('base64') };
-    return Buffer.from(JSON.stringify({ type, event_timestamp: meta.startTimeUnixSecs + meta.callDurationSecs, data }), 'utf8');
+    return Buffer.from(JSON.stringify({ type, event_timestamp: meta.startTimeUnixSecs + meta.callDurationSecs, data: this.webhookData(index, type, options) }), 'utf8');
+  }
+
+  private webhookData(index: number, type: FakeWebhookType, options: FakeWebhookOptions): Record<string, unknown> {
+    const meta = this.meta(index);
+    switch (type) {
+      case 'post_call_transcription': {
+        const { transcript: _omitted, ...rest } = this.detail(index);
+        return options.excludeTranscript === true ? rest : this.detail(index);
+      }
+      case 'post_call_transcription_otel':
+        return { conversation_id: meta.conversationId, agent_id: meta.agentId, otlp_traces: this.otlpTraces(meta.conversationId) };
+      case 'post_call_audio':
+        return { agent_id: meta.agentId, conversation_id: meta.conversationId, full_audio: Buffer.from(this.audioBody(meta.conversationId)).toString('base64') };
+    }
   }
 
   /** Exactly the bytes `GET /v1/convai/conversations/{id}/audio` answers with (whole: for small recordings). */
@@ -548,10 +617,8 @@ export class FakeElevenLabsApi {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const query = Object.fromEntries(url.searchParams.entries());
-    const detailMatch = /^\/v1\/convai\/conversations\/([^/]+)(\/audio)?$/.exec(url.pathname);
-    const route: FakeRoute =
-      request.method !== 'GET' ? 'other' : url.pathname === '/v1/convai/conversations' ? 'list' : detailMatch ? (detailMatch[2] ? 'audio' : 'get') : 'other';
-    const conversationId = detailMatch ? decodeURIComponent(detailMatch[1] as string) : undefined;
+    const { route, id } = routeOf(request.method ?? 'GET', url.pathname);
+    const conversationId = route === 'get' || route === 'audio' ? id : undefined;
     this.calls[route]++;
     const record = (status: number | 'reset' | 'truncate') => this.requests.push({ route, status, query, ...(conversationId === undefined ? {} : { conversationId }) });
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -561,11 +628,17 @@ export class FakeElevenLabsApi {
       response.end(text);
     };
 
+    const body = route === 'webhook-update' ? await readRequestBody(request, 64 * 1024) : undefined;
     if (this.held !== undefined) await this.held;
     if (this.latencyMs[route] > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs[route]));
     if (response.destroyed) return;
     if (request.headers['xi-api-key'] !== this.apiKey) {
       json(401, { detail: { status: 'invalid_api_key', message: 'Invalid API key' } });
+      return;
+    }
+    const refusal = route === 'other' ? undefined : this.workspace.refusal(WORKSPACE_ROUTES.has(route) ? (route as FakeWorkspaceRoute) : 'conversations');
+    if (refusal !== undefined) {
+      json(refusal.status, refusal.body);
       return;
     }
     const fault = this.takeFault(route, conversationId);
@@ -576,7 +649,13 @@ export class FakeElevenLabsApi {
         return;
       }
       const code = FAULT_CODES[fault.status] ?? (fault.status >= 500 ? 'internal_error' : 'bad_request');
-      json(fault.status, { detail: { status: code, message: 'Injected by the fake' } }, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
+      const headers = { ...(fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }), ...(fault.rateLimitReset === undefined ? {} : { 'x-ratelimit-reset': fault.rateLimitReset }) };
+      json(fault.status, { detail: { status: code, message: 'Injected by the fake' } }, headers);
+      return;
+    }
+    if (WORKSPACE_ROUTES.has(route)) {
+      const answer = this.workspace.answer(route as FakeWorkspaceRoute, query, id, body?.toString('utf8'));
+      json(answer.status, answer.body);
       return;
     }
     if (route === 'list') {
@@ -593,10 +672,10 @@ export class FakeElevenLabsApi {
       return;
     }
     if (route === 'get') {
-      const body = this.conversationBody(conversationId);
+      const detail = this.conversationBody(conversationId, query.format === 'opentelemetry' ? 'opentelemetry' : 'json');
       record(200);
-      response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.byteLength });
-      response.end(body);
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': detail.byteLength });
+      response.end(detail);
       return;
     }
     const absent = this.recordingOverride.get(conversationId)?.absent;
@@ -653,8 +732,15 @@ export class FakeElevenLabsApi {
       }
       offset = decoded;
     }
+    const direction = query.sort_direction;
+    if (direction !== undefined && direction !== 'asc' && direction !== 'desc') {
+      json(422, { detail: [{ type: 'enum', loc: ['query', 'sort_direction'], msg: "Input should be 'asc' or 'desc'" }] });
+      return;
+    }
+    // `sort_direction` sorts by start time; without it, the account's own order (newest first by default).
+    const order = direction === undefined ? this.order : [...this.order].sort((a, b) => ((this.starts[a] as number) - (this.starts[b] as number) || a - b) * (direction === 'asc' ? 1 : -1));
     const matching: number[] = [];
-    for (const index of this.order) {
+    for (const index of order) {
       const start = this.starts[index] as number;
       if (after !== undefined && (bounds.after === 'inclusive' ? start < after : start <= after)) continue;
       if (before !== undefined && (bounds.before === 'inclusive' ? start > before : start >= before)) continue;
@@ -669,6 +755,25 @@ export class FakeElevenLabsApi {
       has_more: hasMore,
     });
   }
+}
+
+/** The route of a request, and the id in its path (conversation, webhook or agent). */
+function routeOf(method: string, pathname: string): { route: FakeRoute; id?: string } {
+  const id = (match: RegExpExecArray) => decodeURIComponent(match[1] as string);
+  if (method === 'PATCH') {
+    const webhook = /^\/v1\/workspace\/webhooks\/([^/]+)$/.exec(pathname);
+    return webhook === null ? { route: 'other' } : { route: 'webhook-update', id: id(webhook) };
+  }
+  if (method !== 'GET') return { route: 'other' };
+  if (pathname === '/v1/convai/conversations') return { route: 'list' };
+  if (pathname === '/v1/workspace/webhooks') return { route: 'webhooks' };
+  if (pathname === '/v1/convai/settings') return { route: 'settings' };
+  if (pathname === '/v1/convai/agents') return { route: 'agents' };
+  const agent = /^\/v1\/convai\/agents\/([^/]+)$/.exec(pathname);
+  if (agent !== null) return { route: 'agent', id: id(agent) };
+  const conversation = /^\/v1\/convai\/conversations\/([^/]+)(\/audio)?$/.exec(pathname);
+  if (conversation !== null) return { route: conversation[2] === undefined ? 'get' : 'audio', id: id(conversation) };
+  return { route: 'other' };
 }
 
 /** Resolves when `response` can take more, or is gone. */

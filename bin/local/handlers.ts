@@ -36,6 +36,8 @@ export interface LocalHandlerOptions {
     readonly stateTableName: string;
     readonly webhookSecretName: string;
     readonly apiKeySecretName: string;
+    /** The webhook URL the poller checks the ElevenLabs webhook of; none: no check. */
+    readonly webhookUrl?: string;
   };
   /** The user's settings (LOCAL_POLLER_SETTINGS are passed on to the poller's config reader). */
   readonly env: Environment;
@@ -81,6 +83,7 @@ export function buildLocalHandlers(options: LocalHandlerOptions): LocalHandlers 
   const userSettings = Object.fromEntries(LOCAL_POLLER_SETTINGS.map((name) => [name, options.env[name]]));
   const pollerConfig = readPollerConfig({
     ...userSettings,
+    [ENV.webhookUrl]: resources.webhookUrl ?? '',
     [ENV.conversationsTableName]: resources.tableName,
     [ENV.pollerStateTableName]: resources.stateTableName,
     [ENV.ingestQueueUrl]: resources.queueUrl,

@@ -16,7 +16,7 @@ import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalS
 import type { ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
 import type { PollerHandler } from '../../lambdas/poller/poll-handler.js';
 import type { ReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
-import { buildLocalHandlers } from './handlers.js';
+import { buildLocalHandlers, type LocalHandlers } from './handlers.js';
 import { startLocalHttpApi, type LocalHttpApi } from './http-api.js';
 import { lambdaContext } from './lambda-context.js';
 import { isAddressInUse, portsFor, type LocalPorts } from './ports.js';
@@ -147,34 +147,28 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     if (apiKey !== '') secrets.set(LOCAL_SECRET_NAMES.apiKey, apiKey);
     const emulators = await startEmulators({ ...portsFor(options.port), ...options.ports }, dataDir, options.inMemory === true, secrets, cleanups);
     const store = await prepareStore(emulators, options, log, cleanups);
-    const handlers = buildLocalHandlers({
-      region: emulatorRegion,
-      credentials: handlerCredentials,
-      endpoints: { dynamodb: emulators.dynamo.endpoint, sqsS3: emulators.sqsS3.endpoint, secretsManager: emulators.secretsManager.endpoint },
-      resources: {
-        queueUrl: store.resources.queueUrl,
-        bucketName: LOCAL_RESOURCE_NAMES.bucketName,
-        tableName: LOCAL_RESOURCE_NAMES.tableName,
-        stateTableName: LOCAL_RESOURCE_NAMES.stateTableName,
-        webhookSecretName: LOCAL_SECRET_NAMES.webhookSecret,
-        apiKeySecretName: LOCAL_SECRET_NAMES.apiKey,
-      },
-      env,
-      withPoller: apiKey !== '',
-      observability: { logLevel: handlerLogLevel(env.POWERTOOLS_LOG_LEVEL ?? options.handlerLogLevel), metrics: options.handlerMetrics ?? 'discard' },
-    });
-    cleanups.push(async () => handlers.destroy());
-    startConsumerLoop(handlers.consumer, store, options, log, cleanups);
-    if (handlers.poller !== undefined) startPollerLoop(handlers.poller, pollIntervalSecs, log, cleanups);
-    const httpApi = await startWebhookApi(handlers.receiver, emulators.ports.webhook, log, cleanups);
-    const endpoints = await publishEndpoints(dataDir, httpApi, emulators, store.resources, cleanups);
+    // The webhook server starts first, so the poller can be told its URL (the stack passes its WebhookUrl the same
+    // way); it answers only once the receiver exists, and it is the first thing stopped (its cleanup is pushed last).
+    const receiver: { current?: ReceiverHandler } = {};
+    const httpApi = await startWebhookApi((event, context) => (receiver.current === undefined ? notReadyYet() : receiver.current(event, context)), emulators.ports.webhook, log);
+    let pollerEnabled: boolean;
+    try {
+      const handlers = startHandlers({ emulators, store, options, webhookUrl: checkedWebhookUrl(env, httpApi.webhookUrl), withPoller: apiKey !== '', pollIntervalSecs, log, cleanups });
+      receiver.current = handlers.receiver;
+      pollerEnabled = handlers.poller !== undefined;
+    } catch (error) {
+      await httpApi.stop();
+      throw error;
+    }
+    cleanups.push(() => httpApi.stop());
+    const endpoints = await publishEndpoints(dataDir, httpApi, emulators, store.resources, pollerEnabled ? pollIntervalSecs : undefined, cleanups);
 
     let stopping: Promise<void> | undefined;
     return {
       endpoints,
       ports: { webhook: httpApi.port, dynamodb: emulators.dynamo.port, sqsS3: emulators.sqsS3.port, secretsManager: emulators.secretsManager.port },
       webhookSecret,
-      poller: { enabled: handlers.poller !== undefined, intervalSecs: pollIntervalSecs },
+      poller: { enabled: pollerEnabled, intervalSecs: pollIntervalSecs },
       restored: store.restored,
       multipartUploadsInProgress: () => emulators.sqsS3.multipartUploadsInProgress(),
       stop() {
@@ -188,6 +182,61 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     await cleanups.runAll();
     throw error;
   }
+}
+
+/**
+ * The webhook the local poller checks in ElevenLabs: WEBHOOK_URL (a tunnel's public URL) when set; else this machine's
+ * own, but only against an API on this machine (a fake): ElevenLabs itself can never call 127.0.0.1, so checking it
+ * there would only log "missing" every run.
+ */
+export function checkedWebhookUrl(env: NodeJS.ProcessEnv, localWebhookUrl: string): string | undefined {
+  const named = env.WEBHOOK_URL?.trim();
+  if (named) return named;
+  let apiHost: string;
+  try {
+    apiHost = new URL(env.ELEVENLABS_API_BASE_URL?.trim() || 'https://api.elevenlabs.io').hostname;
+  } catch {
+    return undefined;
+  }
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(apiHost) ? localWebhookUrl : undefined;
+}
+
+/** What startHandlers needs: where everything is, the user's settings, and the URL the poller checks the webhook of. */
+interface HandlerSetup {
+  readonly emulators: Emulators;
+  readonly store: PreparedStore;
+  readonly options: LocalPipelineOptions;
+  /** The webhook URL the poller checks in ElevenLabs (checkedWebhookUrl); none: no check. */
+  readonly webhookUrl: string | undefined;
+  readonly withPoller: boolean;
+  readonly pollIntervalSecs: number;
+  readonly log: (line: string) => void;
+  readonly cleanups: CleanupStack;
+}
+
+/** Builds the handlers as their Lambda entries do and starts the consumer's queue loop and the poller's schedule. */
+function startHandlers({ emulators, store, options, webhookUrl, withPoller, pollIntervalSecs, log, cleanups }: HandlerSetup): LocalHandlers {
+  const handlers = buildLocalHandlers({
+    region: emulatorRegion,
+    credentials: handlerCredentials,
+    endpoints: { dynamodb: emulators.dynamo.endpoint, sqsS3: emulators.sqsS3.endpoint, secretsManager: emulators.secretsManager.endpoint },
+    resources: {
+      queueUrl: store.resources.queueUrl,
+      bucketName: LOCAL_RESOURCE_NAMES.bucketName,
+      tableName: LOCAL_RESOURCE_NAMES.tableName,
+      stateTableName: LOCAL_RESOURCE_NAMES.stateTableName,
+      webhookSecretName: LOCAL_SECRET_NAMES.webhookSecret,
+      apiKeySecretName: LOCAL_SECRET_NAMES.apiKey,
+      webhookUrl,
+    },
+    env: options.env,
+    withPoller,
+    observability: { logLevel: handlerLogLevel(options.env.POWERTOOLS_LOG_LEVEL ?? options.handlerLogLevel), metrics: options.handlerMetrics ?? 'discard' },
+  });
+  cleanups.push(async () => handlers.destroy());
+  startConsumerLoop(handlers.consumer, store, options, log, cleanups);
+  if (handlers.poller !== undefined) startPollerLoop(handlers.poller, pollIntervalSecs, log, cleanups);
+  return handlers;
 }
 
 interface Emulators {
@@ -314,8 +363,13 @@ function startPollerLoop(poller: PollerHandler, intervalSecs: number, log: (line
   });
 }
 
-/** The HTTP API stand-in in front of the receiver. */
-async function startWebhookApi(receiver: ReceiverHandler, port: number, log: (line: string) => void, cleanups: CleanupStack): Promise<LocalHttpApi> {
+/** What the stand-in answers in the moment before the receiver is built (nothing can have been told the URL yet). */
+function notReadyYet(): ReturnType<ReceiverHandler> {
+  return Promise.resolve({ statusCode: 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'starting' }) });
+}
+
+/** The HTTP API stand-in in front of the receiver; the caller registers its cleanup. */
+async function startWebhookApi(receiver: ReceiverHandler, port: number, log: (line: string) => void): Promise<LocalHttpApi> {
   const httpApi = await startLocalHttpApi({
     port,
     handler: (event) => receiver(event, lambdaContext('receiver-local', 30_000)),
@@ -324,12 +378,18 @@ async function startWebhookApi(receiver: ReceiverHandler, port: number, log: (li
     if (isAddressInUse(error)) throw new Error(`port ${port} is in use. Is another \`npm start\` running? Choose another PORT.`, { cause: error });
     throw error;
   });
-  cleanups.push(() => httpApi.stop());
   return httpApi;
 }
 
 /** Writes where everything listens to the data dir, for the command-line tools' `--local`; removed at stop. */
-async function publishEndpoints(dataDir: string, httpApi: LocalHttpApi, { dynamo, sqsS3, secretsManager }: Emulators, resources: LocalResources, cleanups: CleanupStack): Promise<LocalEndpoints> {
+async function publishEndpoints(
+  dataDir: string,
+  httpApi: LocalHttpApi,
+  { dynamo, sqsS3, secretsManager }: Emulators,
+  resources: LocalResources,
+  pollIntervalSecs: number | undefined,
+  cleanups: CleanupStack,
+): Promise<LocalEndpoints> {
   const names = LOCAL_RESOURCE_NAMES;
   const endpoints: LocalEndpoints = {
     webhookUrl: httpApi.webhookUrl,
@@ -342,6 +402,7 @@ async function publishEndpoints(dataDir: string, httpApi: LocalHttpApi, { dynamo
     bucketName: names.bucketName,
     tableName: names.tableName,
     stateTableName: names.stateTableName,
+    ...(pollIntervalSecs === undefined ? {} : { poller: { intervalSecs: pollIntervalSecs } }),
     pid: process.pid,
   };
   await writeLocalEndpoints(dataDir, endpoints);

@@ -103,6 +103,9 @@ export async function startSampleAccount(nowSecs: number = Math.floor(Date.now()
     },
     async deliverWebhooks(pipeline) {
       try {
+        // The fake workspace's post-call webhook is this pipeline's, set up as it should be: the poller's webhook
+        // check and `doctor --local` see a healthy one.
+        fake.workspace.connectPostCallWebhook(pipeline.endpoints.webhookUrl, { retry_enabled: true });
         const webhooks = delivered.flatMap((conversation) => {
           const types: FakeWebhookType[] = conversation.hasAudio ? ['post_call_transcription', 'post_call_audio'] : ['post_call_transcription'];
           return types.map((type) => fake.webhookBody(conversation.conversationId, type));

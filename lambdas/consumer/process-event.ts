@@ -18,7 +18,7 @@ import { parseExactJson } from '../core/exact-json.js';
 import { sha256Hex } from '../core/hash.js';
 import { AUDIO_UNAVAILABLE_EVENT_TYPE, recordingReferenceIn } from '../core/ingest/poller-events.js';
 import { decodeQueuedEvent, MalformedQueuedEventError, type EventAttributes, type QueuedEvent, type SqsRecordLike } from '../core/ingest/queued-event.js';
-import { eventText, parseWebhookEvent, type WebhookEvent } from '../core/ingest/webhook-event.js';
+import { eventText, OTEL_TRANSCRIPTION_EVENT_TYPE, parseWebhookEvent, type WebhookEvent } from '../core/ingest/webhook-event.js';
 
 export interface ProcessEventPorts {
   /** The conversation bucket: claim checks and recording archives must be in it. */
@@ -140,7 +140,8 @@ function eventMeta(attributes: EventAttributes, envelope: WebhookEvent): EventMe
 }
 
 /**
- * The event in the record's terms (from a whole parsed body). Known types without a conversation id, audio events
+ * The event in the record's terms (from a whole parsed body). Known types without a conversation id, OpenTelemetry
+ * transcriptions without `otlp_traces`, audio events
  * whose `full_audio` is not base64, and the poller's own types arriving from anywhere but the poller, are kept as
  * unknown events rather than dropped. A poller `post_call_audio` naming an archived recording (in `bucketName`)
  * is audio without bytes: the caller copies it.
@@ -155,6 +156,9 @@ export function toConversationEvent(attributes: EventAttributes, envelope: Webho
     switch (envelope.type) {
       case 'post_call_transcription':
         return { event: { kind: 'transcription', meta, data } };
+      case OTEL_TRANSCRIPTION_EVENT_TYPE:
+        if (data.otlp_traces !== undefined) return { event: { kind: 'otlp_traces', meta, data } };
+        break;
       case 'call_initiation_failure':
         return { event: { kind: 'initiation_failure', meta, data } };
       case AUDIO_UNAVAILABLE_EVENT_TYPE:

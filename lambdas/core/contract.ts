@@ -52,6 +52,15 @@ export const POLLER_METRIC = {
   recordingMissing: 'RecordingMissing',
   /** 1 per run that found no API key in its secret (empty, or the stack's placeholder): nothing is polled yet. */
   apiKeyNotSet: 'ApiKeyNotSet',
+  /**
+   * Each run: 1 when the workspace webhook pointing at this stack's WebhookUrl exists, is enabled, uses HMAC and is
+   * the post-call webhook in use; else 0.
+   */
+  webhookHealthy: 'WebhookHealthy',
+  /** Each run, when that webhook has ever failed: seconds since its most recent failed delivery. */
+  webhookLastFailureAgeSeconds: 'WebhookLastFailureAgeSeconds',
+  /** 1 per run whose webhook health check could not be made (the key lacks permission, the API failed). */
+  webhookCheckFailed: 'WebhookCheckFailed',
 } as const;
 export type PollerMetricName = (typeof POLLER_METRIC)[keyof typeof POLLER_METRIC];
 
@@ -73,6 +82,8 @@ export const ENV = {
   pollerBackfillRecordings: 'POLLER_BACKFILL_RECORDINGS',
   pollerRecordingMissingAfterSecs: 'POLLER_RECORDING_MISSING_AFTER_SECS',
   pollerMaxPendingAgeSecs: 'POLLER_MAX_PENDING_AGE_SECS',
+  /** The stack's webhook URL (the WebhookUrl output): the poller checks the ElevenLabs webhook pointing at it. */
+  webhookUrl: 'WEBHOOK_URL',
   /** Set only to point the S3 client at an S3-compatible emulator (it then needs path-style addressing). */
   s3EndpointUrl: 'AWS_ENDPOINT_URL_S3',
 } as const;
@@ -106,6 +117,7 @@ export const FUNCTION_ENVIRONMENT = {
       ENV.pollerRecordingMissingAfterSecs,
       ENV.pollerMaxPendingAgeSecs,
       ENV.secretCacheTtlSecs,
+      ENV.webhookUrl,
     ],
   },
 } as const satisfies Record<ServiceName, { readonly required: readonly EnvName[]; readonly optional: readonly EnvName[] }>;
@@ -138,6 +150,8 @@ export const STACK_OUTPUT = {
   conversationBucketName: 'ConversationBucketName',
   conversationsTableName: 'ConversationsTableName',
   pollerStateTableName: 'PollerStateTableName',
+  /** The poller function, whose invocations `doctor` reads. */
+  pollerFunctionName: 'PollerFunctionName',
   dashboardUrl: 'DashboardUrl',
   alarmTopicArn: 'AlarmTopicArn',
   kmsKeyArn: 'KmsKeyArn',

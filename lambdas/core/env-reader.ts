@@ -20,6 +20,8 @@ export interface EnvReader {
   flag(name: EnvName, defaultValue: boolean): boolean;
   /** An http(s) base URL without query or credentials, trailing slashes removed, or the default when absent. */
   baseUrl(name: EnvName, defaultValue: string): string;
+  /** An http(s) URL (a path allowed, no credentials), or undefined when absent. */
+  url(name: EnvName): string | undefined;
   /** Comma-separated IP addresses; empty when absent. */
   ipList(name: EnvName): readonly string[];
   /** Throws one ConfigurationError naming every missing and invalid variable, else returns `config` frozen. */
@@ -68,6 +70,12 @@ export function createEnvReader(functionName: string, env: Environment): EnvRead
       }
       return raw.replace(/\/+$/, '');
     },
+    url(name) {
+      const raw = optional(name);
+      if (raw === undefined || isHttpUrl(raw)) return raw;
+      invalid.push(`${name} must be an http(s) URL such as https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/elevenlabs`);
+      return undefined;
+    },
     ipList(name) {
       const entries = (env[name] ?? '')
         .split(',')
@@ -85,12 +93,19 @@ export function createEnvReader(functionName: string, env: Environment): EnvRead
   };
 }
 
-function isBaseUrl(text: string): boolean {
-  let url: URL;
+function parsedHttpUrl(text: string): URL | undefined {
   try {
-    url = new URL(text);
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '' ? url : undefined;
   } catch {
-    return false;
+    return undefined;
   }
-  return (url.protocol === 'https:' || url.protocol === 'http:') && url.search === '' && url.username === '' && url.password === '';
+}
+
+function isHttpUrl(text: string): boolean {
+  return parsedHttpUrl(text) !== undefined;
+}
+
+function isBaseUrl(text: string): boolean {
+  return parsedHttpUrl(text)?.search === '';
 }

@@ -32,6 +32,8 @@ export interface PollerConfig {
   readonly maxPendingAgeSecs: number;
   /** SECRET_CACHE_TTL_SECS: how long the API key is cached. @default 300 */
   readonly secretCacheTtlSecs: number;
+  /** WEBHOOK_URL: the stack's webhook URL, whose ElevenLabs webhook each run checks. @default none: no check */
+  readonly webhookUrl?: string;
 }
 
 export { POLLER_DEFAULTS };
@@ -53,5 +55,6 @@ export function readPollerConfig(env: Environment = process.env): PollerConfig {
     recordingMissingAfterSecs: read.seconds(ENV.pollerRecordingMissingAfterSecs, POLLER_DEFAULTS.recordingMissingAfterSecs),
     maxPendingAgeSecs: read.seconds(ENV.pollerMaxPendingAgeSecs, POLLER_DEFAULTS.maxPendingAgeSecs),
     secretCacheTtlSecs: read.seconds(ENV.secretCacheTtlSecs, POLLER_DEFAULTS.secretCacheTtlSecs),
+    webhookUrl: read.url(ENV.webhookUrl),
   });
 }

@@ -44,6 +44,7 @@ export function pollerDependencies(config: PollerConfig, clients: PollerClients)
       publishPorts: createAwsPublishPorts(clients.s3, clients.sqs, config.bucketName, config.queueUrl),
       recordingArchive: createAwsRecordingArchive(clients.s3, config.bucketName),
     },
+    ...(config.webhookUrl === undefined ? {} : { webhookUrl: config.webhookUrl }),
     watermark: createWatermarkStore(clients.documentClient, config.pollerStateTableName),
     lease: createPollerLease(clients.documentClient, config.pollerStateTableName),
   };

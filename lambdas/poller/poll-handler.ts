@@ -5,15 +5,19 @@
  *
  * A failed run (bad key, API or storage down) throws, so Lambda records an error; the watermark stays where it was.
  * Two runs never reconcile at once (the lease), and a secret that holds no API key yet is one ApiKeyNotSet metric.
+ * Each run that holds the lease first checks the ElevenLabs webhook pointing at this stack (webhook-health.ts), within
+ * a budget of its own; that check never fails the run.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { ElevenLabsApiError, ElevenLabsAuthError, type ApiErrorStatus, type ConversationsApi } from '../core/backfill/elevenlabs-api.js';
+import { ElevenLabsApiError, ElevenLabsAuthError, type ApiErrorStatus, type CallOptions, type ConversationsApi, type WebhookHealthApi } from '../core/backfill/elevenlabs-api.js';
 import { ApiKeyNotSetError } from '../core/backfill/api-key.js';
 import { LEASE_MARGIN_MS, withPollerLease, type PollerLease } from '../core/backfill/poller-lease.js';
 import type { WatermarkStore } from '../core/backfill/poller-watermark.js';
 import { runPoller, type MetricsSink, type PollerRunResult, type PollerSettings } from '../core/backfill/poller-run.js';
 import { createReconcilePorts, type ReconcileStorage } from '../core/backfill/reconcile-ports.js';
+import { DEFAULT_SAFETY_MARGIN_MS } from '../core/backfill/reconcile-range.js';
+import { reportWebhookHealth } from '../core/backfill/webhook-health.js';
 import { METRIC_DIMENSION, POLLER_METRIC } from '../core/contract.js';
 import { ConfigurationError, StorageError, assertIsError } from '../core/errors.js';
 import { MetricUnit, type Observability } from '../core/observability.js';
@@ -30,12 +34,23 @@ export interface PollerHandlerDependencies {
   /** The ElevenLabs API key (cached); `forceFetch` reads it afresh. Throws ConfigurationError when there is none. */
   readApiKey(forceFetch?: boolean): Promise<string>;
   /** The API client for one run; `onApiError` is told about every failed attempt. */
-  createApi(apiKey: string, onApiError: (status: ApiErrorStatus) => void): ConversationsApi;
+  createApi(apiKey: string, onApiError: (status: ApiErrorStatus) => void): ConversationsApi & WebhookHealthApi;
+  /** The stack's webhook URL: each run checks the ElevenLabs webhook pointing at it. Absent: no check. */
+  readonly webhookUrl?: string;
   /** The conversations table asked which conversations are stored, and the publish path back-fills go through. */
   readonly storage: ReconcileStorage;
   readonly watermark: WatermarkStore;
   /** Keeps overlapping runs from both reconciling. */
   readonly lease: PollerLease;
+}
+
+/** Most of a run's time the webhook health check may take (two calls and their retries). */
+export const WEBHOOK_CHECK_BUDGET_MS = 30_000;
+
+/** The health check's call limits: its own budget, and never into the run's safety margin. */
+function webhookCheckOptions(context: Context, nowMs: () => number = Date.now): CallOptions {
+  const deadline = nowMs() + WEBHOOK_CHECK_BUDGET_MS;
+  return { remainingMs: () => Math.min(deadline - nowMs(), context.getRemainingTimeInMillis() - DEFAULT_SAFETY_MARGIN_MS) };
 }
 
 /** PollerMetricName → Powertools; a dimensioned metric gets its own EMF document so the dimension applies to it alone. */
@@ -70,7 +85,11 @@ export function createPollerHandler(deps: PollerHandlerDependencies, { logger, m
       const api = deps.createApi(apiKey, countApiError);
       const ports = createReconcilePorts(deps.storage, api, { remainingTimeMs: () => context.getRemainingTimeInMillis(), logger });
       const leaseTtlMs = context.getRemainingTimeInMillis() + LEASE_MARGIN_MS;
-      const result = await withPollerLease(deps.lease, context.awsRequestId, leaseTtlMs, () => runPoller(deps.settings, { ...ports, watermark: deps.watermark, metrics: sink }), (error) =>
+      const checkAndPoll = async () => {
+        if (deps.webhookUrl !== undefined) await reportWebhookHealth(api, deps.webhookUrl, { metrics: sink, logger }, webhookCheckOptions(context));
+        return runPoller(deps.settings, { ...ports, watermark: deps.watermark, metrics: sink });
+      };
+      const result = await withPollerLease(deps.lease, context.awsRequestId, leaseTtlMs, checkAndPoll, (error) =>
         logger.warn('releasing the poller lease failed; it expires on its own', { errorName: error instanceof Error ? error.name : 'unknown' }),
       );
       if (result !== undefined) return result;

@@ -38,7 +38,7 @@ const RUNTIME_VARIABLES = new Set<string>(['NODE_OPTIONS', ...Object.values(POWE
 
 type Template = ReturnType<typeof synthesizeStack>['template'];
 
-/** Each function's environment, with CloudFormation tokens (Ref, GetAtt, Join) replaced by a placeholder string. */
+/** Each function's environment, with CloudFormation tokens (Ref, GetAtt, Join) replaced by a placeholder (a URL, as some are). */
 function functionEnvironments(template: Template): Map<ServiceName, Record<string, string>> {
   const environments = new Map<ServiceName, Record<string, string>>();
   for (const resource of Object.values(template.findResources('AWS::Lambda::Function'))) {
@@ -47,7 +47,7 @@ function functionEnvironments(template: Template): Map<ServiceName, Record<strin
     if (typeof service !== 'string' || !(service in READERS)) continue;
     environments.set(
       service as ServiceName,
-      Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `token-for-${name}`])),
+      Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `https://token-for-${name.toLowerCase()}.invalid/path`])),
     );
   }
   return environments;

@@ -110,6 +110,23 @@ const expectedAlarms: [string, Record<string, unknown>][] = [
     { Namespace: NAMESPACE, MetricName: 'ConversationsBackfilled', Dimensions: [{ Name: 'service', Value: 'poller' }], Statistic: 'Sum', Period: 3600, Threshold: 5, ComparisonOperator: GREATER },
   ],
   [
+    'WebhookUnhealthy',
+    {
+      Namespace: NAMESPACE,
+      MetricName: 'WebhookHealthy',
+      Dimensions: [{ Name: 'service', Value: 'poller' }],
+      Statistic: 'Minimum',
+      Period: 60,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'ignore',
+    },
+  ],
+  [
+    'WebhookCheckFailing',
+    { Namespace: NAMESPACE, MetricName: 'WebhookCheckFailed', Dimensions: [{ Name: 'service', Value: 'poller' }], Statistic: 'Sum', Period: 3600, Threshold: 0, ComparisonOperator: GREATER },
+  ],
+  [
     'RecordingMissing',
     { Namespace: NAMESPACE, MetricName: 'RecordingMissing', Dimensions: [{ Name: 'service', Value: 'poller' }], Statistic: 'Sum', Period: 3600, Threshold: 0, ComparisonOperator: GREATER },
   ],
@@ -240,7 +257,7 @@ describe('AWS::CloudWatch::Dashboard', () => {
   it('shows the alarms and the pipeline metrics on one dashboard', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties?.DashboardBody);
-    for (const metric of ['RequestRejected', 'EventAccepted', 'ConversationStored', 'RecordFailed', 'ConversationsBackfilled', 'WatermarkLagSeconds', 'ApproximateAgeOfOldestMessage', 'RecordingsBackfilled', 'RecordingMissing']) {
+    for (const metric of ['RequestRejected', 'EventAccepted', 'ConversationStored', 'RecordFailed', 'ConversationsBackfilled', 'WatermarkLagSeconds', 'ApproximateAgeOfOldestMessage', 'RecordingsBackfilled', 'RecordingMissing', 'WebhookHealthy', 'WebhookLastFailureAgeSeconds', 'WebhookCheckFailed']) {
       expect(body).toContain(metric);
     }
   });
@@ -263,6 +280,7 @@ describe('Outputs', () => {
     ['ConversationBucketName', { Ref: logicalId(stack.bucket.bucket) }],
     ['ConversationsTableName', { Ref: logicalId(stack.table.table) }],
     ['PollerStateTableName', { Ref: logicalId(stack.poller.stateTable.table) }],
+    ['PollerFunctionName', { Ref: pollerId }],
     ['AlarmTopicArn', { Ref: topicId }],
     ['DashboardUrl', Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(stack.monitoring.dashboard) }])] })],
   ])('exports %s', (name, value) => {

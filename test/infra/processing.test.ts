@@ -131,8 +131,17 @@ describe('AWS::Lambda::Function (poller)', () => {
         POLLER_RECORDING_MISSING_AFTER_SECS: '21600',
         POLLER_MAX_PENDING_AGE_SECS: '172800',
         SECRET_CACHE_TTL_SECS: '300',
+        WEBHOOK_URL: template.findOutputs('WebhookUrl').WebhookUrl?.Value,
       },
     });
+  });
+
+  it("gets the stack's own webhook URL (the HTTP API stage's, which does not depend on the poller: no cycle)", () => {
+    const webhookUrl = JSON.stringify(functionProperties(pollerId).Environment);
+    expect(webhookUrl).toContain(JSON.stringify({ Ref: logicalId(stack.ingress.api) }));
+    expect(webhookUrl).toContain('/webhooks/elevenlabs');
+    const api = template.findResources('AWS::ApiGatewayV2::Api')[logicalId(stack.ingress.api)];
+    expect(JSON.stringify(api)).not.toContain(pollerId);
   });
 });
 

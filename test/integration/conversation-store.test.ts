@@ -149,6 +149,30 @@ describe('conversation store', () => {
       expect(toConversationData((await reader.getConversation(conversationId))!)).toEqual(data);
     });
 
+    it('keeps OpenTelemetry traces inline, or moves them to S3 when too large, and returns them exactly beside the JSON transcript', async () => {
+      // Prepare: the OpenTelemetry webhook of one conversation (spans adding up to ~600 KB), then its JSON transcription
+      const conversationId = newConversationId();
+      const spans = longTurns(600_000).map((turn, index) => ({ traceId: 'a'.repeat(32), spanId: index.toString(16).padStart(16, '0'), name: 'conversation.turn', attributes: [{ key: 'message', value: { stringValue: turn.message } }] }));
+      const traces = { resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 'elevenlabs.agents' }, spans }] }] };
+      const smallTraces = { resourceSpans: [] };
+      const small = newConversationId();
+
+      // Act
+      const otel = await deliver('post_call_transcription_otel', { conversation_id: conversationId, agent_id: AGENT_ID, otlp_traces: traces }, 1767268930);
+      await deliver('post_call_transcription', transcriptionData(conversationId), 1767268920);
+      await deliver('post_call_transcription_otel', { conversation_id: small, agent_id: AGENT_ID, otlp_traces: smallTraces }, 1767268930);
+
+      // Assess
+      expect(otel).toMatchObject({ kind: 'otlp_traces', outcome: { kind: 'created', sectionsOffloaded: true } });
+      const item = await rawItem(conversationId);
+      expect(item).not.toHaveProperty('otlp_traces');
+      expect(item?.offloaded_attributes).toContain('otlp_traces');
+      const record = await reader.getConversation(conversationId);
+      expect(record?.otlp_traces).toEqual(traces);
+      expect(toConversationData(record!)).toEqual(transcriptionData(conversationId));
+      expect(await rawItem(small)).toMatchObject({ otlp_traces: smallTraces, agent_id: AGENT_ID, start_time_source: 'post_call_transcription_otel' });
+    });
+
     it('keeps offloaded sections whole when later events are merged into the record', async () => {
       // Prepare
       const conversationId = newConversationId();

@@ -564,7 +564,7 @@ describe('adapters on dynalite', () => {
     expect(stored.get('conv_presence_2')).toEqual({ hasTranscription: true, hasAudio: false, audioExpected: false, audioUnavailable: false });
   });
 
-  it('counts a record that holds only audio or a failure event as missing, so its transcript is back-filled', async () => {
+  it('counts a record that holds only audio, a failure event, the OpenTelemetry form or a transcription without transcript as missing, so its transcript is back-filled', async () => {
     // Prepare
     const tableName = `presence-partial-${Date.now()}`;
     await createConversationsTable(dynamo.client, tableName);
@@ -572,12 +572,15 @@ describe('adapters on dynalite', () => {
       { conversation_id: 'conv_audio_only', audio: { s3_key: 'audio/conv_audio_only/a.mp3' } },
       { conversation_id: 'conv_failure_only', status: 'failed' },
       { conversation_id: 'conv_complete', transcription_body_sha256: 'sha-complete' },
+      { conversation_id: 'conv_no_transcript', transcription_body_sha256: 'sha-bare', transcript_location: null },
     ]);
+    await documentClient.send(new PutCommand({ TableName: tableName, Item: { conversation_id: 'conv_otel_only', otlp_traces_body_sha256: 'sha-otel', otlp_traces: { resourceSpans: [] } } }));
 
     // Act
-    const missing = await findMissingConversationIds(documentClient, tableName, ['conv_audio_only', 'conv_failure_only', 'conv_complete', 'conv_absent']);
+    const ids = ['conv_audio_only', 'conv_failure_only', 'conv_complete', 'conv_no_transcript', 'conv_otel_only', 'conv_absent'];
+    const missing = await findMissingConversationIds(documentClient, tableName, ids);
 
     // Assess
-    expect(missing).toEqual(['conv_audio_only', 'conv_failure_only', 'conv_absent']);
+    expect(missing).toEqual(['conv_audio_only', 'conv_failure_only', 'conv_no_transcript', 'conv_otel_only', 'conv_absent']);
   });
 });

@@ -21,7 +21,7 @@ function scriptedClient(storedIds: string[], unprocessedPerCall: number[] = []) 
       const processed = keys.slice(unprocessedCount);
       const unprocessed = keys.slice(0, unprocessedCount);
       return {
-        Responses: { [table]: processed.filter((id) => storedIds.includes(id)).map((id) => ({ conversation_id: id, transcription_body_sha256: `sha-${id}` })) },
+        Responses: { [table]: processed.filter((id) => storedIds.includes(id)).map((id) => ({ conversation_id: id, transcription_body_sha256: `sha-${id}`, transcript_location: 'inline' })) },
         UnprocessedKeys: unprocessed.length > 0 ? { [table]: { Keys: unprocessed.map((id) => ({ conversation_id: id })) } } : {},
       };
     },
@@ -40,7 +40,7 @@ describe('findMissingConversationIds', () => {
 
     // Assess
     expect(requests.map((request) => request.keys.length)).toEqual([100, 100, 30]);
-    expect(requests.every((request) => request.projection === '#id, #transcription')).toBe(true);
+    expect(requests.every((request) => request.projection === '#id, #transcription, #transcript')).toBe(true);
     expect(missing).toEqual(ids.filter((_, index) => index % 2 === 1));
   });
 
@@ -90,6 +90,6 @@ describe('readStoredConversations', () => {
 
     // Assess
     expect(requests).toHaveLength(1);
-    expect(requests[0]?.projection).toBe('#id, #transcription, #has_audio, #audio.#s3_key, #unavailable.#status');
+    expect(requests[0]?.projection).toBe('#id, #transcription, #transcript, #has_audio, #audio.#s3_key, #unavailable.#status');
   });
 });

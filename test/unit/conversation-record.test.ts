@@ -48,6 +48,12 @@ function failure(sha: string, eventTimestamp: number, reason = 'no-answer'): Con
   return { kind: 'initiation_failure', meta: meta(sha, 'call_initiation_failure', eventTimestamp), data: failureData(CONVERSATION, reason) as JsonObject };
 }
 
+const TRACES: JsonObject = { resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'conversation.turn.agent', startTimeUnixNano: '1767268900000000000' }] }] }] };
+
+function otel(sha: string, eventTimestamp: number, traces: JsonObject = TRACES): ConversationEvent {
+  return { kind: 'otlp_traces', meta: meta(sha, 'post_call_transcription_otel', eventTimestamp), data: { conversation_id: CONVERSATION, agent_id: AGENT_ID, otlp_traces: traces } };
+}
+
 function unknown(sha: string, eventTimestamp: number, conversationId = CONVERSATION): ConversationEvent {
   return { kind: 'unknown', meta: meta(sha, 'post_call_sentiment', eventTimestamp, { conversationId }), data: { conversation_id: conversationId, mood: 'calm', score: 0.7 } };
 }
@@ -274,6 +280,49 @@ describe('mergeConversationEvent', () => {
       // Assess
       expect(record).toMatchObject({ agent_id: AGENT_ID, start_time_unix_secs: 1767268931, start_time_source: 'post_call_audio' });
       expect(record).not.toHaveProperty('status');
+    });
+
+    it('keeps the OpenTelemetry form exactly, files it under its agent at its event time, and holds no transcription', () => {
+      // Act
+      const record = mergeAll([otel('o1', 1767268931)]);
+
+      // Assess
+      expect(record.otlp_traces).toEqual(TRACES);
+      expect(record).toMatchObject({ agent_id: AGENT_ID, start_time_unix_secs: 1767268931, start_time_source: 'post_call_transcription_otel', otlp_traces_event_data: { conversation_id: CONVERSATION, agent_id: AGENT_ID } });
+      expect(record).not.toHaveProperty('transcription_body_sha256');
+      expect(record).not.toHaveProperty('transcript');
+    });
+
+    it('holds both forms once the JSON transcription arrives, in either order, the JSON one giving status and start', () => {
+      // Act
+      const records = permutations([otel('o1', 1767268931), transcription('t1', 1767268920)]).map(mergeAll);
+
+      // Assess
+      expect(records[1]).toEqual(records[0]);
+      expect(records[0]).toMatchObject({ status: 'done', start_time_source: 'metadata', otlp_traces: TRACES, transcript_location: 'inline' });
+      expect(toConversationData(records[0] as ConversationRecord)).toEqual(transcriptionData(CONVERSATION));
+    });
+
+    it('keeps the newer OpenTelemetry form when an older one arrives later', () => {
+      // Act
+      const record = mergeAll([otel('o2', 1767268990, { resourceSpans: [] }), otel('o1', 1767268931)]);
+
+      // Assess
+      expect(record.otlp_traces).toEqual({ resourceSpans: [] });
+      expect(record.events).toHaveLength(2);
+    });
+
+    it('stores a JSON transcription without its transcript (exclude_transcript) as one with no transcript at all', () => {
+      // Prepare
+      const { transcript: _left, ...bare } = transcriptionData(CONVERSATION) as JsonObject;
+
+      // Act
+      const record = mergeAll([transcription('t1', 1767268920, bare)]);
+
+      // Assess
+      expect(record.transcription_body_sha256).toBeDefined();
+      expect(record).not.toHaveProperty('transcript_location');
+      expect(record).not.toHaveProperty('message_count');
     });
 
     it('keeps an unknown event type whole in unknown_events of its conversation', () => {

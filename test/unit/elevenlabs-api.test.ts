@@ -23,7 +23,7 @@ type Step = Response | Error | (() => Response | Promise<Response>);
 
 interface ScriptedFetch {
   readonly fetch: typeof fetch;
-  readonly requests: Array<{ url: string; headers: Record<string, string> }>;
+  readonly requests: Array<{ url: string; headers: Record<string, string>; method: string; body?: string }>;
 }
 
 /** A fetch that answers from a script, one step per call, and records what was asked. */
@@ -31,7 +31,12 @@ function scriptedFetch(steps: Step[]): ScriptedFetch {
   const requests: ScriptedFetch['requests'] = [];
   let index = 0;
   const fetchImpl = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    requests.push({ url: String(input), headers: Object.fromEntries(new Headers(init?.headers).entries()) });
+    requests.push({
+      url: String(input),
+      headers: Object.fromEntries(new Headers(init?.headers).entries()),
+      method: init?.method ?? 'GET',
+      ...(typeof init?.body === 'string' ? { body: init.body } : {}),
+    });
     const step = steps[Math.min(index++, steps.length - 1)];
     if (step === undefined) throw new Error('script is empty');
     if (step instanceof Error) throw step;
@@ -149,6 +154,30 @@ describe('retries', () => {
     expect(script.requests).toHaveLength(2);
   });
 
+  it('without Retry-After, waits until X-RateLimit-Reset (unix seconds), as the official SDK does', async () => {
+    // Prepare: the clock is 2026-01-01T00:00:00Z = 1767225600
+    const script = scriptedFetch([json(429, errorBody('too_many_concurrent_requests'), { 'x-ratelimit-reset': '1767225605' }), emptyPage()]);
+    const { client, sleeps } = clientWith(script, { random: () => 0 });
+
+    // Act
+    await client.listConversations({});
+
+    // Assess
+    expect(sleeps).toEqual([5000]);
+  });
+
+  it('prefers Retry-After over X-RateLimit-Reset when both are sent', async () => {
+    // Prepare
+    const script = scriptedFetch([json(429, errorBody('too_many_concurrent_requests'), { 'retry-after': '2', 'x-ratelimit-reset': '1767225609' }), emptyPage()]);
+    const { client, sleeps } = clientWith(script, { random: () => 0 });
+
+    // Act
+    await client.listConversations({});
+
+    // Assess
+    expect(sleeps).toEqual([2000]);
+  });
+
   it('reads a Retry-After HTTP date relative to the clock', async () => {
     // Prepare
     const script = scriptedFetch([json(503, errorBody('system_busy'), { 'retry-after': 'Thu, 01 Jan 2026 00:00:07 GMT' }), emptyPage()]);
@@ -264,6 +293,36 @@ describe('authentication failures', () => {
     expect(JSON.stringify(failure)).not.toContain(KEY);
     expect(script.requests).toHaveLength(1);
     expect(apiErrors).toEqual([status]);
+  });
+
+  it('names the permission a 401 missing_permissions names, keeping nothing else of the message', async () => {
+    // Prepare: the real shape of the answer
+    const body = { detail: { status: 'missing_permissions', message: 'The API key you used is missing the permission workspace_read to execute this operation.' } };
+    const script = scriptedFetch([json(401, body)]);
+    const { client } = clientWith(script);
+
+    // Act
+    const failure = (await client.listWorkspaceWebhooks().catch((error: unknown) => error)) as ElevenLabsAuthError;
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsAuthError);
+    expect(failure.permission).toBe('workspace_read');
+    expect(failure.code).toBe('missing_permissions');
+    expect(failure.message).toMatch(/^ElevenLabs refused the request \(401, missing_permissions\) — the API key lacks the permission workspace_read: /);
+    expect(failure.message).not.toContain('execute this operation');
+  });
+
+  it('names convai_read for a conversation endpoint whose 401 missing_permissions does not say which', async () => {
+    // Prepare
+    const script = scriptedFetch([json(401, { detail: { status: 'missing_permissions', message: 'You do not have permission to do this.' } })]);
+    const { client } = clientWith(script);
+
+    // Act
+    const failure = (await client.listConversations({}).catch((error: unknown) => error)) as ElevenLabsAuthError;
+
+    // Assess
+    expect(failure.permission).toBe('convai_read');
+    expect(failure.message).toContain('lacks the permission convai_read');
   });
 
   it('refuses an empty key before calling anyone', () => {
@@ -494,5 +553,204 @@ describe('against the fake HTTP API', () => {
 
     // Act / Assess
     await expect(client.listConversations({})).rejects.toThrow(/ElevenLabs rejected the API key \(401, invalid_api_key\)/);
+  });
+});
+
+describe('workspace endpoints', () => {
+  it('reads the workspace webhooks, keeping the health fields and the untyped retry_enabled when sent', async () => {
+    // Prepare
+    const webhook = {
+      name: 'Conversations',
+      webhook_id: 'wh_1',
+      webhook_url: 'https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/elevenlabs',
+      is_disabled: false,
+      is_auto_disabled: true,
+      created_at_unix: 1767000000,
+      auth_type: 'hmac',
+      usage: [{ usage_type: 'ConvAI Settings' }],
+      most_recent_failure_error_code: 500,
+      most_recent_failure_timestamp: 1767225000,
+      retry_enabled: false,
+    };
+    const script = scriptedFetch([json(200, { webhooks: [webhook, { webhook_id: 'wh_2', webhook_url: 'https://other.example/hook' }] })]);
+    const { client } = clientWith(script);
+
+    // Act
+    const webhooks = await client.listWorkspaceWebhooks();
+
+    // Assess
+    expect(script.requests[0]?.url).toBe('https://api.example.test/v1/workspace/webhooks');
+    expect(webhooks[0]).toEqual({
+      webhook_id: 'wh_1',
+      name: 'Conversations',
+      webhook_url: webhook.webhook_url,
+      is_disabled: false,
+      is_auto_disabled: true,
+      auth_type: 'hmac',
+      usage: ['ConvAI Settings'],
+      retry_enabled: false,
+      most_recent_failure_error_code: 500,
+      most_recent_failure_timestamp: 1767225000,
+    });
+    expect(webhooks[1]).toMatchObject({ webhook_id: 'wh_2', name: 'wh_2', is_disabled: false, is_auto_disabled: false, auth_type: 'unknown', usage: [] });
+  });
+
+  it('reads the post-call webhook settings of /v1/convai/settings', async () => {
+    // Prepare
+    const script = scriptedFetch([json(200, { webhooks: { post_call_webhook_id: 'wh_1', events: ['transcript', 'audio'], transcript_format: 'opentelemetry', exclude_transcript: false, send_audio: true }, can_use_mcp_servers: true })]);
+    const { client } = clientWith(script);
+
+    // Act / Assess
+    expect(await client.getAgentsPlatformSettings()).toEqual({ post_call_webhook_id: 'wh_1', events: ['transcript', 'audio'], transcript_format: 'opentelemetry', exclude_transcript: false, send_audio: true });
+  });
+
+  it('reads an agent’s own webhook settings and Zero Retention Mode', async () => {
+    // Prepare
+    const agent = { agent_id: 'agent_1', name: 'Front desk', platform_settings: { workspace_overrides: { webhooks: { post_call_webhook_id: 'wh_9' } }, privacy: { zero_retention_mode: true } } };
+    const script = scriptedFetch([json(200, agent)]);
+    const { client } = clientWith(script);
+
+    // Act / Assess
+    expect(await client.getAgent('agent_1')).toEqual({ agent_id: 'agent_1', name: 'Front desk', webhooks: { post_call_webhook_id: 'wh_9' }, zero_retention_mode: true });
+  });
+
+  it('sends a webhook update as a JSON PATCH with the name and is_disabled the API requires', async () => {
+    // Prepare
+    const script = scriptedFetch([json(200, { status: 'ok' })]);
+    const { client } = clientWith(script);
+
+    // Act
+    await client.updateWorkspaceWebhook('wh_1', { name: 'Conversations', is_disabled: false, retry_enabled: true });
+
+    // Assess
+    expect(script.requests[0]).toMatchObject({ url: 'https://api.example.test/v1/workspace/webhooks/wh_1', method: 'PATCH', headers: { 'content-type': 'application/json', 'xi-api-key': KEY } });
+    expect(JSON.parse(script.requests[0]?.body ?? '')).toEqual({ name: 'Conversations', is_disabled: false, retry_enabled: true });
+  });
+
+  it('reports a webhooks answer of the wrong shape as an API error, not a crash', async () => {
+    // Prepare
+    const script = scriptedFetch([json(200, { webhooks: [{ name: 'no id' }] })]);
+    const { client } = clientWith(script);
+
+    // Act / Assess
+    await expect(client.listWorkspaceWebhooks()).rejects.toThrow(ElevenLabsApiError);
+  });
+});
+
+describe('the fake API’s workspace and transcript formats, over HTTP', () => {
+  let fake: FakeElevenLabsApi;
+  const url = 'https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/elevenlabs';
+  beforeAll(async () => {
+    fake = await startFakeElevenLabsApi({ count: 40, seed: 11 });
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+  const client = () => new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, baseDelayMs: 1 });
+
+  it('serves the connected webhook and the settings selecting it, and applies a PATCH', async () => {
+    // Prepare
+    const webhook = fake.workspace.connectPostCallWebhook(url);
+    fake.workspace.updateWebhook(webhook.webhook_id, { is_auto_disabled: true, most_recent_failure_error_code: 502, most_recent_failure_timestamp: 1767225000 });
+
+    // Act
+    const before = await client().listWorkspaceWebhooks();
+    const settings = await client().getAgentsPlatformSettings();
+    await client().updateWorkspaceWebhook(webhook.webhook_id, { name: webhook.name, is_disabled: false, retry_enabled: true });
+    const after = await client().listWorkspaceWebhooks();
+
+    // Assess
+    expect(before).toEqual([expect.objectContaining({ webhook_id: webhook.webhook_id, webhook_url: url, is_auto_disabled: true, retry_enabled: false, most_recent_failure_error_code: 502 })]);
+    expect(settings).toEqual({ post_call_webhook_id: webhook.webhook_id, events: ['transcript', 'audio', 'call_initiation_failure'], transcript_format: 'json', exclude_transcript: false });
+    expect(after[0]).toMatchObject({ is_disabled: false, is_auto_disabled: false, retry_enabled: true });
+  });
+
+  it('answers a PATCH without name or is_disabled with the real 422', async () => {
+    // Prepare
+    const webhook = fake.workspace.addWebhook({ webhook_url: 'https://elsewhere.example/hook' });
+
+    // Act
+    const response = await fetch(`${fake.url}/v1/workspace/webhooks/${webhook.webhook_id}`, {
+      method: 'PATCH',
+      headers: { 'xi-api-key': FAKE_API_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ is_disabled: false }),
+    });
+
+    // Assess
+    expect(response.status).toBe(422);
+    expect(await response.json()).toEqual({ detail: [{ type: 'missing', loc: ['body', 'name'], msg: 'Field required' }] });
+  });
+
+  it('answers a key without a permission with the real 401 missing_permissions, which the client names', async () => {
+    // Prepare
+    fake.workspace.setKeyPermissions(['workspace_read']);
+
+    // Act
+    const failure = (await client().listConversations({}).catch((error: unknown) => error)) as ElevenLabsAuthError;
+    const webhooks = await client().listWorkspaceWebhooks();
+    fake.workspace.setKeyPermissions(undefined);
+
+    // Assess
+    expect(failure).toBeInstanceOf(ElevenLabsAuthError);
+    expect(failure.permission).toBe('convai_read');
+    expect(webhooks.length).toBeGreaterThan(0);
+  });
+
+  it('lists agents page by page and shows an agent’s Zero Retention Mode', async () => {
+    // Prepare
+    const [first] = fake.agents();
+    fake.workspace.setAgent(first ?? '', { zeroRetentionMode: true });
+
+    // Act
+    const page = await client().listAgents({ pageSize: 2 });
+    const next = await client().listAgents({ pageSize: 2, cursor: page.next_cursor });
+    const agent = await client().getAgent(first ?? '');
+
+    // Assess
+    expect(page.agents.map((item) => item.agent_id)).toEqual(fake.agents().slice(0, 2));
+    expect(next.agents.map((item) => item.agent_id)).toEqual(fake.agents().slice(2));
+    expect(agent).toMatchObject({ agent_id: first, zero_retention_mode: true });
+  });
+
+  it('keeps sort_direction: newest first by default, oldest first with asc', async () => {
+    // Act
+    const starts = async (query: string) => ((await (await fetch(`${fake.url}/v1/convai/conversations?page_size=100${query}`, { headers: { 'xi-api-key': FAKE_API_KEY } })).json()) as { conversations: Array<{ start_time_unix_secs: number }> }).conversations.map((item) => item.start_time_unix_secs);
+    const byDefault = await starts('');
+    const ascending = await starts('&sort_direction=asc');
+
+    // Assess
+    expect(byDefault).toEqual([...byDefault].sort((a, b) => b - a));
+    expect(ascending).toEqual([...byDefault].reverse());
+  });
+
+  it('serves the OpenTelemetry form of a conversation and its webhooks in every transcript format', async () => {
+    // Prepare
+    const [id = ''] = fake.conversationIds();
+
+    // Act
+    const otel = JSON.parse(await (await fetch(`${fake.url}/v1/convai/conversations/${id}?format=opentelemetry`, { headers: { 'xi-api-key': FAKE_API_KEY } })).text()) as Record<string, unknown>;
+    const otelWebhook = JSON.parse(fake.webhookBody(id, 'post_call_transcription_otel').toString('utf8')) as { type: string; data: Record<string, unknown> };
+    const bare = JSON.parse(fake.webhookBody(id, 'post_call_transcription', { excludeTranscript: true }).toString('utf8')) as { data: Record<string, unknown> };
+
+    // Assess
+    expect(otel.otlp_traces).toEqual(fake.otlpTraces(id));
+    expect(otelWebhook.type).toBe('post_call_transcription_otel');
+    expect(Object.keys(otelWebhook.data).sort()).toEqual(['agent_id', 'conversation_id', 'otlp_traces']);
+    expect(bare.data).not.toHaveProperty('transcript');
+    expect(bare.data).toHaveProperty('analysis');
+  });
+
+  it('retries after the X-RateLimit-Reset the fake sends', async () => {
+    // Prepare
+    fake.injectFault({ route: 'settings', count: 1, status: 429, rateLimitReset: String(Math.floor(Date.now() / 1000)) });
+    const sleeps: number[] = [];
+    const api = new ElevenLabsApiClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, sleep: async (ms) => void sleeps.push(ms), random: () => 0 });
+
+    // Act
+    await api.getAgentsPlatformSettings();
+
+    // Assess: a reset already reached means no wait beyond the backoff (0 with this jitter)
+    expect(sleeps).toEqual([0]);
+    expect(fake.calls.settings).toBeGreaterThanOrEqual(2);
   });
 });

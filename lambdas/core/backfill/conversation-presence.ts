@@ -8,6 +8,12 @@ import { StorageError } from '../errors.js';
 /** Set by the consumer once a record holds the conversation's transcription (webhook or poller copy). */
 export const TRANSCRIPTION_MARKER = 'transcription_body_sha256';
 
+/**
+ * Set by the consumer when that transcription carried its turn-by-turn transcript (`inline` or `s3`); absent after a
+ * JSON transcription sent with `exclude_transcript`.
+ */
+export const TRANSCRIPT_LOCATION_ATTRIBUTE = 'transcript_location';
+
 /** Set by the consumer once the audio endpoint answered "no recording" for the conversation. */
 export const AUDIO_UNAVAILABLE_ATTRIBUTE = 'audio_unavailable';
 
@@ -17,8 +23,11 @@ export const BATCH_GET_MAX_KEYS = 100;
 /** What the back-fill needs to know about a stored conversation record. */
 export interface StoredConversationState {
   /**
-   * The record holds the transcription. Without it (only audio or a failure event arrived) the conversation still
-   * counts as missing, and its transcript is back-filled.
+   * The record holds the JSON transcription with its transcript. Without it the conversation still counts as missing,
+   * and its transcript is back-filled from `GET /v1/convai/conversations/{id}` (JSON). That covers a record holding
+   * only audio, a failure event or the OpenTelemetry form (`post_call_transcription_otel`, a section of its own), and
+   * one whose JSON transcription came without `transcript` (`exclude_transcript`). A transcript of no turns (`[]`) is
+   * a transcript.
    */
   readonly hasTranscription: boolean;
   /** The record holds the recording (its `audio` section is set). */
@@ -58,10 +67,11 @@ export async function readStoredConversations(
   const includeAudio = options.includeAudio ?? false;
   const projection: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> } = includeAudio
     ? {
-        ProjectionExpression: '#id, #transcription, #has_audio, #audio.#s3_key, #unavailable.#status',
+        ProjectionExpression: '#id, #transcription, #transcript, #has_audio, #audio.#s3_key, #unavailable.#status',
         ExpressionAttributeNames: {
           '#id': 'conversation_id',
           '#transcription': TRANSCRIPTION_MARKER,
+          '#transcript': TRANSCRIPT_LOCATION_ATTRIBUTE,
           '#has_audio': 'has_audio',
           '#audio': 'audio',
           '#s3_key': 's3_key',
@@ -69,7 +79,10 @@ export async function readStoredConversations(
           '#status': 'status_code',
         },
       }
-    : { ProjectionExpression: '#id, #transcription', ExpressionAttributeNames: { '#id': 'conversation_id', '#transcription': TRANSCRIPTION_MARKER } };
+    : {
+        ProjectionExpression: '#id, #transcription, #transcript',
+        ExpressionAttributeNames: { '#id': 'conversation_id', '#transcription': TRANSCRIPTION_MARKER, '#transcript': TRANSCRIPT_LOCATION_ATTRIBUTE },
+      };
   const maxAttempts = options.maxAttempts ?? 8;
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
@@ -91,7 +104,7 @@ export async function readStoredConversations(
         const audio = item.audio as { s3_key?: unknown } | undefined;
         const hasAudioFlag = item.has_audio;
         found.set(id, {
-          hasTranscription: item[TRANSCRIPTION_MARKER] !== undefined,
+          hasTranscription: item[TRANSCRIPTION_MARKER] !== undefined && item[TRANSCRIPT_LOCATION_ATTRIBUTE] !== undefined,
           hasAudio: typeof audio?.s3_key === 'string',
           ...(typeof hasAudioFlag === 'boolean' ? { audioExpected: hasAudioFlag } : {}),
           ...(includeAudio ? { audioUnavailable: item[AUDIO_UNAVAILABLE_ATTRIBUTE] !== undefined } : {}),
@@ -103,7 +116,7 @@ export async function readStoredConversations(
   return found;
 }
 
-/** The ids (deduplicated, in first-seen order) whose record is absent or does not yet hold the transcription. */
+/** The ids (deduplicated, in first-seen order) whose record is absent or does not yet hold the JSON transcript. */
 export async function findMissingConversationIds(
   client: DynamoDBDocumentClient,
   tableName: string,

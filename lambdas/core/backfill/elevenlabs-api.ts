@@ -1,16 +1,31 @@
 /**
- * A small fetch-based client for the three ElevenLabs conversation endpoints the back-fill needs (list, get, audio).
+ * A small fetch-based client for the ElevenLabs endpoints this stack uses: the three conversation endpoints the
+ * back-fill needs (list, get, audio), and the workspace webhooks, Agents Platform settings and agents that the webhook
+ * health check and `doctor` read (and the one PATCH `doctor --fix-retries`/`--re-enable` sends).
  * No SDK: the official one is ~5 MB bundled and hides the raw response bytes we must publish unchanged.
  *
  * Retries: 408, 429, 5xx, network errors and timeouts, with exponential backoff and full jitter, honouring
- * `Retry-After`; attempts and the total time spent waiting are both bounded, and a caller may bound a call further
- * by its own remaining time (a Lambda's deadline). 401/403 and other 4xx are never retried.
+ * `Retry-After` and, without it, `X-RateLimit-Reset` (unix seconds, as the official SDK reads it); attempts and the
+ * total time spent waiting are both bounded, and a caller may bound a call further by its own remaining time (a
+ * Lambda's deadline). 401/403 and other 4xx are never retried; a 401 `missing_permissions` names the permission.
  * Recordings are streamed: retries apply to getting the response; a body that fails part-way fails that fetch
  * (a later run fetches it again), and the body is never held whole in memory.
  * The API key is sent in the `xi-api-key` header only; it never appears in an error message or a log.
  */
 
 import { DEFAULT_ELEVENLABS_API_BASE_URL } from '../contract.js';
+import {
+  parseAgentDetail,
+  parseAgentPage,
+  parseAgentsPlatformSettings,
+  parseWorkspaceWebhooks,
+  UnexpectedResponseError,
+  type AgentDetail,
+  type AgentPage,
+  type PostCallWebhookSettings,
+  type WebhookUpdate,
+  type WorkspaceWebhook,
+} from './elevenlabs-workspace.js';
 
 export { DEFAULT_ELEVENLABS_API_BASE_URL };
 
@@ -131,18 +146,33 @@ export class ElevenLabsApiError extends Error {
   }
 }
 
-/** The key was rejected (401) or lacks permission (403): nothing will work until an operator fixes it. */
+/** The permission every `/v1/convai/…` endpoint the poller reads needs (a key without it gets 401 `missing_permissions`). */
+export const CONVERSATIONS_READ_PERMISSION = 'convai_read';
+
+/**
+ * The key was rejected (401) or lacks permission (401 `missing_permissions`, or 403): nothing will work until an
+ * operator fixes it. `permission` is the one ElevenLabs named (or, for the conversation endpoints, `convai_read`).
+ */
 export class ElevenLabsAuthError extends ElevenLabsApiError {
   override readonly name = 'ElevenLabsAuthError';
-  constructor(status: number, code: string | undefined) {
-    super(
-      status === 401
-        ? `ElevenLabs rejected the API key (401${code ? `, ${code}` : ''}) — check the secret holding the key, and that the API base URL is your workspace's host (data-residency workspaces have their own)`
-        : `ElevenLabs refused the request (403${code ? `, ${code}` : ''}) — the API key lacks permission to read Agents conversations; check the secret holding the key and the key's permissions`,
-      status,
-      code,
-    );
+  constructor(
+    status: number,
+    code: string | undefined,
+    readonly permission?: string,
+  ) {
+    super(authMessage(status, code, permission), status, code);
   }
+}
+
+function authMessage(status: number, code: string | undefined, permission: string | undefined): string {
+  const codeText = code ? `, ${code}` : '';
+  if (code === 'missing_permissions' || permission !== undefined) {
+    const which = permission === undefined ? 'a permission this call needs' : `the permission ${permission}`;
+    return `ElevenLabs refused the request (${status}${codeText}) — the API key lacks ${which}: edit the key in ElevenLabs (Developers → API keys) to grant it, or create a key that has it`;
+  }
+  return status === 401
+    ? `ElevenLabs rejected the API key (401${codeText}) — check the secret holding the key, and that the API base URL is your workspace's host (data-residency workspaces have their own)`
+    : `ElevenLabs refused the request (403${codeText}) — the API key lacks permission to read Agents conversations; check the secret holding the key and the key's permissions`;
 }
 
 /** The caller's remaining time ran out before the call could succeed. */
@@ -151,6 +181,23 @@ export class ElevenLabsDeadlineError extends ElevenLabsApiError {
   constructor(route: string, options?: { cause?: unknown }) {
     super(`${route} could not finish within the caller's remaining time`, undefined, undefined, options);
   }
+}
+
+/** The two cheap reads of the webhook health check (every poller run). */
+export interface WebhookHealthApi {
+  /** `GET /v1/workspace/webhooks`. */
+  listWorkspaceWebhooks(options?: CallOptions): Promise<WorkspaceWebhook[]>;
+  /** `GET /v1/convai/settings`: the workspace's post-call webhook settings. */
+  getAgentsPlatformSettings(options?: CallOptions): Promise<PostCallWebhookSettings>;
+}
+
+/** What `doctor` reads and changes besides the health reads. */
+export interface WorkspaceApi extends WebhookHealthApi {
+  /** One page of `GET /v1/convai/agents` (page size ≤ 100). */
+  listAgents(params: { readonly cursor?: string; readonly pageSize?: number }, options?: CallOptions): Promise<AgentPage>;
+  getAgent(agentId: string, options?: CallOptions): Promise<AgentDetail>;
+  /** `PATCH /v1/workspace/webhooks/{id}`; the API requires `name` and `is_disabled` in every update. */
+  updateWorkspaceWebhook(webhookId: string, update: WebhookUpdate, options?: CallOptions): Promise<void>;
 }
 
 /** The narrow API the reconciler uses; ElevenLabsApiClient implements it, tests may fake it. */
@@ -181,15 +228,39 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   return Math.max(0, date - nowMs);
 }
 
-/** ElevenLabs error bodies look like `{"detail":{"status":"invalid_api_key","message":"…"}}`; only the code is kept. */
-function errorCode(bodyText: string): string | undefined {
+/** `X-RateLimit-Reset` (unix seconds when the limit resets) as milliseconds from `nowMs`; undefined when absent or unreadable. */
+export function parseRateLimitReset(value: string | null, nowMs: number): number | undefined {
+  if (value === null || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined;
+  return Math.max(0, Math.round(Number(value.trim()) * 1000 - nowMs));
+}
+
+/** What an error body says in machine-readable terms: ElevenLabs' `detail.status`, and the permission a 401 names. */
+interface ErrorDetail {
+  readonly code?: string;
+  readonly permission?: string;
+}
+
+const IDENTIFIER = /^[a-z0-9_]{1,64}$/;
+
+/**
+ * ElevenLabs error bodies look like `{"detail":{"status":"missing_permissions","message":"The API key you used is
+ * missing the permission convai_read to execute this operation."}}`. Only identifiers are kept (the code, and the
+ * permission's name out of the message), never the text itself.
+ */
+export function errorDetail(bodyText: string): ErrorDetail {
   try {
     const parsed: unknown = JSON.parse(bodyText);
     const detail = isRecord(parsed) ? parsed.detail : undefined;
     const status = isRecord(detail) ? detail.status : undefined;
-    return typeof status === 'string' && /^[a-z0-9_]{1,64}$/.test(status) ? status : undefined;
+    const message = isRecord(detail) && typeof detail.message === 'string' ? detail.message : '';
+    // Permission names are snake_case (`convai_read`, `user_read`), which keeps "permission to …" from matching.
+    const permission = /\bpermissions?\s+['"`]?([a-z][a-z0-9]*_[a-z0-9_]+)/i.exec(message)?.[1]?.toLowerCase();
+    return {
+      ...(typeof status === 'string' && IDENTIFIER.test(status) ? { code: status } : {}),
+      ...(permission !== undefined && IDENTIFIER.test(permission) ? { permission } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -248,7 +319,7 @@ interface ResponseReader<T> {
 const readBytes: ResponseReader<Uint8Array> = { read: async (response) => new Uint8Array(await response.arrayBuffer()) };
 
 /** The ElevenLabs conversations API over fetch, with bounded retries. */
-export class ElevenLabsApiClient implements ConversationsApi {
+export class ElevenLabsApiClient implements ConversationsApi, WorkspaceApi {
   private readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -283,8 +354,7 @@ export class ElevenLabsApiClient implements ConversationsApi {
     if (params.after !== undefined) query.set('call_start_after_unix', String(Math.trunc(params.after)));
     if (params.before !== undefined) query.set('call_start_before_unix', String(Math.trunc(params.before)));
     const route = 'GET /v1/convai/conversations';
-    const bytes = await this.request(`/v1/convai/conversations?${query.toString()}`, route, 'application/json', options, readBytes);
-    const parsed = this.parseJson(bytes, route);
+    const parsed = await this.getJson(`/v1/convai/conversations?${query.toString()}`, route, options);
     if (!isRecord(parsed) || !Array.isArray(parsed.conversations)) throw new ElevenLabsApiError(`${route} returned no conversations array`, 200);
     const nextCursor = typeof parsed.next_cursor === 'string' && parsed.next_cursor !== '' ? parsed.next_cursor : undefined;
     return {
@@ -305,7 +375,7 @@ export class ElevenLabsApiClient implements ConversationsApi {
   /** `GET /v1/convai/conversations/{id}`: parsed, plus the raw bytes for a byte-faithful envelope. */
   async getConversation(conversationId: string, options: CallOptions = {}): Promise<FetchedConversation> {
     const route = 'GET /v1/convai/conversations/{conversation_id}';
-    const bytes = await this.request(`/v1/convai/conversations/${encodeURIComponent(conversationId)}`, route, 'application/json', options, readBytes);
+    const bytes = await this.request({ path: `/v1/convai/conversations/${encodeURIComponent(conversationId)}`, route, accept: 'application/json' }, options, readBytes);
     const rawBody = UTF8_BOM.every((byte, index) => bytes[index] === byte) ? bytes.subarray(UTF8_BOM.length) : bytes;
     const parsed = this.parseJson(rawBody, route);
     if (!isRecord(parsed)) throw new ElevenLabsApiError(`${route} returned something other than a JSON object`, 200);
@@ -331,9 +401,53 @@ export class ElevenLabsApiClient implements ConversationsApi {
       },
     };
     try {
-      return await this.request(`/v1/convai/conversations/${encodeURIComponent(conversationId)}/audio`, AUDIO_ROUTE, AUDIO_CONTENT_TYPE, options, reader);
+      return await this.request({ path: `/v1/convai/conversations/${encodeURIComponent(conversationId)}/audio`, route: AUDIO_ROUTE, accept: AUDIO_CONTENT_TYPE }, options, reader);
     } catch (error) {
       if (error instanceof ElevenLabsApiError && (error.status === 404 || error.status === 422)) return { kind: 'absent', status: error.status };
+      throw error;
+    }
+  }
+
+  /** `GET /v1/workspace/webhooks` (usages are left out: the API gives them to admins only). */
+  async listWorkspaceWebhooks(options: CallOptions = {}): Promise<WorkspaceWebhook[]> {
+    const route = 'GET /v1/workspace/webhooks';
+    return this.shaped(route, parseWorkspaceWebhooks, await this.getJson('/v1/workspace/webhooks', route, options));
+  }
+
+  /** `GET /v1/convai/settings`, its `webhooks` field. */
+  async getAgentsPlatformSettings(options: CallOptions = {}): Promise<PostCallWebhookSettings> {
+    const route = 'GET /v1/convai/settings';
+    return this.shaped(route, parseAgentsPlatformSettings, await this.getJson('/v1/convai/settings', route, options));
+  }
+
+  async listAgents(params: { readonly cursor?: string; readonly pageSize?: number }, options: CallOptions = {}): Promise<AgentPage> {
+    const query = new URLSearchParams({ page_size: String(Math.min(MAX_PAGE_SIZE, Math.max(1, Math.trunc(params.pageSize ?? MAX_PAGE_SIZE)))) });
+    if (params.cursor !== undefined) query.set('cursor', params.cursor);
+    const route = 'GET /v1/convai/agents';
+    return this.shaped(route, parseAgentPage, await this.getJson(`/v1/convai/agents?${query.toString()}`, route, options));
+  }
+
+  async getAgent(agentId: string, options: CallOptions = {}): Promise<AgentDetail> {
+    const route = 'GET /v1/convai/agents/{agent_id}';
+    return this.shaped(route, parseAgentDetail, await this.getJson(`/v1/convai/agents/${encodeURIComponent(agentId)}`, route, options));
+  }
+
+  async updateWorkspaceWebhook(webhookId: string, update: WebhookUpdate, options: CallOptions = {}): Promise<void> {
+    const route = 'PATCH /v1/workspace/webhooks/{webhook_id}';
+    const body = JSON.stringify(update);
+    await this.request({ path: `/v1/workspace/webhooks/${encodeURIComponent(webhookId)}`, route, accept: 'application/json', method: 'PATCH', body }, options, readBytes);
+  }
+
+  private async getJson(path: string, route: string, options: CallOptions): Promise<unknown> {
+    return this.parseJson(await this.request({ path, route, accept: 'application/json' }, options, readBytes), route);
+  }
+
+  /** `parse(parsed)`, its shape errors reported as the API's (status 200, like every other unexpected answer). */
+  private shaped<T>(route: string, parse: (parsed: unknown, route: string) => T, parsed: unknown): T {
+    try {
+      return parse(parsed, route);
+    } catch (error) {
+      if (error instanceof UnexpectedResponseError) throw new ElevenLabsApiError(error.message, 200);
       throw error;
     }
   }
@@ -382,19 +496,25 @@ export class ElevenLabsApiClient implements ConversationsApi {
     }
   }
 
+  /** How long the server asked us to wait: `Retry-After` first, else `X-RateLimit-Reset`, as the official SDK reads them. */
+  private serverDelayMs(headers: Headers): number | undefined {
+    return parseRetryAfter(headers.get('retry-after'), this.now()) ?? parseRateLimitReset(headers.get('x-ratelimit-reset'), this.now());
+  }
+
   private backoffMs(retry: number): number {
     const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
     return Math.floor(this.random() * ceiling);
   }
 
-  private async request<T>(path: string, route: string, accept: string, options: StreamCallOptions, reader: ResponseReader<T>): Promise<T> {
+  private async request<T>(target: RequestTarget, options: StreamCallOptions, reader: ResponseReader<T>): Promise<T> {
+    const { route } = target;
     const remaining = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
     let waitedMs = 0;
     let lastError: ElevenLabsApiError | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       const budgetMs = remaining();
       if (budgetMs <= 0 || options.signal?.aborted === true) throw new ElevenLabsDeadlineError(route, { cause: lastError });
-      const outcome = await this.attempt(`${this.baseUrl}${path}`, { route, accept, budgetMs, signal: options.signal }, reader);
+      const outcome = await this.attempt({ ...target, budgetMs, signal: options.signal }, reader);
       if (outcome.ok) return outcome.value;
       if (!outcome.retryable) throw outcome.error;
       lastError = outcome.error;
@@ -408,8 +528,9 @@ export class ElevenLabsApiClient implements ConversationsApi {
     throw lastError ?? new ElevenLabsApiError(`${route} failed`, undefined);
   }
 
-  private async attempt<T>(url: string, call: AttemptCall, reader: ResponseReader<T>): Promise<AttemptOutcome<T>> {
+  private async attempt<T>(call: AttemptCall, reader: ResponseReader<T>): Promise<AttemptOutcome<T>> {
     const { route, accept } = call;
+    const url = `${this.baseUrl}${call.path}`;
     const timeoutMs = Math.max(1, Math.ceil(Math.min(this.requestTimeoutMs, call.budgetMs)));
     const timer = attemptTimer(timeoutMs, call.signal);
     let response: Response;
@@ -417,7 +538,8 @@ export class ElevenLabsApiClient implements ConversationsApi {
     let streaming = false;
     try {
       // The timer also covers reading a buffered body, so a stalled body counts against the same timeout.
-      response = await this.fetchImpl(url, { method: 'GET', headers: { 'xi-api-key': this.options.apiKey, accept }, signal: timer.signal });
+      const headers = { 'xi-api-key': this.options.apiKey, accept, ...(call.body === undefined ? {} : { 'content-type': 'application/json' }) };
+      response = await this.fetchImpl(url, { method: call.method ?? 'GET', headers, signal: timer.signal, ...(call.body === undefined ? {} : { body: call.body }) });
       if (response.ok) {
         const value = await reader.read(response, timer);
         streaming = reader.stream === true;
@@ -435,20 +557,33 @@ export class ElevenLabsApiClient implements ConversationsApi {
       if (!streaming) timer.clear();
     }
     const { status } = response;
-    const code = errorCode(bodyText);
+    const { code, permission } = errorDetail(bodyText);
     this.options.onApiError?.(status);
-    if (status === 401 || status === 403) return { ok: false, retryable: false, error: new ElevenLabsAuthError(status, code) };
+    if (status === 401 || status === 403) {
+      // The conversation endpoints' permission is known even when the message does not name it.
+      const named = permission ?? (code === 'missing_permissions' && route.includes(' /v1/convai/conversations') ? CONVERSATIONS_READ_PERMISSION : undefined);
+      return { ok: false, retryable: false, error: new ElevenLabsAuthError(status, code, named) };
+    }
     const error = new ElevenLabsApiError(`${route} answered ${status}${code ? ` (${code})` : ''}`, status, code);
     const retryable = RETRYABLE_STATUSES.has(status) || status >= 500;
-    const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('retry-after'), this.now()) : undefined;
+    const retryAfterMs = retryable ? this.serverDelayMs(response.headers) : undefined;
     return { ok: false, retryable, error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   }
 }
 
-/** What one attempt needs besides the URL. */
-interface AttemptCall {
+/** What a call asks for: the path under the base URL, the route's name for messages, and the request itself. */
+interface RequestTarget {
+  readonly path: string;
   readonly route: string;
   readonly accept: string;
+  /** @default 'GET' */
+  readonly method?: 'GET' | 'PATCH';
+  /** A JSON body (sent with `content-type: application/json`). */
+  readonly body?: string;
+}
+
+/** One attempt of a call. */
+interface AttemptCall extends RequestTarget {
   /** The caller's remaining time; an attempt's timeout is cut to it. */
   readonly budgetMs: number;
   readonly signal: AbortSignal | undefined;

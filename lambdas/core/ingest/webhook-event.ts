@@ -2,8 +2,11 @@ import { InvalidWebhookError } from '../errors.js';
 import { exceedsNestingLimit } from '../json-nesting.js';
 import { keyValueProblem } from '../storage-limits.js';
 
+/** The transcription webhook's type with `transcript_format: opentelemetry`: `data` is `{conversation_id, agent_id, otlp_traces}`. */
+export const OTEL_TRANSCRIPTION_EVENT_TYPE = 'post_call_transcription_otel';
+
 /** Post-call event types documented today; others are accepted and kept (ElevenLabs adds types). */
-export const KNOWN_EVENT_TYPES = ['post_call_transcription', 'post_call_audio', 'call_initiation_failure'] as const;
+export const KNOWN_EVENT_TYPES = ['post_call_transcription', OTEL_TRANSCRIPTION_EVENT_TYPE, 'post_call_audio', 'call_initiation_failure'] as const;
 export type KnownEventType = (typeof KNOWN_EVENT_TYPES)[number];
 
 export function isKnownEventType(type: string): type is KnownEventType {

@@ -1,7 +1,8 @@
 /**
  * The conversation record: one DynamoDB item per conversation, built from any number of events in any order.
  *
- * `mergeConversationEvent` is pure. Every section (transcription, audio, call initiation failure) keeps the data
+ * `mergeConversationEvent` is pure. Every section (transcription, OpenTelemetry traces, audio, call initiation
+ * failure) keeps the data
  * of its newest event, lists are kept sorted, and the summary/index attributes are derived from the sections
  * alone, so the same set of events gives the same record whatever the order or number of deliveries.
  */
@@ -94,6 +95,13 @@ export interface ConversationRecord {
   transcript_location?: 'inline' | 's3';
   /** gzip JSON of the transcript in the conversation bucket, when offloaded. */
   transcript_s3_key?: string;
+  /**
+   * The newest `post_call_transcription_otel` event's `otlp_traces` exactly as received (the OpenTelemetry form of the
+   * conversation, sent with `transcript_format: opentelemetry`); moved to S3 with the other large sections when needed.
+   */
+  otlp_traces?: JsonValue;
+  /** That event's `data` without `otlp_traces` (conversation_id, agent_id, any field ElevenLabs adds). */
+  otlp_traces_event_data?: JsonObject;
   audio?: AudioSection;
   /**
    * The poller's newest `audio_unavailable` event's `data` (`status_code` 404 or 422): ElevenLabs has no recording of
@@ -119,6 +127,8 @@ export interface ConversationRecord {
   events: EventPointer[];
   transcription_event_timestamp?: number;
   transcription_body_sha256?: string;
+  otlp_traces_event_timestamp?: number;
+  otlp_traces_body_sha256?: string;
   audio_event_timestamp?: number;
   audio_body_sha256?: string;
   audio_unavailable_event_timestamp?: number;
@@ -139,6 +149,8 @@ export interface ConversationRecord {
  */
 export const OFFLOADABLE_ATTRIBUTES = [
   'conversation',
+  'otlp_traces',
+  'otlp_traces_event_data',
   'unknown_events',
   'initiation_failure',
   'agent_name',
@@ -182,6 +194,8 @@ export interface EventMeta {
 /** A decoded event, ready to merge. Audio arrives already stored (or about to be) as an S3 object. */
 export type ConversationEvent =
   | { readonly kind: 'transcription'; readonly meta: EventMeta; readonly data: JsonObject }
+  /** `post_call_transcription_otel`: `data` is `{conversation_id, agent_id, otlp_traces}`. */
+  | { readonly kind: 'otlp_traces'; readonly meta: EventMeta; readonly data: JsonObject }
   | { readonly kind: 'audio'; readonly meta: EventMeta; readonly audio: AudioObject; readonly data: JsonObject }
   | { readonly kind: 'audio_unavailable'; readonly meta: EventMeta; readonly data: JsonObject }
   | { readonly kind: 'initiation_failure'; readonly meta: EventMeta; readonly data: JsonObject }
@@ -316,6 +330,16 @@ function applySection(record: ConversationRecord, event: ConversationEvent): boo
       record.transcription_body_sha256 = sha;
       return true;
     }
+    case 'otlp_traces': {
+      if (!isNewer(time, sha, record.otlp_traces_event_timestamp, record.otlp_traces_body_sha256)) return false;
+      const { otlp_traces: traces, ...eventData } = event.data;
+      if (traces === undefined) delete record.otlp_traces;
+      else record.otlp_traces = traces;
+      record.otlp_traces_event_data = eventData;
+      record.otlp_traces_event_timestamp = time;
+      record.otlp_traces_body_sha256 = sha;
+      return true;
+    }
     case 'audio': {
       if (!isNewer(time, sha, record.audio_event_timestamp, record.audio_body_sha256)) return false;
       record.audio = { ...event.audio, event_data: event.data, source: event.meta.source };
@@ -383,7 +407,7 @@ function deriveSummary(record: ConversationRecord): void {
   const firstUnknown = record.unknown_events?.[0];
 
   const summary: Partial<ConversationRecord> = {
-    agent_id: [conversation.agent_id, failure.agent_id, audioData.agent_id, record.audio_unavailable?.agent_id, firstUnknown?.data.agent_id]
+    agent_id: [conversation.agent_id, failure.agent_id, record.otlp_traces_event_data?.agent_id, audioData.agent_id, record.audio_unavailable?.agent_id, firstUnknown?.data.agent_id]
       .map(optionalString)
       // The by_agent index key: one AWS would refuse (the receiver refuses such events; older queued ones may hold one)
       // leaves the record out of that index rather than unstorable. The section keeps it.
@@ -421,6 +445,7 @@ function deriveStartTime(record: ConversationRecord, metadataStart: number | und
   const candidates: [string, number | undefined][] = [
     ['metadata', metadataStart],
     ['call_initiation_failure', record.failure_event_timestamp],
+    ['post_call_transcription_otel', record.otlp_traces_event_timestamp],
     ['post_call_audio', record.audio_event_timestamp],
     [firstUnknown?.event_type ?? 'unknown', firstUnknown ? effectiveEventTime({ eventTimestamp: firstUnknown.event_timestamp, receivedAt: firstUnknown.received_at }) : undefined],
     ['received_at', effectiveEventTime({ receivedAt: record.first_received_at })],
