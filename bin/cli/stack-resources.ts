@@ -39,6 +39,9 @@ export const RESOURCE_SOURCES = {
   apiKeySecretName: { flag: 'api-key-secret', env: ENV.apiKeySecretName, output: STACK_OUTPUT.apiKeySecretName },
   ingestQueueArn: { flag: 'queue-arn', output: STACK_OUTPUT.ingestQueueArn },
   deadLetterQueueArn: { flag: 'dlq-arn', output: STACK_OUTPUT.deadLetterQueueArn },
+  analyticsWorkGroup: { flag: 'workgroup', output: STACK_OUTPUT.analyticsWorkGroupName },
+  analyticsDatabase: { flag: 'database', output: STACK_OUTPUT.analyticsDatabaseName },
+  analyticsDeliveryStream: { flag: 'delivery-stream', output: STACK_OUTPUT.analyticsDeliveryStreamName },
 } as const satisfies Record<string, ResourceSource>;
 export type ResourceName = keyof typeof RESOURCE_SOURCES;
 

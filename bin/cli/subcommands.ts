@@ -31,6 +31,7 @@ export const SUBCOMMANDS = {
   'send-webhook': { summary: 'sign a payload as ElevenLabs does and post it (local pipeline or a deployed WebhookUrl)', load: async () => (await import('./send-webhook-command.js')).runSendWebhook },
   backfill: { summary: 'reconcile a time range with the ElevenLabs API and publish what the table lacks', load: async () => (await import('./backfill-command.js')).runBackfill },
   redrive: { summary: 'move dead-lettered events back to the ingest queue and report progress', load: async () => (await import('./redrive-command.js')).runRedrive },
+  sql: { summary: 'SQL over every conversation: DuckDB on the local dataset, Athena in AWS; named queries with --query', load: async () => (await import('./sql-command.js')).runSql },
   viewer: { summary: 'the conversation viewer: a web page on 127.0.0.1 to list, read and play conversations', load: async () => (await import('./viewer-command.js')).runViewer },
 } as const satisfies Record<string, Subcommand>;
 

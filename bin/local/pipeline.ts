@@ -16,7 +16,7 @@ import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalS
 import type { ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
 import type { PollerHandler } from '../../lambdas/poller/poll-handler.js';
 import type { ReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
-import { buildLocalHandlers } from './handlers.js';
+import { buildLocalHandlers, type LocalHandlers } from './handlers.js';
 import { startLocalHttpApi, type LocalHttpApi } from './http-api.js';
 import { lambdaContext } from './lambda-context.js';
 import { isAddressInUse, portsFor, type LocalPorts } from './ports.js';
@@ -25,6 +25,7 @@ import { ensureLocalResources, LOCAL_VISIBILITY_TIMEOUT_SECS, type LocalResource
 import { createS3Mirror, type S3Mirror } from './s3-mirror.js';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-endpoint.js';
 import { startSqsEventSource, type BatchSummary, type SqsEventSource } from './sqs-event-source.js';
+import { localEventsFile, startChangePipes, type ChangePipes } from './change-pipes.js';
 import { resolveWebhookSecret, type LocalWebhookSecret } from './webhook-secret.js';
 
 /** Secret ids the local Secrets Manager stand-in serves (in AWS the stack creates the secrets). */
@@ -57,6 +58,8 @@ export interface LocalPipelineOptions {
   readonly handlerMetrics?: 'emf' | 'discard';
   /** Long-poll wait of the event-source loop. @default 2 (short, so a stop drains quickly) */
   readonly receiveWaitTimeSeconds?: number;
+  /** Every change event is also POSTed here (`npm start -- --forward-events URL`). */
+  readonly forwardEventsUrl?: string;
 }
 
 export interface LocalPipeline {
@@ -65,6 +68,8 @@ export interface LocalPipeline {
   readonly webhookSecret: LocalWebhookSecret;
   /** Whether the poller runs (ELEVENLABS_API_KEY is set), and how often. */
   readonly poller: { readonly enabled: boolean; readonly intervalSecs: number };
+  /** The change stream's local pipes: where events are appended, and a wait until what happened so far is out. */
+  readonly changes: { readonly eventsFile: string; readonly forwardEventsUrl?: string; drain(): Promise<void> };
   /** What was brought back from the data dir at start. */
   readonly restored: { readonly objects: number; readonly queuedMessages: number; readonly warnings: readonly string[] };
   /** Multipart uploads begun and not yet completed or aborted in the bucket emulator. */
@@ -147,23 +152,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     if (apiKey !== '') secrets.set(LOCAL_SECRET_NAMES.apiKey, apiKey);
     const emulators = await startEmulators({ ...portsFor(options.port), ...options.ports }, dataDir, options.inMemory === true, secrets, cleanups);
     const store = await prepareStore(emulators, options, log, cleanups);
-    const handlers = buildLocalHandlers({
-      region: emulatorRegion,
-      credentials: handlerCredentials,
-      endpoints: { dynamodb: emulators.dynamo.endpoint, sqsS3: emulators.sqsS3.endpoint, secretsManager: emulators.secretsManager.endpoint },
-      resources: {
-        queueUrl: store.resources.queueUrl,
-        bucketName: LOCAL_RESOURCE_NAMES.bucketName,
-        tableName: LOCAL_RESOURCE_NAMES.tableName,
-        stateTableName: LOCAL_RESOURCE_NAMES.stateTableName,
-        webhookSecretName: LOCAL_SECRET_NAMES.webhookSecret,
-        apiKeySecretName: LOCAL_SECRET_NAMES.apiKey,
-      },
-      env,
-      withPoller: apiKey !== '',
-      observability: { logLevel: handlerLogLevel(env.POWERTOOLS_LOG_LEVEL ?? options.handlerLogLevel), metrics: options.handlerMetrics ?? 'discard' },
-    });
-    cleanups.push(async () => handlers.destroy());
+    const { handlers, changePipes } = startHandlers(emulators, store, options, apiKey !== '', log, cleanups);
     startConsumerLoop(handlers.consumer, store, options, log, cleanups);
     if (handlers.poller !== undefined) startPollerLoop(handlers.poller, pollIntervalSecs, log, cleanups);
     const httpApi = await startWebhookApi(handlers.receiver, emulators.ports.webhook, log, cleanups);
@@ -176,6 +165,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       webhookSecret,
       poller: { enabled: handlers.poller !== undefined, intervalSecs: pollIntervalSecs },
       restored: store.restored,
+      changes: { eventsFile: localEventsFile(dataDir), forwardEventsUrl: options.forwardEventsUrl, drain: () => changePipes.drain() },
       multipartUploadsInProgress: () => emulators.sqsS3.multipartUploadsInProgress(),
       stop() {
         stopping ??= cleanups.runAll().then((failures) => {
@@ -273,6 +263,45 @@ async function prepareStore({ dynamo, sqsS3 }: Emulators, options: LocalPipeline
     if (saved > 0) log(`saved ${saved} queued message(s) for the next start`);
   });
   return { sqs, resources, mirror, restored: { objects: restored.restored, queuedMessages, warnings } };
+}
+
+/**
+ * Every handler on the emulators, and the change stream's pipes fed by the conversations table's writes. The pipes stop
+ * after the consumer loop (cleanups run in reverse), before the handlers' clients close.
+ */
+function startHandlers(emulators: Emulators, store: PreparedStore, options: LocalPipelineOptions, withPoller: boolean, log: (line: string) => void, cleanups: CleanupStack): { handlers: LocalHandlers; changePipes: ChangePipes } {
+  const { env } = options;
+  let pipes: ChangePipes | undefined;
+  const handlers = buildLocalHandlers({
+    region: emulatorRegion,
+    credentials: handlerCredentials,
+    endpoints: { dynamodb: emulators.dynamo.endpoint, sqsS3: emulators.sqsS3.endpoint, secretsManager: emulators.secretsManager.endpoint },
+    resources: {
+      queueUrl: store.resources.queueUrl,
+      bucketName: LOCAL_RESOURCE_NAMES.bucketName,
+      tableName: LOCAL_RESOURCE_NAMES.tableName,
+      stateTableName: LOCAL_RESOURCE_NAMES.stateTableName,
+      webhookSecretName: LOCAL_SECRET_NAMES.webhookSecret,
+      apiKeySecretName: LOCAL_SECRET_NAMES.apiKey,
+    },
+    env,
+    withPoller,
+    observability: { logLevel: handlerLogLevel(env.POWERTOOLS_LOG_LEVEL ?? options.handlerLogLevel), metrics: options.handlerMetrics ?? 'discard' },
+    onTableChange: (record) => pipes?.deliver(record),
+  });
+  cleanups.push(async () => handlers.destroy());
+  const changePipes = startChangePipes({
+    dataDir: options.dataDir,
+    events: handlers.events,
+    analytics: handlers.analytics,
+    s3: handlers.s3,
+    bucketName: LOCAL_RESOURCE_NAMES.bucketName,
+    forwardEventsUrl: options.forwardEventsUrl,
+    log,
+  });
+  pipes = changePipes;
+  cleanups.push(() => changePipes.stop());
+  return { handlers, changePipes };
 }
 
 /** The SQS event source in front of the consumer, as Lambda's event source mapping runs it. */

@@ -91,3 +91,12 @@ export function conversationObjects({ s3, bucketName }: Pick<ConversationStorage
   };
   return objects;
 }
+
+/** A record as read from the table (or a stream image) made whole: offloaded sections back, the transcript read or left out. */
+export async function restoreRecord(stored: ConversationRecord, includeTranscript: boolean, objects: Pick<ConversationObjects, 'readSections' | 'readGzipJson'>): Promise<ConversationRecord> {
+  const record = { ...stored };
+  if (record.offloaded_s3_key !== undefined) Object.assign(record, await objects.readSections(record.offloaded_s3_key));
+  if (!includeTranscript) delete record.transcript;
+  else if (record.transcript_location === 's3' && record.transcript_s3_key !== undefined) record.transcript = await objects.readGzipJson(record.transcript_s3_key);
+  return record;
+}
