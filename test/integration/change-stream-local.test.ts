@@ -3,11 +3,13 @@
  * table, whose writes the local stream turns into records for the two pipes' real enrichments → `events.jsonl` (and a
  * forwarding endpoint) and Parquet under the bucket's `analytics/`, read back with `sql --local`.
  */
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,11 +29,14 @@ const run = Date.now();
 const conversationId = `conv_stream_${run}`;
 const failedCallId = `conv_stream_failed_${run}`;
 
+const execFileAsync = promisify(execFile);
+
 /** A sample payload for conversation `id`, timed now (the transcription's start a minute ago). */
-function payload(type: 'post_call_transcription' | 'post_call_audio' | 'call_initiation_failure', id: string, eventTimestamp = nowSeconds()): Buffer {
+function payload(type: 'post_call_transcription' | 'post_call_audio' | 'call_initiation_failure', id: string, eventTimestamp = nowSeconds(), agentId?: string): Buffer {
   const body = JSON.parse(samplePayload(type).toString('utf8')) as { event_timestamp: number; data: Record<string, unknown> };
   body.event_timestamp = eventTimestamp;
   body.data.conversation_id = id;
+  if (agentId !== undefined) body.data.agent_id = agentId;
   const metadata = body.data.metadata as Record<string, unknown> | undefined;
   if (metadata !== undefined) metadata.start_time_unix_secs = nowSeconds() - 60;
   return Buffer.from(JSON.stringify(body), 'utf8');
@@ -220,4 +225,21 @@ describe('the local dataset', () => {
     // Every write was a row (transcription, audio, a newer audio, the older transcription's pointer); the view keeps one.
     expect(JSON.parse(all.stdout)).toEqual({ rows: 4 });
   });
+
+  it('answers the installed command `sql --query conversations-per-agent-per-day --local --json` with the right counts', async () => {
+    // Prepare: two more agents' conversations today, beside the sample agent's two from the tests above
+    const [support, sales] = [`agent_support_${run}`, `agent_sales_${run}`];
+    for (const [index, agent] of [support, support, sales].entries()) expect(await post(payload('post_call_transcription', `conv_stream_count_${run}_${index}`, nowSeconds(), agent))).toBe(200);
+    await settle();
+    const today = new Date((nowSeconds() - 60) * 1000).toISOString().slice(0, 10);
+
+    // Act
+    const { stdout } = await execFileAsync(process.execPath, ['bin/elevenlabs-conversations.js', 'sql', '--query', 'conversations-per-agent-per-day', '--since', today, '--until', today, '--local', '--json'], {
+      env: { PATH: process.env.PATH, LOCAL_DATA_DIR: dataDir },
+    });
+
+    // Assess
+    const counts = Object.fromEntries(stdout.trim().split('\n').map((line) => JSON.parse(line) as { start_day: string; agent_id: string; conversations: number }).map((entry) => [`${entry.start_day} ${entry.agent_id}`, entry.conversations]));
+    expect(counts).toEqual({ [`${today} agent_01jz8k2m4n5p6q7r8s9t0v1w2x`]: 2, [`${today} ${support}`]: 2, [`${today} ${sales}`]: 1 });
+  }, 60_000);
 });
