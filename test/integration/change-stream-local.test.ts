@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -243,3 +244,53 @@ describe('the local dataset', () => {
     expect(counts).toEqual({ [`${today} agent_01jz8k2m4n5p6q7r8s9t0v1w2x`]: 2, [`${today} ${support}`]: 2, [`${today} ${sales}`]: 1 });
   }, 60_000);
 });
+
+describe('replay and analytics rebuild on the local pipeline', () => {
+  it('replay brings a lost record back through the queue, with its change events, and changes nothing else', async () => {
+    // Prepare: a conversation stored with its recording, then its record lost (deleted behind the pipeline's back)
+    const lostId = `conv_stream_lost_${run}`;
+    const since = new Date().toISOString();
+    await post(payload('post_call_transcription', lostId));
+    await post(payload('post_call_audio', lostId));
+    await settle();
+    const dynamodb = new DynamoDBClient({ endpoint: pipeline.endpoints.dynamodbEndpoint, region: pipeline.endpoints.region, credentials: emulatorCredentials });
+    await dynamodb.send(new DeleteItemCommand({ TableName: pipeline.endpoints.tableName, Key: { conversation_id: { S: lostId } } }));
+    dynamodb.destroy();
+    const linesBefore = await eventLines();
+
+    // Act: everything received in the last minutes, the lost conversation's two events and the others'
+    const replay = await cli(['replay', '--local', '--since', new Date(Date.parse(since) - 120_000).toISOString(), '--json']);
+    await settle();
+
+    // Assess
+    expect(replay.code).toBe(0);
+    const summary = JSON.parse(replay.stdout) as { listed: number; queued: number; failed: string[]; not_events: string[] };
+    expect(summary.queued).toBe(summary.listed);
+    expect(summary.listed).toBeGreaterThan(2);
+    expect(summary.failed).toEqual([]);
+    const newLines = (await eventLines()).slice(linesBefore.length);
+    expect(newLines.map((line) => line.detail.conversation_id)).toEqual([lostId, lostId]);
+    expect(newLines.map((line) => line.entry.DetailType).sort()).toEqual(['Conversation Stored', 'Conversation Updated']);
+    const record = await cli(['get', lostId, '--local', '--json']);
+    expect(JSON.parse(record.stdout)).toMatchObject({ conversation_id: lostId, event_types: ['post_call_audio', 'post_call_transcription'], sources: ['webhook'] });
+  }, 60_000);
+
+  it('analytics rebuild --replace rewrites each day as one row per conversation', async () => {
+    // Prepare
+    const today = new Date((nowSeconds() - 60) * 1000).toISOString().slice(0, 10);
+    const before = await cli(['sql', '--local', '--json', `SELECT count(*) AS rows, count(DISTINCT conversation_id) AS conversations FROM conversations WHERE start_day = '${today}'`]);
+    const counts = JSON.parse(before.stdout) as { rows: number; conversations: number };
+
+    // Act
+    const rebuild = await cli(['analytics', 'rebuild', '--local', '--since', today, '--until', today, '--replace', '--json']);
+    const after = await cli(['sql', '--local', '--json', `SELECT count(*) AS rows, count(DISTINCT conversation_id) AS conversations FROM conversations WHERE start_day = '${today}'`]);
+
+    // Assess
+    expect(rebuild.stderr).toBe('');
+    expect(counts.rows).toBeGreaterThan(counts.conversations);
+    expect(JSON.parse(rebuild.stdout)).toMatchObject({ days: 1, conversations: counts.conversations, files_written: 1, replace: true });
+    expect((JSON.parse(rebuild.stdout) as { files_deleted: number }).files_deleted).toBeGreaterThan(0);
+    expect(JSON.parse(after.stdout)).toEqual({ rows: counts.conversations, conversations: counts.conversations });
+  }, 60_000);
+});
+
