@@ -26,6 +26,7 @@ const BENCHMARKS = {
   'pipeline-load': async () => (await import('./bench/pipeline-load.js')).benchPipelineLoad(),
   bundles: async () => (await import('./bench/bundles.js')).benchBundles(),
   viewer: async () => (await import('./bench/viewer.js')).benchViewer(),
+  analytics: async () => (await import('./bench/analytics-scan.js')).benchAnalytics(),
 } satisfies Record<string, () => Promise<BenchSection>>;
 
 type BenchmarkName = keyof typeof BENCHMARKS;

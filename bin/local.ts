@@ -8,7 +8,7 @@ import { localDataDir, localPort } from './local/endpoints.js';
 import { startLocalPipeline, type LocalPipeline } from './local/pipeline.js';
 import { SAMPLE_ACCOUNT_SIZE, SAMPLE_SETTLE_DELAY_SECS, startSampleAccount, type DeliveryReport, type SampleAccount } from './local/sample-account.js';
 
-const USAGE = `Usage: npm start [-- --in-memory] [--fake-elevenlabs]
+const USAGE = `Usage: npm start [-- --in-memory] [--fake-elevenlabs] [--forward-events URL]
 
 Runs the pipeline locally: the webhook receiver behind a local HTTP API, the ingest queue and its consumer, the
 conversations table, the bucket, and (with ELEVENLABS_API_KEY) the poller — the same handler code as in AWS, on
@@ -20,6 +20,7 @@ Options:
                       ${SAMPLE_ACCOUNT_SIZE.conversations} sample conversations of ${SAMPLE_ACCOUNT_SIZE.agents} agents, new ones on every start. Their webhooks
                       are delivered for half of them; the poller's first run back-fills the rest (settle
                       delay ${SAMPLE_SETTLE_DELAY_SECS} s, recordings too). Combines with --in-memory.
+  --forward-events URL  also POST every change event (as written to $LOCAL_DATA_DIR/events.jsonl) to URL
   -h, --help          this text
 
 Environment:
@@ -29,6 +30,8 @@ Environment:
   ELEVENLABS_API_KEY         turns the poller on (--fake-elevenlabs: the fake's key, whatever this says)
   ELEVENLABS_API_BASE_URL    the API host the poller uses (default https://api.elevenlabs.io; --fake-elevenlabs: the fake)
   POLL_INTERVAL              seconds between poller runs (default 60)
+  EVENTS_INCLUDE_PERSONAL_DATA / ANALYTICS_INCLUDE_TRANSCRIPTS
+                             true: change events carry personal data / dataset rows carry transcripts (default false)
 
 A restart keeps the tables, the bucket's objects and (after Ctrl-C) the messages still queued. A crash (kill -9)
 loses queued messages and possibly the last moments of S3 writes.`;
@@ -50,7 +53,7 @@ interface Running {
 }
 
 /** The pipeline and, with --fake-elevenlabs, the fake account it polls, its webhooks delivered; or nothing left running. */
-async function start(options: { readonly dataDir: string; readonly inMemory: boolean; readonly fakeElevenLabs: boolean }): Promise<Running> {
+async function start(options: { readonly dataDir: string; readonly inMemory: boolean; readonly fakeElevenLabs: boolean; readonly forwardEventsUrl?: string }): Promise<Running> {
   const account = options.fakeElevenLabs ? await startSampleAccount() : undefined;
   const env = account === undefined ? process.env : { ...process.env, ...account.environment };
   let pipeline: LocalPipeline | undefined;
@@ -59,6 +62,7 @@ async function start(options: { readonly dataDir: string; readonly inMemory: boo
       dataDir: options.dataDir,
       port: localPort(),
       inMemory: options.inMemory,
+      forwardEventsUrl: options.forwardEventsUrl,
       env,
       log,
       handlerLogLevel: 'WARN',
@@ -87,12 +91,30 @@ function reportBackfill(pipeline: LocalPipeline, account: SampleAccount): void {
   );
 }
 
+/** `value` when it is an http(s) URL; throws the usage error otherwise. */
+function httpUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') throw new Error(`--forward-events needs an http(s) URL, got "${value}"`);
+  return url.href;
+}
+
 async function main(): Promise<number> {
   let inMemory: boolean;
   let fakeElevenLabs: boolean;
+  let forwardEventsUrl: string | undefined;
   try {
     const { values } = parseArgs({
-      options: { 'in-memory': { type: 'boolean', default: false }, 'fake-elevenlabs': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        'in-memory': { type: 'boolean', default: false },
+        'fake-elevenlabs': { type: 'boolean', default: false },
+        'forward-events': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
       strict: true,
     });
     if (values.help) {
@@ -101,6 +123,7 @@ async function main(): Promise<number> {
     }
     inMemory = values['in-memory'] === true;
     fakeElevenLabs = values['fake-elevenlabs'] === true;
+    forwardEventsUrl = values['forward-events'] === undefined ? undefined : httpUrl(values['forward-events']);
   } catch (error) {
     process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
     return 1;
@@ -110,7 +133,7 @@ async function main(): Promise<number> {
   const dataDir = localDataDir();
   let running: Running;
   try {
-    running = await start({ dataDir, inMemory, fakeElevenLabs });
+    running = await start({ dataDir, inMemory, fakeElevenLabs, forwardEventsUrl });
   } catch (error) {
     process.stderr.write(`error: could not start the local pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

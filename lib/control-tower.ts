@@ -28,6 +28,8 @@ export const CONTROL_TOWER_RULE = {
   bucketObjectLock: 's3_bucket_object_lock_enabled_check',
   /** CT.S3.PR.10: SSE-KMS. */
   bucketKms: 's3_bucket_default_encryption_kms_check',
+  /** CT.ATHENA.PR.2: workgroup query results encrypted with KMS. */
+  athenaResultsKms: 'athena_workgroup_results_encrypted_at_rest_kms_check',
 } as const;
 export type ControlTowerRule = (typeof CONTROL_TOWER_RULE)[keyof typeof CONTROL_TOWER_RULE];
 

@@ -18,6 +18,12 @@ export const BUCKET_PREFIX = {
   transcripts: OBJECT_PREFIX.transcripts,
   /** Call recordings (MP3) from post_call_audio events. */
   audio: OBJECT_PREFIX.audio,
+  /** The query-ready dataset (Parquet by start day), written by Firehose. */
+  analytics: OBJECT_PREFIX.analytics,
+  /** Rows Firehose could not convert or partition. */
+  analyticsErrors: OBJECT_PREFIX.analyticsErrors,
+  /** Athena query results: copies of what queries returned (personal data), kept briefly. */
+  athenaResults: OBJECT_PREFIX.athenaResults,
 } as const;
 
 /** The object-level S3 actions the functions are granted, each on named prefixes only. */
@@ -52,6 +58,11 @@ export interface ConversationBucketProps {
    * @default - kept forever (the archive is the replay source of truth)
    */
   readonly archiveExpiration?: Duration;
+  /**
+   * How long Athena query results (`athena-results/`) are kept.
+   * @default Duration.days(7)
+   */
+  readonly queryResultsExpiration?: Duration;
   /**
    * How long overwritten or deleted object versions are kept.
    * @default Duration.days(90)
@@ -135,6 +146,9 @@ export class ConversationBucket extends Construct {
           // Streamed recordings abort their own failed uploads; this catches one whose function died mid-upload.
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
+        // Query results are copies of what a query returned; the dataset itself stays.
+        { id: 'ExpireQueryResults', prefix: BUCKET_PREFIX.athenaResults, expiration: props.queryResultsExpiration ?? Duration.days(7), noncurrentVersionExpiration: Duration.days(1) },
+        { id: 'ExpireAnalyticsErrors', prefix: BUCKET_PREFIX.analyticsErrors, expiration: Duration.days(90) },
         { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
       ],
     });
@@ -183,6 +197,12 @@ export class ConversationBucket extends Construct {
     this.grantObjects(fn, ['s3:GetObject'], [BUCKET_PREFIX.events, BUCKET_PREFIX.transcripts]);
     this.grantObjects(fn, ['s3:PutObject', 's3:DeleteObject'], [BUCKET_PREFIX.transcripts, BUCKET_PREFIX.audio]);
     this.grantObjects(fn, ['s3:AbortMultipartUpload'], [BUCKET_PREFIX.audio]);
+  }
+
+  /** Sets CONVERSATION_BUCKET_NAME and allows GetObject under `transcripts/` only: offloaded sections and transcripts. */
+  bindRecordObjectReader(fn: ProjectFunction): void {
+    fn.addEnvironment(ENV.conversationBucketName, this.bucket.bucketName);
+    this.grantObjects(fn, ['s3:GetObject'], [BUCKET_PREFIX.transcripts]);
   }
 
   private grantObjects(fn: ProjectFunction, actions: readonly ObjectAction[], prefixes: readonly string[]): void {

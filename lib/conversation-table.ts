@@ -42,7 +42,8 @@ function grantItemActions(fn: ProjectFunction, table: dynamodb.Table, actions: r
 
 /**
  * The conversations table: one item per conversation, `by_agent` and `by_day` indexes (projection ALL), TTL on
- * `expires_at`, on-demand, point-in-time recovery, encrypted, deletion protection, retained with the data.
+ * `expires_at`, on-demand, point-in-time recovery, encrypted, deletion protection, retained with the data, and a
+ * stream of its changes (new and old images) for the events and dataset pipes.
  */
 export class ConversationTable extends Construct {
   public readonly table: dynamodb.Table;
@@ -56,6 +57,8 @@ export class ConversationTable extends Construct {
       timeToLiveAttribute: CONVERSATIONS_TABLE.ttlAttribute,
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Both images: the events pipe tells what a write changed from their difference, so the consumer stores nothing extra.
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       ...encryptionOf(props),
     });
     for (const index of [CONVERSATIONS_TABLE.byAgentIndex, CONVERSATIONS_TABLE.byDayIndex]) {

@@ -1,8 +1,11 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type Size, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUT, type StackOutputName } from '../lambdas/core/contract.js';
+import { ChangeEvents, type ChangeEventRuleProps } from './change-events.js';
+import { changeStreamAlarms, changeStreamWidgets } from './change-stream-monitoring.js';
 import { Consumer, DEFAULT_CONSUMER_BATCHING_WINDOW, DEFAULT_CONSUMER_TIMEOUT } from './consumer.js';
+import { ConversationAnalytics } from './conversation-analytics.js';
 import { ConversationBucket } from './conversation-bucket.js';
 import { ConversationQueue } from './conversation-queue.js';
 import { ConversationTable } from './conversation-table.js';
@@ -157,6 +160,32 @@ export interface ConversationsStackProps extends StackProps {
    * @default DEFAULT_ALARM_THRESHOLDS
    */
   readonly alarmThresholds?: Partial<AlarmThresholds>;
+  /**
+   * The EventBridge bus the change events go to (context `eventBusName`).
+   * @default 'default' (the account's default bus)
+   */
+  readonly eventBusName?: string;
+  /**
+   * Change events also carry the summary, the user id and the phone numbers (context `eventsIncludePersonalData`).
+   * @default false
+   */
+  readonly eventsIncludePersonalData?: boolean;
+  /**
+   * Rules on the change events, each with its targets: how a deployment attaches its own systems (e.g. failed calls
+   * of one agent → an SNS topic). More can be added later with `stack.changeEvents.addRule`.
+   * @default - none
+   */
+  readonly changeEventRules?: readonly ChangeEventRuleProps[];
+  /**
+   * Dataset rows carry the transcript text (context `analyticsIncludeTranscripts`).
+   * @default false
+   */
+  readonly analyticsIncludeTranscripts?: boolean;
+  /**
+   * The most one Athena query in the stack's workgroup may scan (context `athenaBytesScannedCutoffMb`).
+   * @default Size.gibibytes(10)
+   */
+  readonly athenaBytesScannedCutoffPerQuery?: Size;
 }
 
 /**
@@ -172,11 +201,13 @@ export class ConversationsStack extends Stack {
   public readonly ingress: WebhookIngress;
   public readonly consumer: Consumer;
   public readonly poller: Poller;
+  public readonly changeEvents: ChangeEvents;
+  public readonly analytics: ConversationAnalytics;
   public readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: ConversationsStackProps = {}) {
     super(scope, id, {
-      description: 'Captures ElevenLabs Agents conversations: verified post-call webhooks, SQS, DynamoDB and a back-fill poller',
+      description: 'Captures ElevenLabs Agents conversations: verified post-call webhooks, SQS, DynamoDB, a back-fill poller, change events on EventBridge and an Athena dataset',
       ...props,
     });
     this.key = props.customerManagedKey === true ? new ProjectKey(this, 'Key') : undefined;
@@ -224,6 +255,23 @@ export class ConversationsStack extends Stack {
     });
     const pollInterval = scheduleInterval(props.pollSchedule ?? DEFAULT_POLL_SCHEDULE);
     this.poller = this.createPoller(props, functionDefaults, pollInterval);
+    this.changeEvents = new ChangeEvents(this, 'ChangeEvents', {
+      table: this.table,
+      eventBusName: props.eventBusName,
+      includePersonalData: props.eventsIncludePersonalData,
+      rules: props.changeEventRules,
+      functionDefaults,
+      encryptionKey,
+    });
+    this.analytics = new ConversationAnalytics(this, 'Analytics', {
+      table: this.table,
+      bucket: this.bucket,
+      includeTranscripts: props.analyticsIncludeTranscripts,
+      bytesScannedCutoffPerQuery: props.athenaBytesScannedCutoffPerQuery,
+      functionDefaults,
+      encryptionKey,
+    });
+    const thresholds = { pollerSilence: defaultPollerSilence(pollInterval), ...props.alarmThresholds };
     this.monitoring = new Monitoring(this, 'Monitoring', {
       ingress: this.ingress,
       queue: this.queue,
@@ -231,7 +279,9 @@ export class ConversationsStack extends Stack {
       poller: this.poller,
       alarmEmail: props.alarmEmail,
       encryptionKey,
-      thresholds: { pollerSilence: defaultPollerSilence(pollInterval), ...props.alarmThresholds },
+      thresholds,
+      additionalAlarms: changeStreamAlarms(this.changeEvents, this.analytics, thresholds.deadLetterMessages ?? DEFAULT_ALARM_THRESHOLDS.deadLetterMessages),
+      additionalWidgets: changeStreamWidgets(this.changeEvents, this.analytics),
     });
     this.outputs();
   }
@@ -272,6 +322,10 @@ export class ConversationsStack extends Stack {
     output(STACK_OUTPUT.pollerFunctionName, this.poller.poller.function.functionName, 'The back-fill poller (doctor reads its invocations)');
     output(STACK_OUTPUT.dashboardUrl, this.monitoring.dashboardUrl, 'CloudWatch dashboard');
     output(STACK_OUTPUT.alarmTopicArn, this.monitoring.topic.topicArn, 'Subscribe here for alarm notifications');
+    output(STACK_OUTPUT.eventBusName, this.changeEvents.bus.eventBusName, 'EventBridge bus the change events go to (source elevenlabs.conversations)');
+    output(STACK_OUTPUT.analyticsDatabaseName, this.analytics.catalog.databaseName, 'Glue database of the dataset (table conversations, view conversations_latest)');
+    output(STACK_OUTPUT.analyticsWorkGroupName, this.analytics.workGroup.ref, 'Athena workgroup for queries over the dataset (sql --stack)');
+    output(STACK_OUTPUT.analyticsDeliveryStreamName, this.analytics.delivery.deliveryStream.ref, 'Firehose stream writing the dataset under analytics/');
     if (this.key !== undefined) output(STACK_OUTPUT.kmsKeyArn, this.key.key.keyArn, 'Customer-managed key encrypting the store');
   }
 }

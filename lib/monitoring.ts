@@ -91,12 +91,22 @@ export interface MonitoringProps {
    * @default - a dedicated key for the topic (CloudWatch cannot publish to a topic under the AWS-managed SNS key)
    */
   readonly encryptionKey?: kms.Key;
+  /**
+   * Alarms of other parts of the stack (the change stream's), created and notified like these.
+   * @default - none
+   */
+  readonly additionalAlarms?: readonly AlarmSpec[];
+  /**
+   * A dashboard row for those parts.
+   * @default - none
+   */
+  readonly additionalWidgets?: readonly cloudwatch.IWidget[];
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
 
 /** A project custom metric (Powertools adds the `service` dimension from POWERTOOLS_SERVICE_NAME). */
-function customMetric(service: string, metricName: string, period: Duration, extraDimensions: Record<string, string> = {}): cloudwatch.Metric {
+export function customMetric(service: string, metricName: string, period: Duration, extraDimensions: Record<string, string> = {}): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
@@ -107,7 +117,7 @@ function customMetric(service: string, metricName: string, period: Duration, ext
 }
 
 /** One alarm: a metric, when it breaches, and what it means (the alarm's description, for the person paged). */
-interface AlarmSpec {
+export interface AlarmSpec {
   readonly id: string;
   readonly metric: cloudwatch.IMetric;
   readonly threshold: number;
@@ -144,7 +154,7 @@ export class Monitoring extends Construct {
     this.thresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...props.thresholds };
     const watched: Watched = { props, thresholds: this.thresholds, receiver: props.ingress.receiver, consumer: props.consumer.consumer, poller: props.poller.poller };
     this.topic = this.alarmTopic(props);
-    const specs = [...ingestionAlarms(watched), ...processingAlarms(watched), ...pollerAlarms(watched), ...webhookAlarms(watched), ...recordingAlarms(watched), ...throttleAlarms(watched)];
+    const specs = [...ingestionAlarms(watched), ...processingAlarms(watched), ...pollerAlarms(watched), ...webhookAlarms(watched), ...recordingAlarms(watched), ...throttleAlarms(watched), ...(props.additionalAlarms ?? [])];
     this.alarms = {
       ...Object.fromEntries(specs.map((spec) => [spec.id, this.alarm(spec)])),
       ...(props.poller.enabled ? { PollerNotRunning: this.pollerNotRunning(watched) } : {}),
@@ -154,6 +164,7 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(...ingestionWidgets(watched));
     this.dashboard.addWidgets(...processingWidgets(watched));
     this.dashboard.addWidgets(...recordingWidgets(watched));
+    if (props.additionalWidgets !== undefined && props.additionalWidgets.length > 0) this.dashboard.addWidgets(...props.additionalWidgets);
   }
 
   /** Console link to the dashboard. */

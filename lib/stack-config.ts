@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Size } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ConversationsStackProps } from './conversations-stack.js';
 import type { AlarmThresholds } from './monitoring.js';
@@ -42,6 +42,10 @@ export const CONTEXT_KEYS = {
   recordingMissingAfterSecs: 'Seconds after a call ended that a still-missing recording counts in RecordingMissing (default 21600)',
   pollerFetchMissingAudio: 'Former name of backfillRecordings (still read; must agree with backfillRecordings when both are set)',
   pollerMaxPendingAgeSecs: 'Seconds after its start a conversation still not final stops holding the poller watermark; 0 = never (default 172800)',
+  eventBusName: 'EventBridge bus the change events go to (default: the account\'s default bus)',
+  eventsIncludePersonalData: 'true: change events also carry the summary, user id and phone numbers (default false)',
+  analyticsIncludeTranscripts: 'true: dataset rows carry the transcript text (default false)',
+  athenaBytesScannedCutoffMb: 'Most MiB one Athena query in the stack\'s workgroup may scan, at least 10 (default 10240)',
   alarmThresholds:
     'JSON object overriding alarm thresholds: counts by AlarmThresholds name, plus ingestQueueOldestMessageAgeMinutes and pollerSilenceMinutes',
 } as const;
@@ -165,6 +169,7 @@ export function readStackConfig(context: ContextReader): ConversationsStackProps
     ...functionSettings(parse),
     ...archiveSettings(parse),
     ...pollerSettings(parse),
+    ...changeStreamSettings(parse),
     alarmThresholds: readAlarmThresholds(parse.raw('alarmThresholds'), (value, why) => parse.fail('alarmThresholds', value, why)),
   };
   parse.throwIfInvalid();
@@ -243,6 +248,19 @@ function archiveSettings(parse: ContextParser): Partial<ConversationsStackProps>
   return {
     archiveTransitionAfter: transitionDays === undefined ? undefined : Duration.days(transitionDays),
     archiveExpiration: expirationDays === undefined ? undefined : Duration.days(expirationDays),
+  };
+}
+
+/** EventBridge's rule for bus names (a name, not an ARN). */
+const EVENT_BUS_NAME = /^[/.\-_A-Za-z0-9]{1,256}$/;
+
+function changeStreamSettings(parse: ContextParser): Partial<ConversationsStackProps> {
+  const cutoffMb = parse.integer('athenaBytesScannedCutoffMb', 10, 1024 * 1024 * 1024);
+  return {
+    eventBusName: parse.string('eventBusName', (value) => (EVENT_BUS_NAME.test(value) ? undefined : 'expected an EventBridge bus name (letters, digits, . - _ /), not an ARN')),
+    eventsIncludePersonalData: parse.boolean('eventsIncludePersonalData'),
+    analyticsIncludeTranscripts: parse.boolean('analyticsIncludeTranscripts'),
+    athenaBytesScannedCutoffPerQuery: cutoffMb === undefined ? undefined : Size.mebibytes(cutoffMb),
   };
 }
 

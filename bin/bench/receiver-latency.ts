@@ -32,9 +32,9 @@ interface StoredSizes {
 function measuredPorts(ports: PublishPorts, sizes: StoredSizes): PublishPorts {
   return {
     bucketName: ports.bucketName,
-    putArchiveObject(key, gzipBody) {
+    putArchiveObject(key, gzipBody, metadata) {
       sizes.archiveObjectBytes.push(gzipBody.byteLength);
-      return ports.putArchiveObject(key, gzipBody);
+      return ports.putArchiveObject(key, gzipBody, metadata);
     },
     deleteArchiveObject: (key) => ports.deleteArchiveObject(key),
     sendMessage(message) {

@@ -17,6 +17,8 @@ import { awsClientConfig, resolveStackResources, type StackOutputsReader, type S
 export interface ConversationTarget {
   readonly kind: 'local' | 'aws';
   readonly reader: ConversationReader;
+  /** The S3 client the reader uses (for commands that also write the bucket). */
+  readonly s3: S3Client;
   readonly tableName: string;
   readonly bucketName: string;
   /** What to check when the table or bucket is not found. */
@@ -51,6 +53,7 @@ function readerTarget(kind: 'local' | 'aws', dynamodb: DynamoDBClient, s3: S3Cli
   return {
     kind,
     reader: createConversationReader({ documentClient, s3, ...names }),
+    s3,
     ...names,
     check,
     region,

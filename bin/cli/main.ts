@@ -20,7 +20,7 @@ export function overview(): string {
     '',
     `\`${PROGRAM} <subcommand> --help\` shows a subcommand's options. The npm scripts are aliases:`,
     '`npm run conversations -- <get|list|export|audio> …`, `npm run send-webhook -- …`, `npm run backfill -- …`,',
-    '`npm run viewer -- …`, `npm run doctor -- …`',
+    '`npm run viewer -- …`, `npm run doctor -- …`, `npm run sql -- …`',
     '(use `npm run --silent …` when piping: npm prints its own header on stdout otherwise).',
   ].join('\n');
 }

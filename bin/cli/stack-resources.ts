@@ -44,6 +44,9 @@ export const RESOURCE_SOURCES = {
   webhookUrl: { flag: 'webhook-url', env: ENV.webhookUrl, output: STACK_OUTPUT.webhookUrl },
   pollerFunctionName: { flag: 'poller-function', output: STACK_OUTPUT.pollerFunctionName },
   alarmTopicArn: { flag: 'alarm-topic-arn', output: STACK_OUTPUT.alarmTopicArn },
+  analyticsWorkGroup: { flag: 'workgroup', output: STACK_OUTPUT.analyticsWorkGroupName },
+  analyticsDatabase: { flag: 'database', output: STACK_OUTPUT.analyticsDatabaseName },
+  analyticsDeliveryStream: { flag: 'delivery-stream', output: STACK_OUTPUT.analyticsDeliveryStreamName },
 } as const satisfies Record<string, ResourceSource>;
 export type ResourceName = keyof typeof RESOURCE_SOURCES;
 

@@ -30,8 +30,11 @@ export const SUBCOMMANDS = {
   audio: { summary: "a call's recording to an MP3 file", load: conversationsCommand('audio') },
   'send-webhook': { summary: 'sign a payload as ElevenLabs does and post it (local pipeline or a deployed WebhookUrl)', load: async () => (await import('./send-webhook-command.js')).runSendWebhook },
   backfill: { summary: 'reconcile a time range with the ElevenLabs API and publish what the table lacks', load: async () => (await import('./backfill-command.js')).runBackfill },
+  replay: { summary: 'queue the archived raw events of a time range again (idempotent): lost records come back, with their change events', load: async () => (await import('./replay-command.js')).runReplay },
+  analytics: { summary: 'analytics rebuild: rewrite the query-ready dataset (analytics/) from the table', load: async () => (await import('./analytics-command.js')).runAnalytics },
   redrive: { summary: 'move dead-lettered events back to the ingest queue and report progress', load: async () => (await import('./redrive-command.js')).runRedrive },
   doctor: { summary: 'check both sides end to end: the ElevenLabs webhook, settings and API key, and this stack (one line per check, with the fix)', load: async () => (await import('./doctor-command.js')).runDoctor },
+  sql: { summary: 'SQL over every conversation: DuckDB on the local dataset, Athena in AWS; named queries with --query', load: async () => (await import('./sql-command.js')).runSql },
   viewer: { summary: 'the conversation viewer: a web page on 127.0.0.1 to list, read and play conversations', load: async () => (await import('./viewer-command.js')).runViewer },
 } as const satisfies Record<string, Subcommand>;
 

@@ -67,6 +67,8 @@ export function startupBanner({ pipeline, dataDir, inMemory, startupMs, env, sam
     `             ${awsCli} s3 ls s3://${endpoints.bucketName} --recursive ${target(endpoints.sqsS3Endpoint)}`,
     `             ${awsCli} sqs get-queue-attributes --queue-url ${endpoints.deadLetterQueueUrl} --attribute-names ApproximateNumberOfMessages ${target(endpoints.sqsS3Endpoint)}`,
     `  Secrets    ${endpoints.secretsManagerEndpoint ?? '-'}   Secrets Manager stand-in (GetSecretValue, for the pipeline's own handlers only)`,
+    `  Events     ${displayPath(pipeline.changes.eventsFile)}${pipeline.changes.forwardEventsUrl === undefined ? '' : ` and POST ${pipeline.changes.forwardEventsUrl}`}   (one change event per line, as put on EventBridge)`,
+    `  Dataset    s3://${endpoints.bucketName}/analytics/ (Parquet by start day)   ${prefix}npx elevenlabs-conversations sql --local --query conversations-per-agent-per-day`,
     `  Poller     ${poller.enabled ? `every ${poller.intervalSecs} s against ${env.ELEVENLABS_API_BASE_URL ?? 'https://api.elevenlabs.io'}` : 'off (set ELEVENLABS_API_KEY to back-fill from the ElevenLabs API)'}`,
     ...(sampleAccount === undefined ? [] : sampleAccountLines(sampleAccount, poller.intervalSecs)),
   ];

@@ -3,6 +3,7 @@
  * (lambdas/<function>/handler.ts), given an explicit environment and clients pointed at the local emulators, so
  * nothing here reads or writes process.env and several pipelines can run in one process.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { createSecretReader } from '../../lambdas/core/aws/secrets.js';
@@ -16,13 +17,23 @@ import { consumerDependencies } from '../../lambdas/consumer/dependencies.js';
 import { readPollerConfig } from '../../lambdas/poller/config.js';
 import { pollerDependencies } from '../../lambdas/poller/dependencies.js';
 import { createPollerHandler, type PollerHandler } from '../../lambdas/poller/poll-handler.js';
+import { createAnalyticsRowsHandler, type AnalyticsRowsHandler } from '../../lambdas/analytics/build-rows.js';
+import { readAnalyticsConfig } from '../../lambdas/analytics/config.js';
+import type { TableStreamRecord } from '../../lambdas/core/changes/stream-record.js';
+import { conversationObjects } from '../../lambdas/core/record/conversation-objects.js';
+import { createChangeEventsHandler, type ChangeEventsHandler } from '../../lambdas/events/build-events.js';
+import { readEventsConfig } from '../../lambdas/events/config.js';
 import { readReceiverConfig } from '../../lambdas/receiver/config.js';
 import { enforceDynamoDbLimits, enforceSqsLimits } from './strict-emulators.js';
 import { receiverDependencies } from '../../lambdas/receiver/dependencies.js';
 import { createReceiverHandler, type ReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
+import { captureTableStream } from './table-stream.js';
 
 /** Poller settings a user may set for the local poller, as the stack's context keys set them in AWS (the poller's optional variables). */
 export const LOCAL_POLLER_SETTINGS: readonly EnvName[] = FUNCTION_ENVIRONMENT.poller.optional;
+
+/** The change-stream settings a user may set locally, as context keys set them in AWS (eventsIncludePersonalData, analyticsIncludeTranscripts). */
+export const LOCAL_STREAM_SETTINGS: readonly EnvName[] = [...FUNCTION_ENVIRONMENT.events.optional, ...FUNCTION_ENVIRONMENT.analytics.optional];
 
 export interface LocalHandlerOptions {
   readonly region: string;
@@ -39,8 +50,10 @@ export interface LocalHandlerOptions {
     /** The webhook URL the poller checks the ElevenLabs webhook of; none: no check. */
     readonly webhookUrl?: string;
   };
-  /** The user's settings (LOCAL_POLLER_SETTINGS are passed on to the poller's config reader). */
+  /** The user's settings (LOCAL_POLLER_SETTINGS and LOCAL_STREAM_SETTINGS are passed on to the config readers). */
   readonly env: Environment;
+  /** Told of every change of the conversations table, as its DynamoDB stream would carry it. */
+  readonly onTableChange?: (record: TableStreamRecord) => void;
   /** Build the poller too (an API key is configured). */
   readonly withPoller: boolean;
   readonly observability: ObservabilityOptions;
@@ -50,6 +63,11 @@ export interface LocalHandlers {
   readonly receiver: ReceiverHandler;
   readonly consumer: ConsumerHandler;
   readonly poller?: PollerHandler;
+  /** The two pipes' enrichments (events, dataset rows). */
+  readonly events: ChangeEventsHandler;
+  readonly analytics: AnalyticsRowsHandler;
+  /** The handlers' S3 client (the local pipes write the dataset with it). */
+  readonly s3: S3Client;
   /** Closes the handlers' clients. */
   destroy(): void;
 }
@@ -73,9 +91,18 @@ export function buildLocalHandlers(options: LocalHandlerOptions): LocalHandlers 
     [ENV.conversationBucketName]: resources.bucketName,
   });
   const consumerConfig = readConsumerConfig({ [ENV.conversationsTableName]: resources.tableName, [ENV.conversationBucketName]: resources.bucketName });
+  const streamSettings = Object.fromEntries(LOCAL_STREAM_SETTINGS.map((name) => [name, options.env[name]]));
+  const analyticsConfig = readAnalyticsConfig({ ...streamSettings, [ENV.conversationBucketName]: resources.bucketName });
+  if (options.onTableChange !== undefined) captureTableStream(documentClient, { tableName: resources.tableName, region, onRecord: options.onTableChange });
   const handlers = {
+    s3,
     receiver: createReceiverHandler(receiverDependencies(receiverConfig, { s3, sqs, readSecret }, receiverObservability), receiverObservability),
     consumer: createConsumerHandler(consumerDependencies(consumerConfig, { s3, documentClient }), observability(SERVICE.consumer)),
+    events: createChangeEventsHandler(readEventsConfig(streamSettings), observability(SERVICE.events)),
+    analytics: createAnalyticsRowsHandler(
+      { objects: conversationObjects({ s3, bucketName: analyticsConfig.bucketName }), includeTranscripts: analyticsConfig.includeTranscripts },
+      observability(SERVICE.analytics),
+    ),
   };
   const destroy = () => [documentClient, s3, sqs].forEach((client) => client.destroy());
   if (!options.withPoller) return { ...handlers, destroy };

@@ -25,6 +25,7 @@ import { ensureLocalResources, LOCAL_VISIBILITY_TIMEOUT_SECS, type LocalResource
 import { createS3Mirror, type S3Mirror } from './s3-mirror.js';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-endpoint.js';
 import { startSqsEventSource, type BatchSummary, type SqsEventSource } from './sqs-event-source.js';
+import { localEventsFile, startChangePipes, type ChangePipes } from './change-pipes.js';
 import { resolveWebhookSecret, type LocalWebhookSecret } from './webhook-secret.js';
 
 /** Secret ids the local Secrets Manager stand-in serves (in AWS the stack creates the secrets). */
@@ -57,6 +58,8 @@ export interface LocalPipelineOptions {
   readonly handlerMetrics?: 'emf' | 'discard';
   /** Long-poll wait of the event-source loop. @default 2 (short, so a stop drains quickly) */
   readonly receiveWaitTimeSeconds?: number;
+  /** Every change event is also POSTed here (`npm start -- --forward-events URL`). */
+  readonly forwardEventsUrl?: string;
 }
 
 export interface LocalPipeline {
@@ -65,6 +68,8 @@ export interface LocalPipeline {
   readonly webhookSecret: LocalWebhookSecret;
   /** Whether the poller runs (ELEVENLABS_API_KEY is set), and how often. */
   readonly poller: { readonly enabled: boolean; readonly intervalSecs: number };
+  /** The change stream's local pipes: where events are appended, and a wait until what happened so far is out. */
+  readonly changes: { readonly eventsFile: string; readonly forwardEventsUrl?: string; drain(): Promise<void> };
   /** What was brought back from the data dir at start. */
   readonly restored: { readonly objects: number; readonly queuedMessages: number; readonly warnings: readonly string[] };
   /** Multipart uploads begun and not yet completed or aborted in the bucket emulator. */
@@ -152,9 +157,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const receiver: { current?: ReceiverHandler } = {};
     const httpApi = await startWebhookApi((event, context) => (receiver.current === undefined ? notReadyYet() : receiver.current(event, context)), emulators.ports.webhook, log);
     let pollerEnabled: boolean;
+    let changePipes: ChangePipes;
     try {
-      const handlers = startHandlers({ emulators, store, options, webhookUrl: checkedWebhookUrl(env, httpApi.webhookUrl), withPoller: apiKey !== '', pollIntervalSecs, log, cleanups });
+      const { handlers, changePipes: startedPipes } = startHandlers({ emulators, store, options, webhookUrl: checkedWebhookUrl(env, httpApi.webhookUrl), withPoller: apiKey !== '', pollIntervalSecs, log, cleanups });
       receiver.current = handlers.receiver;
+      changePipes = startedPipes;
       pollerEnabled = handlers.poller !== undefined;
     } catch (error) {
       await httpApi.stop();
@@ -170,6 +177,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       webhookSecret,
       poller: { enabled: pollerEnabled, intervalSecs: pollIntervalSecs },
       restored: store.restored,
+      changes: { eventsFile: localEventsFile(dataDir), forwardEventsUrl: options.forwardEventsUrl, drain: () => changePipes.drain() },
       multipartUploadsInProgress: () => emulators.sqsS3.multipartUploadsInProgress(),
       stop() {
         stopping ??= cleanups.runAll().then((failures) => {
@@ -214,8 +222,13 @@ interface HandlerSetup {
   readonly cleanups: CleanupStack;
 }
 
-/** Builds the handlers as their Lambda entries do and starts the consumer's queue loop and the poller's schedule. */
-function startHandlers({ emulators, store, options, webhookUrl, withPoller, pollIntervalSecs, log, cleanups }: HandlerSetup): LocalHandlers {
+/**
+ * Builds the handlers as their Lambda entries do, the change stream's pipes fed by the conversations table's writes,
+ * and starts the consumer's queue loop and the poller's schedule. The pipes stop after the consumer loop (cleanups
+ * run in reverse), before the handlers' clients close.
+ */
+function startHandlers({ emulators, store, options, webhookUrl, withPoller, pollIntervalSecs, log, cleanups }: HandlerSetup): { handlers: LocalHandlers; changePipes: ChangePipes } {
+  let pipes: ChangePipes | undefined;
   const handlers = buildLocalHandlers({
     region: emulatorRegion,
     credentials: handlerCredentials,
@@ -232,11 +245,23 @@ function startHandlers({ emulators, store, options, webhookUrl, withPoller, poll
     env: options.env,
     withPoller,
     observability: { logLevel: handlerLogLevel(options.env.POWERTOOLS_LOG_LEVEL ?? options.handlerLogLevel), metrics: options.handlerMetrics ?? 'discard' },
+    onTableChange: (record) => pipes?.deliver(record),
   });
   cleanups.push(async () => handlers.destroy());
+  const changePipes = startChangePipes({
+    dataDir: options.dataDir,
+    events: handlers.events,
+    analytics: handlers.analytics,
+    s3: handlers.s3,
+    bucketName: LOCAL_RESOURCE_NAMES.bucketName,
+    forwardEventsUrl: options.forwardEventsUrl,
+    log,
+  });
+  pipes = changePipes;
+  cleanups.push(() => changePipes.stop());
   startConsumerLoop(handlers.consumer, store, options, log, cleanups);
   if (handlers.poller !== undefined) startPollerLoop(handlers.poller, pollIntervalSecs, log, cleanups);
-  return handlers;
+  return { handlers, changePipes };
 }
 
 interface Emulators {

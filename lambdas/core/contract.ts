@@ -10,7 +10,7 @@
 export const METRICS_NAMESPACE = 'ElevenLabsConversations';
 
 /** Each function's role: its POWERTOOLS_SERVICE_NAME, and so the `service` dimension of its metrics. */
-export const SERVICE = { receiver: 'receiver', consumer: 'consumer', poller: 'poller' } as const;
+export const SERVICE = { receiver: 'receiver', consumer: 'consumer', poller: 'poller', events: 'events', analytics: 'analytics' } as const;
 export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];
 
 /** Metric dimension names. Powertools adds `service` to every metric; the others are per metric. */
@@ -64,6 +64,22 @@ export const POLLER_METRIC = {
 } as const;
 export type PollerMetricName = (typeof POLLER_METRIC)[keyof typeof POLLER_METRIC];
 
+/** Change-event enrichment metrics (the events pipe's function). */
+export const EVENTS_METRIC = {
+  /** Stream records that became a change event (one per stored change of a section). */
+  changeEventsBuilt: 'ChangeEventsBuilt',
+  /** Stream records that changed no section (an older event's pointer, an offload), so no event. */
+  changesWithoutEvent: 'ChangesWithoutEvent',
+} as const;
+export type EventsMetricName = (typeof EVENTS_METRIC)[keyof typeof EVENTS_METRIC];
+
+/** Analytics enrichment metrics (the dataset pipe's function). */
+export const ANALYTICS_METRIC = {
+  /** Rows handed to Firehose for the dataset. */
+  analyticsRowsBuilt: 'AnalyticsRowsBuilt',
+} as const;
+export type AnalyticsMetricName = (typeof ANALYTICS_METRIC)[keyof typeof ANALYTICS_METRIC];
+
 /** Every environment variable a function reads (Powertools reads its own `POWERTOOLS_*` variables). */
 export const ENV = {
   conversationsTableName: 'CONVERSATIONS_TABLE_NAME',
@@ -84,6 +100,10 @@ export const ENV = {
   pollerMaxPendingAgeSecs: 'POLLER_MAX_PENDING_AGE_SECS',
   /** The stack's webhook URL (the WebhookUrl output): the poller checks the ElevenLabs webhook pointing at it. */
   webhookUrl: 'WEBHOOK_URL',
+  /** `true`: change events also carry personal data (summary, user id, phone numbers); context `eventsIncludePersonalData`. */
+  eventsIncludePersonalData: 'EVENTS_INCLUDE_PERSONAL_DATA',
+  /** `true`: dataset rows carry the transcript text; context `analyticsIncludeTranscripts`. */
+  analyticsIncludeTranscripts: 'ANALYTICS_INCLUDE_TRANSCRIPTS',
   /** Set only to point the S3 client at an S3-compatible emulator (it then needs path-style addressing). */
   s3EndpointUrl: 'AWS_ENDPOINT_URL_S3',
 } as const;
@@ -120,6 +140,14 @@ export const FUNCTION_ENVIRONMENT = {
       ENV.webhookUrl,
     ],
   },
+  events: {
+    required: [],
+    optional: [ENV.eventsIncludePersonalData],
+  },
+  analytics: {
+    required: [ENV.conversationBucketName],
+    optional: [ENV.analyticsIncludeTranscripts],
+  },
 } as const satisfies Record<ServiceName, { readonly required: readonly EnvName[]; readonly optional: readonly EnvName[] }>;
 
 /**
@@ -131,6 +159,12 @@ export const OBJECT_PREFIX = {
   recordings: 'events/recordings/',
   transcripts: 'transcripts/',
   audio: 'audio/',
+  /** The query-ready dataset (Parquet, by start day): Firehose in AWS, the local pipeline locally. */
+  analytics: 'analytics/',
+  /** Rows Firehose could not convert or partition, for inspection. */
+  analyticsErrors: 'analytics-errors/',
+  /** Athena query results (the workgroup writes them, encrypted; they expire). */
+  athenaResults: 'athena-results/',
 } as const;
 /** The stack's name when `-c stackName=…` does not give another (bin/app.ts), and so what the CLI looks up by default. */
 export const DEFAULT_STACK_NAME = 'ElevenLabsConversations';
@@ -155,6 +189,10 @@ export const STACK_OUTPUT = {
   dashboardUrl: 'DashboardUrl',
   alarmTopicArn: 'AlarmTopicArn',
   kmsKeyArn: 'KmsKeyArn',
+  eventBusName: 'EventBusName',
+  analyticsDatabaseName: 'AnalyticsDatabaseName',
+  analyticsWorkGroupName: 'AnalyticsWorkGroupName',
+  analyticsDeliveryStreamName: 'AnalyticsDeliveryStreamName',
 } as const;
 export type StackOutputName = (typeof STACK_OUTPUT)[keyof typeof STACK_OUTPUT];
 

@@ -69,6 +69,16 @@ describe('cdk-nag AwsSolutions', () => {
 
     expect(acknowledgements.map((acknowledgement) => acknowledgement.id.replace(/^Annotation::/i, '').replace(/<[A-Za-z0-9]+\.Arn>/, '<Arn>')).sort()).toEqual([
       'AwsSolutions-APIG4',
+      // The two pipes: dynamodb:ListStreams has no resource-level permissions.
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::*]',
+      // Firehose writes the dataset and its errors, the dataset enrichment reads offloaded sections.
+      'AwsSolutions-IAM5[Resource::<Arn>/analytics/*]',
+      'AwsSolutions-IAM5[Resource::<Arn>/analytics-errors/*]',
+      'AwsSolutions-IAM5[Resource::<Arn>/transcripts/*]',
+      // The pipes' own dead-letter queues.
+      'AwsSolutions-SQS3',
+      'AwsSolutions-SQS3',
       'AwsSolutions-IAM5[Resource::<Arn>/events/*]',
       'AwsSolutions-IAM5[Resource::<Arn>/events/*]',
       'AwsSolutions-IAM5[Resource::<Arn>/events/*]',

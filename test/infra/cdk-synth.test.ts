@@ -75,8 +75,8 @@ describe('npx cdk synth', () => {
 });
 
 describe('Lambda bundles', () => {
-  it('bundles three functions', () => {
-    expect(bundles()).toHaveLength(3);
+  it('bundles five functions', () => {
+    expect(bundles()).toHaveLength(5);
   });
 
   it('each is one minified ES module exporting `handler`, with a source map without sources', () => {
@@ -99,6 +99,12 @@ describe('Lambda bundles', () => {
   it('none imports the ElevenLabs SDK', () => {
     for (const { id, directory } of bundles()) {
       expect(readFileSync(join(directory, 'index.mjs'), 'utf8'), id).not.toMatch(/@elevenlabs\/elevenlabs-js/);
+    }
+  });
+
+  it('none holds DuckDB (the embedded engine is for the command-line tools and the local pipeline only)', () => {
+    for (const { id, directory } of bundles()) {
+      expect(readFileSync(join(directory, 'index.mjs'), 'utf8'), id).not.toMatch(/duckdb/i);
     }
   });
 

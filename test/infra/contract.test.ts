@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  ANALYTICS_METRIC,
   CONSUMER_METRIC,
+  EVENTS_METRIC,
   FUNCTION_ENVIRONMENT,
   METRIC_DIMENSION,
   METRICS_NAMESPACE,
@@ -16,7 +18,9 @@ import {
   type ServiceName,
 } from '../../lambdas/core/contract.js';
 import type { Environment } from '../../lambdas/core/env-reader.js';
+import { readAnalyticsConfig } from '../../lambdas/analytics/config.js';
 import { readConsumerConfig } from '../../lambdas/consumer/config.js';
+import { readEventsConfig } from '../../lambdas/events/config.js';
 import { readPollerConfig } from '../../lambdas/poller/config.js';
 import { readReceiverConfig } from '../../lambdas/receiver/config.js';
 import { synthesizeStack } from './support.js';
@@ -25,12 +29,16 @@ const READERS: Record<ServiceName, (env: Environment) => object> = {
   receiver: readReceiverConfig,
   consumer: readConsumerConfig,
   poller: readPollerConfig,
+  events: readEventsConfig,
+  analytics: readAnalyticsConfig,
 };
 
 const EMITTED: Record<ServiceName, readonly string[]> = {
   receiver: Object.values(RECEIVER_METRIC),
   consumer: Object.values(CONSUMER_METRIC),
   poller: Object.values(POLLER_METRIC),
+  events: Object.values(EVENTS_METRIC),
+  analytics: Object.values(ANALYTICS_METRIC),
 };
 
 /** Variables the stack sets for the runtime and Powertools rather than for our config readers. */
@@ -81,7 +89,7 @@ describe.each([
   const { template } = synthesizeStack({ context });
   const environments = functionEnvironments(template);
 
-  it('include all three functions', () => {
+  it('include every function', () => {
     expect([...environments.keys()].sort()).toEqual(Object.values(SERVICE).sort());
   });
 

@@ -10,6 +10,7 @@ const topicId = logicalId(stack.monitoring.topic);
 const receiverId = logicalId(stack.ingress.receiver.function);
 const consumerId = logicalId(stack.consumer.consumer.function);
 const pollerId = logicalId(stack.poller.poller.function);
+const deliveryStreamId = logicalId(stack.analytics.delivery.deliveryStream);
 
 const GREATER = 'GreaterThanThreshold';
 const NAMESPACE = 'ElevenLabsConversations';
@@ -129,6 +130,29 @@ const expectedAlarms: [string, Record<string, unknown>][] = [
   [
     'RecordingMissing',
     { Namespace: NAMESPACE, MetricName: 'RecordingMissing', Dimensions: [{ Name: 'service', Value: 'poller' }], Statistic: 'Sum', Period: 3600, Threshold: 0, ComparisonOperator: GREATER },
+  ],
+  ...[
+    ['ChangeEventsDeadLetters', stack.changeEvents.pipe.deadLetterQueue],
+    ['AnalyticsDeadLetters', stack.analytics.pipe.deadLetterQueue],
+  ].map(([id, queue]): [string, Record<string, unknown>] => [
+    id as string,
+    {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue as typeof stack.queue.queue), 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 0,
+      ComparisonOperator: GREATER,
+    },
+  ]),
+  [
+    'AnalyticsConversionFailed',
+    { Namespace: 'AWS/Firehose', MetricName: 'FailedConversion.Records', Dimensions: [{ Name: 'DeliveryStreamName', Value: { Ref: deliveryStreamId } }], Statistic: 'Sum', Period: 300, Threshold: 0, ComparisonOperator: GREATER },
+  ],
+  [
+    'AnalyticsDeliveryLate',
+    { Namespace: 'AWS/Firehose', MetricName: 'DeliveryToS3.DataFreshness', Dimensions: [{ Name: 'DeliveryStreamName', Value: { Ref: deliveryStreamId } }], Statistic: 'Maximum', Period: 300, Threshold: 900, ComparisonOperator: GREATER },
   ],
   ...[
     ['ReceiverThrottles', receiverId],

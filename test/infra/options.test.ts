@@ -88,8 +88,10 @@ describe('AWS::KMS::Key', () => {
 });
 
 describe('encryption at rest with the key', () => {
-  it('both queues use it instead of SSE-SQS', () => {
-    for (const queue of Object.values(template.findResources('AWS::SQS::Queue'))) {
+  it('every queue (ingest, its DLQ, both pipes\' DLQs) uses it instead of SSE-SQS', () => {
+    const queues = Object.values(template.findResources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(4);
+    for (const queue of queues) {
       expect(queue.Properties).toMatchObject({ KmsMasterKeyId: keyArn, KmsDataKeyReusePeriodSeconds: 3600 });
       expect(queue.Properties).not.toHaveProperty('SqsManagedSseEnabled');
     }
@@ -110,14 +112,20 @@ describe('encryption at rest with the key', () => {
     }
   });
 
-  it('every log group uses it and keeps 30 days', () => {
+  it('every log group (five functions, the API, two pipes, Firehose) uses it and keeps 30 days', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(4);
+    expect(logGroups).toHaveLength(9);
     for (const logGroup of logGroups) expect(logGroup.Properties).toMatchObject({ KmsKeyId: keyArn, RetentionInDays: 30 });
   });
 
   it('the alarm topic uses it', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
+  });
+
+  it('Athena query results use it', () => {
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: { ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: keyArn } } },
+    });
   });
 });
 

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { CommandIo } from '../../bin/cli/io.js';
 import { runCli } from '../../bin/cli/main.js';
 import { SUBCOMMANDS } from '../../bin/cli/subcommands.js';
+import { DATASET_COLUMNS } from '../../lambdas/core/analytics/dataset.js';
+import { NAMED_QUERIES } from '../../lambdas/core/analytics/named-queries.js';
 import { STACK_OUTPUT } from '../../lambdas/core/contract.js';
 import { CONTEXT_KEYS } from '../../lib/stack-config.js';
 import { synthesizeStack } from './support.js';
@@ -52,6 +54,12 @@ describe('README', () => {
     expect(flags.length).toBeGreaterThan(0);
     expect(cli).toContain(`\`${subcommand}`);
     expect(flags.filter((flag) => !cli.includes(flag))).toEqual([]);
+  });
+
+  it('documents every dataset column and every named query', () => {
+    const sql = section('SQL over every conversation');
+    expect(DATASET_COLUMNS.filter((column) => !sql.includes(`| \`${column.name}\` | ${column.type} |`)).map((column) => column.name)).toEqual([]);
+    expect(NAMED_QUERIES.filter((query) => !sql.includes(`| \`${query.name}\` |`)).map((query) => query.name)).toEqual([]);
   });
 
   it('says what the receiver answers to a GET, as the stack routes it', () => {

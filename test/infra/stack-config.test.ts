@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Size } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { defaultPollerSilence } from '../../lib/conversations-stack.js';
@@ -107,6 +107,14 @@ describe('readStackConfig', () => {
     ]);
     expect(problems.join('\n')).toMatch(/10\.0\.0\.0\/8, example\.com/);
     expect(problems.join('\n')).toMatch(/unknown threshold noSuchThreshold; deadLetterMessages must be a whole number/);
+  });
+
+  it('reads the change stream settings: bus name, personal data in events, transcripts in rows, the Athena scan limit', () => {
+    const config = readStackConfig(contextOf({ eventBusName: 'crm-events', eventsIncludePersonalData: 'true', analyticsIncludeTranscripts: 'false', athenaBytesScannedCutoffMb: '512' }));
+    const problems = problemsOf({ eventBusName: 'arn:aws:events:eu-west-1:123456789012:event-bus/crm', athenaBytesScannedCutoffMb: '9', eventsIncludePersonalData: 'yes' });
+
+    expect(config).toEqual({ eventBusName: 'crm-events', eventsIncludePersonalData: true, analyticsIncludeTranscripts: false, athenaBytesScannedCutoffPerQuery: Size.mebibytes(512) });
+    expect(problems.map((problem) => problem.split('=')[0])).toEqual(['eventBusName', 'eventsIncludePersonalData', 'athenaBytesScannedCutoffMb']);
   });
 
   it('StackConfigError lists every problem in its message', () => {

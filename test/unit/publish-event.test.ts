@@ -139,7 +139,7 @@ describe('createAwsPublishPorts', () => {
     sqsMock.reset();
   });
 
-  it('puts the archive as gzip-encoded JSON in the bucket (encryption left to the bucket default) and sends to the queue', async () => {
+  it('puts the archive as gzip-encoded JSON in the bucket with its source (encryption left to the bucket default) and sends to the queue', async () => {
     // Prepare
     s3Mock.on(PutObjectCommand).resolves({});
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm1' });
@@ -148,7 +148,7 @@ describe('createAwsPublishPorts', () => {
     const message = { MessageBody: '{}', MessageAttributes: { source: { DataType: 'String', StringValue: 'webhook' } } };
 
     // Act
-    await ports.putArchiveObject('events/k.json.gz', gzipBody);
+    await ports.putArchiveObject('events/k.json.gz', gzipBody, { source: 'poller' });
     await ports.sendMessage(message);
 
     // Assess
@@ -159,6 +159,7 @@ describe('createAwsPublishPorts', () => {
       Body: gzipBody,
       ContentType: 'application/json',
       ContentEncoding: 'gzip',
+      Metadata: { source: 'poller' },
     });
     expect(sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input).toEqual({ QueueUrl: 'https://sqs/q', ...message });
   });

@@ -31,6 +31,7 @@ import {
   type ConversationsApi,
 } from './elevenlabs-api.js';
 import { assertIsError } from '../errors.js';
+import { workPool, type WorkPool } from '../work-pool.js';
 
 /** What to reconcile: conversations that started in [after, before) (unix seconds). */
 export interface ReconcileRangeInput {
@@ -272,30 +273,6 @@ function combine(outcomes: readonly Outcome[]): { readonly counts: Counts; reado
 
 function combineClassifications(classifications: readonly Classification[]): Classification {
   return { ...combine(classifications), tasks: classifications.flatMap((classification) => classification.tasks) };
-}
-
-/** At most `size` of its jobs run at once, started in the order they asked. */
-interface WorkPool {
-  run<R>(job: () => Promise<R>): Promise<R>;
-}
-
-function workPool(size: number): WorkPool {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return {
-    async run(job) {
-      if (active < Math.max(1, size)) active++;
-      // A finishing job hands its slot straight to the next waiter, so the count never overshoots.
-      else await new Promise<void>((resolve) => waiting.push(resolve));
-      try {
-        return await job();
-      } finally {
-        const next = waiting.shift();
-        if (next === undefined) active--;
-        else next();
-      }
-    },
-  };
 }
 
 /**

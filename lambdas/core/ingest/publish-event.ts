@@ -18,6 +18,14 @@ import type { WebhookEvent } from './webhook-event.js';
 
 const gzipAsync = promisify(gzip);
 
+/**
+ * The archive object's user metadata (`x-amz-meta-…`): the delivery path, which neither the key nor the body tells,
+ * so `replay` can queue the event again exactly as it was first queued.
+ */
+export interface ArchiveMetadata {
+  readonly source: EventSource;
+}
+
 /** One SQS message as encodeQueuedEvent builds it. */
 export interface QueuedMessage {
   readonly MessageBody: string;
@@ -28,8 +36,8 @@ export interface QueuedMessage {
 export interface PublishPorts {
   /** The archive bucket (claim checks name it). */
   readonly bucketName: string;
-  /** Stores the gzip-compressed raw body at `key`. */
-  putArchiveObject(key: string, gzipBody: Uint8Array): Promise<void>;
+  /** Stores the gzip-compressed raw body at `key`, with what `replay` needs besides the body (ARCHIVE_METADATA). */
+  putArchiveObject(key: string, gzipBody: Uint8Array, metadata: ArchiveMetadata): Promise<void>;
   /** Sends one message to the ingest queue. */
   sendMessage(message: QueuedMessage): Promise<void>;
   /** Deletes an archive object whose event could not be queued. */
@@ -79,7 +87,7 @@ export async function publishEvent(input: PublishInput, ports: PublishPorts): Pr
   const gzipBody = new Uint8Array(await gzipAsync(rawBody));
   const removeArchive = () => ports.deleteArchiveObject(archiveKey).catch(() => undefined);
   try {
-    await ports.putArchiveObject(archiveKey, gzipBody);
+    await ports.putArchiveObject(archiveKey, gzipBody, { source });
   } catch (error) {
     // The put may have been applied with its answer lost; nothing was queued, so nothing needs the object.
     await removeArchive();
@@ -106,9 +114,9 @@ function wasAnswered(error: unknown): boolean {
 export function createAwsPublishPorts(s3: S3Client, sqs: SQSClient, bucketName: string, queueUrl: string): PublishPorts {
   return {
     bucketName,
-    async putArchiveObject(key, gzipBody) {
+    async putArchiveObject(key, gzipBody, metadata) {
       await s3.send(
-        new PutObjectCommand({ Bucket: bucketName, Key: key, Body: gzipBody, ContentType: 'application/json', ContentEncoding: 'gzip' }),
+        new PutObjectCommand({ Bucket: bucketName, Key: key, Body: gzipBody, ContentType: 'application/json', ContentEncoding: 'gzip', Metadata: { source: metadata.source } }),
       );
     },
     async deleteArchiveObject(key) {

@@ -196,10 +196,20 @@ export function decodeQueuedEvent(record: SqsRecordLike): QueuedEvent {
 /** Archive key segments (conversation id, event type): an event without a conversation is filed under `_unknown`. */
 const ARCHIVE_KEY_SEGMENT: KeySegmentOptions = { maxChars: 128, fallback: '_unknown' };
 
+/** `YYYY/MM/DD` of a UTC day. */
+function dayPath(day: Date): string {
+  const iso = day.toISOString();
+  return `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}`;
+}
+
+/** The key segment a conversation's archived events are filed under. */
+export function archiveConversationSegment(conversationId: string | undefined): string {
+  return keySegment(conversationId, ARCHIVE_KEY_SEGMENT);
+}
+
 /** `YYYY/MM/DD/<conversation_id>/<received ms>`: where an archived object of that day and conversation starts. */
 function archivePath(receivedAt: Date, conversationId: string | undefined): string {
-  const iso = receivedAt.toISOString();
-  return `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${keySegment(conversationId, ARCHIVE_KEY_SEGMENT)}/${receivedAt.getTime()}`;
+  return `${dayPath(receivedAt)}/${archiveConversationSegment(conversationId)}/${receivedAt.getTime()}`;
 }
 
 /**
@@ -207,6 +217,21 @@ function archivePath(receivedAt: Date, conversationId: string | undefined): stri
  */
 export function archiveKeyFor(input: { receivedAt: Date; conversationId?: string; eventType: string; bodySha256: string }): string {
   return `${OBJECT_PREFIX.events}${archivePath(input.receivedAt, input.conversationId)}-${keySegment(input.eventType, ARCHIVE_KEY_SEGMENT)}-${input.bodySha256.slice(0, 16)}.json.gz`;
+}
+
+/** `events/YYYY/MM/DD/`: the archive objects of every event received that UTC day (recordings are not under it). */
+export function archiveDayPrefix(day: Date): string {
+  return `${OBJECT_PREFIX.events}${dayPath(day)}/`;
+}
+
+const ARCHIVE_KEY = /^events\/\d{4}\/\d{2}\/\d{2}\/([^/]+)\/(\d+)-[^/]*\.json\.gz$/;
+
+/** What an archive key says about its event (the inverse of archiveKeyFor), or undefined for any other key. */
+export function parseArchiveKey(key: string): { readonly conversationSegment: string; readonly receivedAt: Date } | undefined {
+  const match = ARCHIVE_KEY.exec(key);
+  if (match?.[1] === undefined || match[2] === undefined) return undefined;
+  const receivedAt = new Date(Number(match[2]));
+  return Number.isNaN(receivedAt.getTime()) ? undefined : { conversationSegment: match[1], receivedAt };
 }
 
 /**

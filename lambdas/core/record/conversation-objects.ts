@@ -110,3 +110,11 @@ function placeSections(record: ConversationRecord, sections: OffloadedSections):
   if (audioEventData !== undefined && placed.audio !== undefined) placed.audio = { ...placed.audio, event_data: audioEventData as JsonObject };
   return placed;
 }
+
+/** A record as read from the table (or a stream image) made whole: offloaded sections back, the transcript read or left out. */
+export async function restoreRecord(stored: ConversationRecord, includeTranscript: boolean, objects: Pick<ConversationObjects, 'withSections' | 'readGzipJson'>): Promise<ConversationRecord> {
+  const record = { ...(await objects.withSections(stored)) };
+  if (!includeTranscript) delete record.transcript;
+  else if (record.transcript_location === 's3' && record.transcript_s3_key !== undefined) record.transcript = await objects.readGzipJson(record.transcript_s3_key);
+  return record;
+}

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { utcDayOf, type AudioObject, type ConversationRecord } from './conversation-record.js';
-import { conversationObjects, type ConversationObjects, type ConversationStorageOptions } from './conversation-objects.js';
+import { conversationObjects, restoreRecord, type ConversationObjects, type ConversationStorageOptions } from './conversation-objects.js';
 import { CONVERSATIONS_TABLE } from './conversation-table-schema.js';
 import { fromStoredValue } from './stored-value-codec.js';
 import { StorageError } from '../errors.js';
@@ -179,11 +179,8 @@ function storedAudio(s3: ConversationStorageOptions['s3'], bucketName: string, a
 }
 
 /** A stored item as a whole record: offloaded sections back in place, the transcript read back or left out. */
-async function presentRecord(item: Record<string, unknown>, includeTranscript: boolean, objects: ConversationObjects): Promise<ConversationRecord> {
-  const record = await objects.withSections(fromStoredValue(item) as ConversationRecord);
-  if (!includeTranscript) delete record.transcript;
-  else if (record.transcript_location === 's3' && record.transcript_s3_key !== undefined) record.transcript = await objects.readGzipJson(record.transcript_s3_key);
-  return record;
+function presentRecord(item: Record<string, unknown>, includeTranscript: boolean, objects: ConversationObjects): Promise<ConversationRecord> {
+  return restoreRecord(fromStoredValue(item) as ConversationRecord, includeTranscript, objects);
 }
 
 type PartitionQuery = (exclusiveStartKey?: Record<string, unknown>) => Promise<QueryCommandOutput>;
