@@ -3,6 +3,7 @@
  * (lambdas/<function>/handler.ts), given an explicit environment and clients pointed at the local emulators, so
  * nothing here reads or writes process.env and several pipelines can run in one process.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
@@ -76,10 +77,12 @@ export interface LocalHandlers {
 export function buildLocalHandlers(options: LocalHandlerOptions): LocalHandlers {
   const { region, credentials, endpoints, resources } = options;
   const documentClient = createDynamoDbDocumentClient({ region, credentials, endpoint: endpoints.dynamodb });
+  // Only for the strict layer's DescribeTable (see enforceDynamoDbLimits).
+  const schemaClient = new DynamoDBClient({ region, credentials, endpoint: endpoints.dynamodb });
   const s3 = createS3Client({ region, credentials, endpoint: endpoints.sqsS3 });
   const sqs = createSqsClient({ region, credentials, endpoint: endpoints.sqsS3 });
   // The emulators accept what AWS refuses; the strict layer makes these clients refuse it as AWS would.
-  enforceDynamoDbLimits(documentClient);
+  enforceDynamoDbLimits(documentClient, schemaClient);
   enforceSqsLimits(sqs);
   const readSecret = createSecretReader({ region, credentials, endpoint: endpoints.secretsManager });
   const observability = (service: string) => createObservability(service, options.observability);
@@ -104,7 +107,7 @@ export function buildLocalHandlers(options: LocalHandlerOptions): LocalHandlers 
       observability(SERVICE.analytics),
     ),
   };
-  const destroy = () => [documentClient, s3, sqs].forEach((client) => client.destroy());
+  const destroy = () => [documentClient, schemaClient, s3, sqs].forEach((client) => client.destroy());
   if (!options.withPoller) return { ...handlers, destroy };
 
   const userSettings = Object.fromEntries(LOCAL_POLLER_SETTINGS.map((name) => [name, options.env[name]]));

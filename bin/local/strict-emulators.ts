@@ -130,14 +130,16 @@ function keyAttributesOf(schema: readonly KeySchemaElement[] | undefined, index?
 
 /**
  * Puts the strict layer on a DynamoDB client (a document client shares its client's middleware). Each table's key
- * schema, indexes included, is read once with DescribeTable.
+ * schema, indexes included, is read once with DescribeTable, sent through `describeWith` when given: a document
+ * client whose stack holds middleware placed relative to lib-dynamodb's own (the local table stream's) can send only
+ * document commands, so it needs a plain client for that.
  */
-export function enforceDynamoDbLimits(client: Pick<DynamoDBClient, 'middlewareStack' | 'send'>): void {
+export function enforceDynamoDbLimits(client: Pick<DynamoDBClient, 'middlewareStack' | 'send'>, describeWith: Pick<DynamoDBClient, 'send'> = client): void {
   const schemas = new Map<string, Promise<KeyAttributes>>();
   const schemaOf = (table: string) => {
     let schema = schemas.get(table);
     if (schema === undefined) {
-      schema = client.send(new DescribeTableCommand({ TableName: table })).then(({ Table }) => ({
+      schema = Promise.resolve(describeWith.send(new DescribeTableCommand({ TableName: table }))).then(({ Table }) => ({
         keys: [...keyAttributesOf(Table?.KeySchema), ...(Table?.GlobalSecondaryIndexes ?? []).flatMap((index) => keyAttributesOf(index.KeySchema, index.IndexName))],
       }));
       // A table that does not exist yet is described again next time (the request itself then fails as it should).
