@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorCredentials, emulatorRegion } from '../../bin/local/emulators.js';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
 import { processQueuedRecord, s3EventPorts } from '../../lambdas/consumer/process-event.js';
+import { OBJECT_PREFIX } from '../../lambdas/core/contract.js';
 import { createConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { resolveRawBody } from '../../lambdas/core/ingest/event-body.js';
 import { createObservability } from '../../lambdas/core/observability.js';
@@ -408,12 +409,13 @@ describe(`receiver fuzz over HTTP: the local pipeline (FUZZ_SEED=${SEED})`, () =
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** Every object the receiver could have written: all but the consumer's own (it runs concurrently). */
+  /** Every object the receiver could have written: all but the consumer's own and the dataset's (both run concurrently). */
   async function receiverObjectKeys(): Promise<Set<string>> {
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: pipeline.endpoints.bucketName }));
     expect(listed.IsTruncated ?? false, 'bucket listing fits one page').toBe(false);
     const keys = (listed.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
-    return new Set(keys.filter((key) => !key.startsWith('transcripts/') && !key.startsWith('audio/')));
+    const othersPrefixes = [OBJECT_PREFIX.transcripts, OBJECT_PREFIX.audio, OBJECT_PREFIX.analytics];
+    return new Set(keys.filter((key) => !othersPrefixes.some((prefix) => key.startsWith(prefix))));
   }
 
   async function archivedBytes(key: string): Promise<Buffer> {
