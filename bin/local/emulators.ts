@@ -101,14 +101,20 @@ export async function startLocalSqsS3Emulator(options: { port: number }): Promis
   const app = buildApp({ logger: false, host: LOCAL_QUEUE_URL_HOST, defaultRegion: emulatorRegion });
   const listeners: BucketChangeListener[] = [];
   let multipartInProgress = 0;
-  app.addHook('onResponse', async (request, reply) => {
-    const [path = '/', query = ''] = request.url.split('?');
-    if (reply.statusCode < 300) multipartInProgress += multipartChange(request.method, new URLSearchParams(query));
+  // onSend (the answer is final but not yet sent), so a caller that has the answer also sees the count and the
+  // change, even when the emulator runs on another thread (emulator-thread.ts).
+  app.addHook('onSend', async (request, reply, payload) => {
+    observeWrite(request.method, request.url, reply.statusCode);
+    return payload;
+  });
+  const observeWrite = (method: string, url: string, statusCode: number) => {
+    const [path = '/', query = ''] = url.split('?');
+    if (statusCode < 300) multipartInProgress += multipartChange(method, new URLSearchParams(query));
     // SQS (JSON protocol) and SNS post to "/"; fauxqs' own inspection routes live under /_fauxqs.
-    if (!S3_WRITE_METHODS.has(request.method) || path === '/' || path.startsWith('/_fauxqs') || reply.statusCode >= 300) return;
+    if (!S3_WRITE_METHODS.has(method) || path === '/' || path.startsWith('/_fauxqs') || statusCode >= 300) return;
     const bucket = decodeURIComponent(path.split('/')[1] ?? '');
     if (bucket !== '') for (const listener of listeners) listener(bucket);
-  });
+  };
   await app.listen({ port: options.port, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return {
@@ -150,21 +156,36 @@ export interface DynamoDbEmulator {
  * (strict-emulators.ts).
  */
 export async function startDynamoDbEmulator(options: { path?: string; port?: number } = {}): Promise<DynamoDbEmulator> {
+  const server = await startDynalite(options);
+  const client = dynamoDbEmulatorClient(server.port);
+  return {
+    endpoint: client.endpoint,
+    port: server.port,
+    client: client.client,
+    async stop() {
+      client.client.destroy();
+      await server.stop();
+    },
+  };
+}
+
+/** The bare dynalite server on 127.0.0.1 (no client): what startDynamoDbEmulator and the emulator thread run. */
+export async function startDynalite(options: { path?: string; port?: number }): Promise<{ port: number; stop(): Promise<void> }> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
   const port = await listenOnLoopback(server, options.port ?? 0);
+  return {
+    port,
+    // dynalite closes its LevelDB store when its server closes.
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A client of the dynalite on `port`, with the strict layer. */
+export function dynamoDbEmulatorClient(port: number): { endpoint: string; client: DynamoDBClient } {
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: emulatorRegion, credentials: emulatorCredentials });
   enforceDynamoDbLimits(client);
-  return {
-    endpoint,
-    port,
-    client,
-    async stop() {
-      client.destroy();
-      // dynalite closes its LevelDB store when its server closes.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { endpoint, client };
 }
 
 export { CreateTableCommand };

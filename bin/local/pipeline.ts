@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_RESOURCE_NAMES, localEndpointsFile, removeLocalEndpoints, writeLocalEndpoints, type LocalEndpoints } from './endpoints.js';
-import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator, type LocalSqsS3Emulator } from './emulators.js';
+import { startEmulatorThread } from './emulator-thread.js';
+import { emulatorCredentials, emulatorRegion, type DynamoDbEmulator, type LocalSqsS3Emulator } from './emulators.js';
 import type { ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
 import type { PollerHandler } from '../../lambdas/poller/poll-handler.js';
 import type { ReceiverHandler } from '../../lambdas/receiver/receive-webhook.js';
@@ -271,14 +272,18 @@ interface Emulators {
   readonly secretsManager: LocalSecretsManager;
 }
 
-/** DynamoDB (on disk unless in memory), SQS + S3, and the Secrets Manager stand-in, all on 127.0.0.1. */
+/** DynamoDB (on disk unless in memory) and SQS + S3 on their own thread, and the Secrets Manager stand-in, all on 127.0.0.1. */
 async function startEmulators(ports: LocalPorts, dataDir: string, inMemory: boolean, secrets: ReadonlyMap<string, string>, cleanups: CleanupStack): Promise<Emulators> {
   const started = await Promise.allSettled([
-    startDynamoDbEmulator({ port: ports.dynamodb, ...(inMemory ? {} : { path: join(dataDir, 'dynamodb') }) }),
-    startLocalSqsS3Emulator({ port: ports.sqsS3 }),
+    startEmulatorThread({ dynamo: { port: ports.dynamodb, ...(inMemory ? {} : { path: join(dataDir, 'dynamodb') }) }, sqsS3: { port: ports.sqsS3 } }),
     startLocalSecretsManager({ port: ports.secretsManager, secrets: new Map(secrets), accessKeyId: handlerCredentials.accessKeyId, region: emulatorRegion }),
   ]);
-  for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
+  const [emulatorThread, secretsManager] = started;
+  if (emulatorThread.status === 'fulfilled') {
+    cleanups.push(() => emulatorThread.value.dynamo.stop());
+    cleanups.push(() => emulatorThread.value.sqsS3.stop());
+  }
+  if (secretsManager.status === 'fulfilled') cleanups.push(() => secretsManager.value.stop());
   const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure !== undefined) {
     const reason: unknown = failure.reason;
@@ -289,9 +294,8 @@ async function startEmulators(ports: LocalPorts, dataDir: string, inMemory: bool
   }
   return {
     ports,
-    dynamo: (started[0] as PromiseFulfilledResult<DynamoDbEmulator>).value,
-    sqsS3: (started[1] as PromiseFulfilledResult<LocalSqsS3Emulator>).value,
-    secretsManager: (started[2] as PromiseFulfilledResult<LocalSecretsManager>).value,
+    ...(emulatorThread as PromiseFulfilledResult<Awaited<ReturnType<typeof startEmulatorThread>>>).value,
+    secretsManager: (secretsManager as PromiseFulfilledResult<LocalSecretsManager>).value,
   };
 }
 
