@@ -7,6 +7,9 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 
+/** Batches in flight at once by default, as the stack's consumer event source allows (lib/consumer.ts maxConcurrency). */
+export const LOCAL_CONSUMER_CONCURRENCY = 5;
+
 export type SqsFunction = (event: SQSEvent) => Promise<SQSBatchResponse | void | undefined>;
 
 export interface SqsEventSourceOptions {
@@ -19,7 +22,11 @@ export interface SqsEventSourceOptions {
   readonly batchSize?: number;
   /** Long-poll wait per ReceiveMessage. @default 5 */
   readonly waitTimeSeconds?: number;
-  /** Batches in flight at once (Lambda scales pollers; the stack caps concurrency at 5). @default 2 */
+  /**
+   * Batches in flight at once: the stack's event source `maxConcurrency` (lib/consumer.ts). With 2, a burst of 64
+   * concurrent webhooks outran the consumer (stored ~half as fast as answered) on the same machine.
+   * @default LOCAL_CONSUMER_CONCURRENCY
+   */
   readonly concurrency?: number;
   /** Awaited after each invocation, before any record is deleted (the pipeline persists S3 objects here). */
   readonly afterInvoke?: () => Promise<void>;
@@ -96,7 +103,7 @@ export function failedMessageIds(records: readonly SQSRecord[], response: SQSBat
 export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSource {
   const batchSize = options.batchSize ?? 10;
   const waitTimeSeconds = options.waitTimeSeconds ?? 5;
-  const concurrency = options.concurrency ?? 2;
+  const concurrency = options.concurrency ?? LOCAL_CONSUMER_CONCURRENCY;
   const abort = new AbortController();
   let stopping = false;
 
