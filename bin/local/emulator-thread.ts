@@ -4,9 +4,6 @@
  * local pipeline used one core of two. Seen from the main thread they are the same DynamoDbEmulator and
  * LocalSqsS3Emulator as the in-process ones (emulators.ts): same ports, same clients, same observations.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { dynamoDbEmulatorClient, type BucketChangeListener, type DynamoDbEmulator, type InspectedQueue, type LocalSqsS3Emulator } from './emulators.js';
 
@@ -36,18 +33,8 @@ export type EmulatorThreadCommand =
 
 type Question = EmulatorThreadCommand extends infer C ? (C extends EmulatorThreadCommand ? Omit<C, 'id'> : never) : never;
 
-const WORKER_ENTRY = new URL('./emulator-worker.ts', import.meta.url);
-
-/**
- * The worker's bootstrap: registers tsx's loader in the worker, then loads the TypeScript entry, whatever runs this
- * thread (tsx, vitest, the installed command). Node 20 does not apply `--import` hooks in workers.
- */
-function workerBootstrap(): string {
-  // tsx's ESM API (its "./esm/api" export, import condition), resolved from this file so any working directory works.
-  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
-  const tsxApi = pathToFileURL(join(dirname(tsxPackage), 'dist/esm/api/index.mjs')).href;
-  return `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`;
-}
+/** Plain JavaScript that registers tsx in the worker, then loads emulator-worker.ts. */
+const WORKER_BOOTSTRAP = new URL('./emulator-worker.js', import.meta.url);
 
 function threadError({ message, code }: ThreadError): Error {
   return Object.assign(new Error(message), code === undefined ? {} : { code });
@@ -55,17 +42,20 @@ function threadError({ message, code }: ThreadError): Error {
 
 /** Starts both emulators on one worker thread; rejects (the thread gone) when either cannot start. */
 export async function startEmulatorThread(options: EmulatorThreadOptions): Promise<{ dynamo: DynamoDbEmulator; sqsS3: LocalSqsS3Emulator }> {
-  const worker = new Worker(workerBootstrap(), { eval: true, workerData: options });
+  const worker = new Worker(WORKER_BOOTSTRAP, { workerData: options });
   const listeners: BucketChangeListener[] = [];
   const pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
   let nextId = 0;
   let multipartInProgress = 0;
   let running = 2;
+  let started = false;
 
   const ready = new Promise<{ dynamoPort: number; sqsS3Port: number }>((resolve, reject) => {
     worker.on('message', (message: EmulatorThreadMessage) => {
-      if (message.type === 'ready') resolve(message);
-      else if (message.type === 'failed') reject(threadError(message.error));
+      if (message.type === 'ready') {
+        started = true;
+        resolve(message);
+      } else if (message.type === 'failed') reject(threadError(message.error));
       else if (message.type === 'bucket-change') for (const listener of listeners) listener(message.bucket);
       else if (message.type === 'multipart') multipartInProgress = message.inProgress;
       else if (message.type === 'answer') {
@@ -75,7 +65,11 @@ export async function startEmulatorThread(options: EmulatorThreadOptions): Promi
         else waiting?.reject(threadError(message.error));
       }
     });
-    worker.once('error', reject);
+    // Before it is ready an error fails the start; after, the emulators are gone, and as in one process that ends it.
+    worker.on('error', (error) => {
+      if (started) throw error;
+      reject(error);
+    });
     worker.once('exit', (code) => {
       const gone = new Error(`the emulator thread exited (${code})`);
       reject(gone);
