@@ -117,9 +117,9 @@ interface HeaderReadings {
 /** Spaces or tabs anywhere: only then can trimming read the header differently. */
 const hasOptionalWhitespace = (header: string) => header.includes(' ') || header.includes('\t');
 
+/** Both readings of a header with whitespace (verifySignature reads one without any). */
 function readHeader(header: string): HeaderReadings {
   const asSent = candidateFrom(header, false);
-  if (!hasOptionalWhitespace(header)) return { trimmed: asSent, all: asSent === undefined ? [] : [asSent] };
   // Trimming can change which part comes first: " t=,t=123" reads "t=123" as sent, an empty "t=" trimmed.
   const trimmed = candidateFrom(header, true);
   const all = [trimmed, asSent].filter((candidate): candidate is SignatureCandidate => candidate !== undefined);
