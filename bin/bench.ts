@@ -21,6 +21,7 @@ const BENCHMARKS = {
   verification: async () => (await import('./bench/verification.js')).benchVerification(),
   'receiver-latency': async () => (await import('./bench/receiver-latency.js')).benchReceiverLatency(),
   'consumer-throughput': async () => (await import('./bench/consumer-throughput.js')).benchConsumerThroughput(),
+  'write-units': async () => (await import('./bench/write-units.js')).benchWriteUnits(),
   'poller-calls': async () => (await import('./bench/poller-calls.js')).benchPollerCalls(),
   'recording-backfill': async () => (await import('./bench/recording-backfill.js')).benchRecordingBackfill(),
   'pipeline-load': async () => (await import('./bench/pipeline-load.js')).benchPipelineLoad(),
@@ -76,7 +77,7 @@ function runInChild(name: BenchmarkName, outFile: string): Promise<void> {
 function costNotes(inputs: CostInputs): string[] {
   return [
     `Inputs from the figures above: receiver ${inputs.receiverMsPerInvocation.toFixed(1)} ms per invocation, consumer ${inputs.consumerMsPerRecord.toFixed(1)} ms per record in batches of ${inputs.consumerBatchSize}, ` +
-      `poller ${inputs.pollerMsPerListedConversation.toFixed(2)} ms per listed conversation, body ${Math.round(inputs.webhookBodyBytes)} B, queue message ${Math.round(inputs.queueMessageBytes)} B, archive object ${Math.round(inputs.archiveObjectBytes)} B, record ${Math.round(inputs.recordItemBytes)} B; ` +
+      `poller ${inputs.pollerMsPerListedConversation.toFixed(2)} ms per listed conversation, body ${Math.round(inputs.webhookBodyBytes)} B, queue message ${Math.round(inputs.queueMessageBytes)} B, archive object ${Math.round(inputs.archiveObjectBytes)} B, record ${Math.round(inputs.recordItemBytes)} B, index entry ${Math.round(inputs.indexEntryBytes)} B; ` +
       `memory ${inputs.receiverMemoryMb}/${inputs.consumerMemoryMb}/${inputs.pollerMemoryMb} MB as the stack sets it.`,
     'Durations were measured on this x86 machine against emulators; they stand in for Lambda arm64 durations, which will differ (and DynamoDB, S3 and SQS answer with network latency the emulators do not have).',
     'One `post_call_transcription` webhook per conversation; an audio webhook adds one more receiver invocation, SQS message (claim check) and S3 object with the MP3. The poller time per listed conversation was measured with conversations missing (each fetched and published), so it is an upper bound for a stack whose webhooks arrive.',
@@ -160,7 +161,7 @@ async function main(): Promise<number> {
     Object.assign(figures, cost.figures);
     print(`\n${renderSection(cost, 2)}\n\n${renderSection(prices, 2)}`);
   } else {
-    print(`\nCost model skipped: no ${missing.join(', ')} (run the receiver-latency, consumer-throughput and poller-calls benchmarks).`);
+    print(`\nCost model skipped: no ${missing.join(', ')} (run the receiver-latency, consumer-throughput, poller-calls and write-units benchmarks).`);
   }
 
   const lost = lostFigures(figures);

@@ -5,7 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 // The same names the consumer, the local pipeline and the CLI use, so every copy of the table matches this one.
 import { ENV } from '../lambdas/core/contract.js';
-import { CONVERSATIONS_TABLE } from '../lambdas/core/record/conversation-table-schema.js';
+import { CONVERSATIONS_TABLE, projectedAttributesOf } from '../lambdas/core/record/conversation-table-schema.js';
 import type { ProjectFunction } from './project-function.js';
 import { viaService } from './project-key.js';
 
@@ -17,7 +17,23 @@ interface TableEncryptionProps {
   readonly encryptionKey?: kms.IKey;
 }
 
+/**
+ * What an index projects: `include` the listing attributes (CONVERSATIONS_TABLE.listAttributes), `all` the whole item
+ * (stacks deployed before December 2026), `none` leaves the index out (a step of the upgrade from `all`, see README).
+ */
+export type IndexProjection = 'include' | 'all' | 'none';
+
 export interface ConversationTableProps extends TableEncryptionProps {
+  /**
+   * Projection of the `by_agent` index.
+   * @default 'include'
+   */
+  readonly byAgentIndexProjection?: IndexProjection;
+  /**
+   * Projection of the `by_day` index.
+   * @default 'include'
+   */
+  readonly byDayIndexProjection?: IndexProjection;
   /**
    * Refuse DeleteTable, also from CloudFormation. Turn it off only to tear a test stack down.
    * @default true
@@ -41,7 +57,7 @@ function grantItemActions(fn: ProjectFunction, table: dynamodb.Table, actions: r
 }
 
 /**
- * The conversations table: one item per conversation, `by_agent` and `by_day` indexes (projection ALL), TTL on
+ * The conversations table: one item per conversation, `by_agent` and `by_day` indexes (the listing attributes), TTL on
  * `expires_at`, on-demand, point-in-time recovery, encrypted, deletion protection, retained with the data, and a
  * stream of its changes (new and old images) for the events and dataset pipes.
  */
@@ -61,12 +77,18 @@ export class ConversationTable extends Construct {
       stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       ...encryptionOf(props),
     });
-    for (const index of [CONVERSATIONS_TABLE.byAgentIndex, CONVERSATIONS_TABLE.byDayIndex]) {
+    const indexes = [
+      [CONVERSATIONS_TABLE.byAgentIndex, props.byAgentIndexProjection ?? 'include'],
+      [CONVERSATIONS_TABLE.byDayIndex, props.byDayIndexProjection ?? 'include'],
+    ] as const;
+    for (const [index, projection] of indexes) {
+      if (projection === 'none') continue;
       this.table.addGlobalSecondaryIndex({
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.NUMBER },
-        projectionType: dynamodb.ProjectionType.ALL,
+        // Only what listings read: each write then costs an index one unit, not the item's size (README, record schema).
+        ...(projection === 'all' ? { projectionType: dynamodb.ProjectionType.ALL } : { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: projectedAttributesOf(index) }),
       });
     }
   }

@@ -8,7 +8,7 @@ import { Consumer, DEFAULT_CONSUMER_BATCHING_WINDOW, DEFAULT_CONSUMER_TIMEOUT } 
 import { ConversationAnalytics } from './conversation-analytics.js';
 import { ConversationBucket } from './conversation-bucket.js';
 import { ConversationQueue } from './conversation-queue.js';
-import { ConversationTable } from './conversation-table.js';
+import { ConversationTable, type IndexProjection } from './conversation-table.js';
 import { IntegrationSecrets } from './integration-secrets.js';
 import { DEFAULT_ALARM_THRESHOLDS, Monitoring, type AlarmThresholds } from './monitoring.js';
 import { DEFAULT_POLL_SCHEDULE, Poller } from './poller.js';
@@ -74,6 +74,16 @@ export interface ConversationsStackProps extends StackProps {
    * @default true
    */
   readonly deletionProtection?: boolean;
+  /**
+   * Projection of the conversations table's `by_agent` index (README: upgrading a stack deployed with `all`).
+   * @default 'include'
+   */
+  readonly byAgentIndexProjection?: IndexProjection;
+  /**
+   * Projection of the conversations table's `by_day` index.
+   * @default 'include'
+   */
+  readonly byDayIndexProjection?: IndexProjection;
   /**
    * Retention of every log group.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -231,7 +241,12 @@ export class ConversationsStack extends Stack {
       archiveExpiration: props.archiveExpiration,
       encryptionKey,
     });
-    this.table = new ConversationTable(this, 'Conversations', { deletionProtection: props.deletionProtection, encryptionKey });
+    this.table = new ConversationTable(this, 'Conversations', {
+      deletionProtection: props.deletionProtection,
+      byAgentIndexProjection: props.byAgentIndexProjection,
+      byDayIndexProjection: props.byDayIndexProjection,
+      encryptionKey,
+    });
 
     this.ingress = new WebhookIngress(this, 'WebhookIngress', {
       secrets: this.secrets,

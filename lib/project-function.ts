@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, POWERTOOLS_ENV } from '../lambdas/core/contract.js';
 import { acknowledgeControlTowerRule, CONTROL_TOWER_RULE } from './control-tower.js';
+import { LAMBDA_BUNDLE_ALIASES, LAMBDA_BUNDLE_EXTERNALS, LAMBDA_BUNDLE_MAIN_FIELDS, LAMBDA_BUNDLE_TARGET } from './lambda-bundling.js';
 
 export { METRICS_NAMESPACE };
 
@@ -166,21 +167,21 @@ export class ProjectFunction extends Construct implements iam.IGrantable {
       depsLockFilePath: projectPath('package-lock.json'),
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node24',
+        target: LAMBDA_BUNDLE_TARGET,
         minify: true,
         sourceMap: true,
         // Stack traces need the mappings, not the original text: half the .map size, ~8 ms less to load it.
         sourcesContent: false,
-        mainFields: ['module', 'main'],
+        mainFields: [...LAMBDA_BUNDLE_MAIN_FIELDS],
         // Measured with esbuild (same options, Node 20, median of 7 cold imports with --enable-source-maps):
         //   bundled SDK:  ~500-550 KiB minified (~150-165 KiB gzip) per function; module load ~70-80 ms
         //   external SDK: ~40-56 KiB (~13-18 KiB gzip); module load ~135-160 ms, because the clients then load
         //                 as hundreds of separate package files (as the runtime-provided SDK does).
-        // Bundling halves load time (INIT is billed) and pins the SDK version we test with; size is no concern.
+        // Bundling halves load time (INIT is billed) and pins the SDK version we test with.
         bundleAwsSDK: true,
-        // Never bundled: ~5 MB and ~1 s of INIT. Kept external so an accidental import cannot grow the bundle
-        // (the function would fail at start-up instead; test/infra asserts no bundle imports it).
-        externalModules: ['@elevenlabs/elevenlabs-js'],
+        externalModules: [...LAMBDA_BUNDLE_EXTERNALS],
+        // The SDK's default credential chain becomes the environment provider (see lib/lambda-bundling.ts).
+        esbuildArgs: { '--alias': Object.entries(LAMBDA_BUNDLE_ALIASES).map(([name, replacement]) => `${name}=${replacement}`) },
         // No `createRequire` banner: Powertools (lib/esm) and the AWS SDK (dist-es, via mainFields `module`) are
         // ES modules, so the bundles contain no esbuild "Dynamic require" shim, which is what a CommonJS
         // `require('node:…')` becomes under ESM output and the only thing the banner fixes.

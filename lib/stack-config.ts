@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { Duration, Size } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IndexProjection } from './conversation-table.js';
 import type { ConversationsStackProps } from './conversations-stack.js';
 import type { AlarmThresholds } from './monitoring.js';
 import type { PowertoolsLogLevel } from './project-function.js';
@@ -25,6 +26,8 @@ export const CONTEXT_KEYS = {
   pollerEnabled: 'false: deploy the poller without running it (default true)',
   allowedSourceIps: 'Comma-separated IP addresses (or a JSON array) the receiver accepts, e.g. ElevenLabs\' published egress IPs (default: any)',
   deletionProtection: 'Deletion protection on the conversations table (default true)',
+  byAgentIndexProjection: 'include | all | none: what the by_agent index projects; all and none are steps of upgrading a stack deployed before December 2026 (default include)',
+  byDayIndexProjection: 'include | all | none: what the by_day index projects, as byAgentIndexProjection (default include)',
   logRetentionDays: 'Log retention in days, a CloudWatch Logs value such as 30, 90, 365 (default 90)',
   logLevel: 'DEBUG | INFO | WARN | ERROR (default INFO)',
   tracing: 'true: active X-Ray tracing on the functions (default false)',
@@ -202,11 +205,16 @@ function integrationSettings(parse: ContextParser): Partial<ConversationsStackPr
     customerManagedKey: parse.boolean('kmsKey'),
     allowedSourceIps: allowedSourceIps(parse),
     deletionProtection: parse.boolean('deletionProtection'),
+    byAgentIndexProjection: parse.string('byAgentIndexProjection', indexProjectionProblem) as IndexProjection | undefined,
+    byDayIndexProjection: parse.string('byDayIndexProjection', indexProjectionProblem) as IndexProjection | undefined,
     apiThrottleRateLimit: parse.integer('apiThrottleRateLimit', 1, 10_000),
     apiThrottleBurstLimit: parse.integer('apiThrottleBurstLimit', 1, 5_000),
     signatureMaxFutureSkewSecs: parse.integer('signatureMaxFutureSkewSecs', 0, 3600),
   };
 }
+
+const INDEX_PROJECTIONS: readonly IndexProjection[] = ['include', 'all', 'none'];
+const indexProjectionProblem = (value: string) => (INDEX_PROJECTIONS.includes(value as IndexProjection) ? undefined : `expected ${INDEX_PROJECTIONS.join(', ')}`);
 
 function allowedSourceIps(parse: ContextParser): string[] | undefined {
   const value = parse.raw('allowedSourceIps');

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
-import { ENV, METRICS_NAMESPACE, POWERTOOLS_ENV } from '../../lambdas/core/contract.js';
+import { ENV, METRICS_NAMESPACE, POWERTOOLS_ENV, SERVICE } from '../../lambdas/core/contract.js';
+import { LAMBDA_BUNDLE_ALIASES, LAMBDA_BUNDLE_EXTERNALS, LAMBDA_BUNDLE_MAIN_FIELDS, LAMBDA_BUNDLE_TARGET } from '../../lib/lambda-bundling.js';
 import { formatBytes, formatMs } from './format.js';
 import type { BenchSection } from './section.js';
 import { median } from './timing.js';
@@ -22,25 +23,31 @@ export interface BundlesOptions {
 /** Repository root (lib/project-function.ts has the same constant, but importing it would load aws-cdk-lib). */
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export const LAMBDA_FUNCTIONS = ['receiver', 'consumer', 'poller'] as const;
+/** Every function the stack deploys, by its directory under lambdas/. */
+export const LAMBDA_FUNCTIONS = [SERVICE.receiver, SERVICE.consumer, SERVICE.poller, SERVICE.events, SERVICE.analytics] as const;
 export type LambdaFunctionName = (typeof LAMBDA_FUNCTIONS)[number];
 
-/** The options lib/project-function.ts gives NodejsFunction, as the esbuild arguments it turns them into. */
+/**
+ * The options lib/project-function.ts gives NodejsFunction, as the esbuild arguments it turns them into (the shared
+ * ones from lib/lambda-bundling.ts; format, minify and source map as NodejsFunction's `bundling` spells them there).
+ */
 const PROJECT_BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node24',
+  target: LAMBDA_BUNDLE_TARGET,
   minify: true,
   sourcemap: true,
   sourcesContent: false,
-  mainFields: ['module', 'main'],
-  external: ['@elevenlabs/elevenlabs-js'],
+  mainFields: [...LAMBDA_BUNDLE_MAIN_FIELDS],
+  external: [...LAMBDA_BUNDLE_EXTERNALS],
+  alias: { ...LAMBDA_BUNDLE_ALIASES },
 };
 
 /**
  * NodejsFunction's defaults with the AWS SDK bundled: CommonJS, not minified, no source map, esbuild's own main
- * fields for Node (`main` first, so packages resolve to their CommonJS builds and tree-shake less).
+ * fields for Node (`main` first, so packages resolve to their CommonJS builds and tree-shake less), the SDK's whole
+ * default credential chain.
  */
 const NAIVE_BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
@@ -184,7 +191,7 @@ export function bundlesSection(results: readonly FunctionResult[], coldImports: 
       ]),
     ],
     notes: [
-      'Bundle: esbuild with lib/project-function.ts\'s options (ESM, minified, node24 target, mainFields module/main, AWS SDK bundled, @elevenlabs/elevenlabs-js external, external source map without sourcesContent); size of the .mjs file, gzip level 9 in brackets.',
+      'Bundle: esbuild with lib/project-function.ts\'s options (lib/lambda-bundling.ts: ESM, minified, node24 target, mainFields module/main, AWS SDK bundled with its default credential chain replaced by the environment provider, @elevenlabs/elevenlabs-js external, external source map without sourcesContent); size of the .mjs file, gzip level 9 in brackets.',
       'Naive: the same handler plus `new ElevenLabsClient()` from the official SDK, bundled with NodejsFunction\'s defaults and the AWS SDK bundled (CommonJS, not minified, no source map, esbuild\'s default main fields).',
       `init: median of ${coldImports} cold \`import()\`s of the bundle, each in a fresh \`node --enable-source-maps\` process on this machine (Node ${process.versions.node}, ${process.arch}), timed around the import inside the process; Node's own start-up before it (~${Math.round(nodeStartMs)} ms here) is not included.`,
     ],

@@ -2,7 +2,7 @@
  * Consumer throughput: the real consumer handler (createConsumerHandler, wired as lambdas/consumer/handler.ts wires it)
  * against dynalite and fauxqs, fed SQS events of the stack's batch size, one batch at a time and several in flight.
  */
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createConsumerHandler, type ConsumerHandler } from '../../lambdas/consumer/consume-batch.js';
@@ -10,12 +10,11 @@ import { readConsumerConfig } from '../../lambdas/consumer/config.js';
 import { consumerDependencies } from '../../lambdas/consumer/dependencies.js';
 import { ENV, SERVICE } from '../../lambdas/core/contract.js';
 import { createObservability } from '../../lambdas/core/observability.js';
-import { publishEvent, type QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
-import { parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
 import { lambdaContext } from '../local/lambda-context.js';
 import { STACK_SETTINGS } from './cost-model.js';
+import { dynamoDbItemBytes } from './dynamodb-item-size.js';
 import { formatBytes, formatCount, formatMs, formatPerSecond } from './format.js';
-import { sampleTranscriptionBody, SILENT_OBSERVABILITY, sqsRecordFor, startBenchAws, type BenchAws } from './harness.js';
+import { queuedRecordFor, sampleTranscriptionBody, SILENT_OBSERVABILITY, startBenchAws, type BenchAws } from './harness.js';
 import type { BenchSection } from './section.js';
 import { mean, monotonicMs } from './timing.js';
 
@@ -27,30 +26,12 @@ const WARM_UP_BATCHES = 5;
 /** Items read back to size a stored record. */
 const SIZED_ITEMS = 100;
 
-/**
- * SQS events of `batchSize` records, one sample transcription per new conversation, encoded by the production publish
- * path (publishEvent) with ports that keep the message instead of sending it. The archive write is skipped: inline
- * messages carry their body, so the consumer never reads it.
- */
+/** SQS events of `batchSize` records, one sample transcription per new conversation (queuedRecordFor). */
 async function queuedBatches(count: number, batchSize: number, label: string, aws: BenchAws): Promise<SQSEvent[]> {
   const records: SQSRecord[] = [];
   for (let index = 0; index < count; index++) {
     const conversationId = `conv_bench_consumer_${label}_${String(index).padStart(6, '0')}`;
-    const rawBody = sampleTranscriptionBody(conversationId);
-    let queued: QueuedMessage | undefined;
-    await publishEvent(
-      { rawBody, event: parseWebhookEvent(rawBody.toString('utf8')), source: 'webhook', receivedAt: new Date() },
-      {
-        bucketName: aws.names.bucketName,
-        putArchiveObject: async () => undefined,
-        deleteArchiveObject: async () => undefined,
-        sendMessage: async (message) => {
-          queued = message;
-        },
-      },
-    );
-    if (queued === undefined) throw new Error('publishEvent sent no message');
-    records.push(sqsRecordFor(queued, `${label}-${index}`, aws.resources.queueArn));
+    records.push(await queuedRecordFor(sampleTranscriptionBody(conversationId), `${label}-${index}`, aws));
   }
   const batches: SQSEvent[] = [];
   for (let offset = 0; offset < records.length; offset += batchSize) batches.push({ Records: records.slice(offset, offset + batchSize) });
@@ -70,33 +51,6 @@ async function consumeAll(handler: ConsumerHandler, batches: readonly SQSEvent[]
   const started = monotonicMs();
   await Promise.all(Array.from({ length: inFlight }, worker));
   return monotonicMs() - started;
-}
-
-/**
- * DynamoDB's item size rules, roughly: each attribute's name bytes plus its value's bytes; a number about one byte
- * per two significant digits plus one; a map or list 3 bytes plus 1 per element plus the elements (a map's with
- * their names).
- */
-function dynamoDbItemBytes(item: Readonly<Record<string, AttributeValue>>): number {
-  return Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + attributeValueBytes(value), 0);
-}
-
-function attributeValueBytes(value: AttributeValue): number {
-  if (value.S !== undefined) return Buffer.byteLength(value.S);
-  if (value.N !== undefined) return numberBytes(value.N);
-  if (value.B !== undefined) return value.B.byteLength;
-  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
-  if (value.SS !== undefined) return value.SS.reduce((sum, element) => sum + Buffer.byteLength(element), 0);
-  if (value.NS !== undefined) return value.NS.reduce((sum, element) => sum + numberBytes(element), 0);
-  if (value.BS !== undefined) return value.BS.reduce((sum, element) => sum + element.byteLength, 0);
-  if (value.L !== undefined) return value.L.reduce((sum, element) => sum + 1 + attributeValueBytes(element), 3);
-  if (value.M !== undefined) return Object.entries(value.M).reduce((sum, [name, element]) => sum + 1 + Buffer.byteLength(name) + attributeValueBytes(element), 3);
-  return 0;
-}
-
-function numberBytes(text: string): number {
-  const significant = text.replace(/[eE].*$/, '').replace(/\D/g, '').replace(/^0+/, '').replace(/0+$/, '');
-  return Math.ceil(significant.length / 2) + 1;
 }
 
 async function meanStoredItemBytes(aws: BenchAws): Promise<number> {
@@ -146,7 +100,7 @@ async function measureConsumer(records: number): Promise<BenchSection> {
         `createConsumerHandler (lambdas/consumer/consume-batch.ts) with the production conversation store on dynalite and S3 on fauxqs; SQS events of ${STACK_BATCH_SIZE} records (the stack's batch size), every record a new conversation, after ${WARM_UP_BATCHES} warm-up batches.`,
         'Messages come from the production publish path (publishEvent) with the sample post_call_transcription, delivered inline as Lambda would; every record stored, no batch item failures.',
         "The handler and dynalite share this process's one JavaScript thread and a batch's records already run concurrently (BatchProcessor's default), so more batches in flight can add little here, and the rates are those of this process (handler + emulator), not of DynamoDB. In Lambda each batch in flight gets an execution environment of its own.",
-        `A stored record is ~${formatBytes(figures.recordItemBytesMean)}: the mean of ${SIZED_ITEMS} items read back (Scan) and sized by DynamoDB's rules (attribute name + value bytes; numbers ~1 byte per 2 digits + 1; maps and lists 3 bytes + 1 per element). Both GSIs project ALL, so each index holds another copy.`,
+        `A stored record is ~${formatBytes(figures.recordItemBytesMean)}: the mean of ${SIZED_ITEMS} items read back (Scan) and sized by DynamoDB's rules (attribute name + value bytes; numbers ~1 byte per 2 digits + 1; maps and lists 3 bytes + 1 per element). Both GSIs project the listing attributes only (bin/bench/write-units.ts prices the writes).`,
       ],
       figures,
     };

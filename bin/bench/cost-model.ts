@@ -91,8 +91,10 @@ export interface CostInputs {
   readonly consumerMemoryMb: number;
   /** Mean stored DynamoDB item. */
   readonly recordItemBytes: number;
-  /** Global secondary indexes with projection ALL: each write also writes the item to each of them. */
-  readonly fullProjectionIndexes: number;
+  /** Global secondary indexes every record is in (by_agent, by_day): each first write also puts an entry in each. */
+  readonly indexes: number;
+  /** Mean index entry (table key, index keys, projected attributes): what each index write and index copy costs. */
+  readonly indexEntryBytes: number;
   /** Poller time per conversation it lists. */
   readonly pollerMsPerListedConversation: number;
   readonly pollerMemoryMb: number;
@@ -156,12 +158,13 @@ export function costPerMillionConversations(inputs: CostInputs, prices: Prices =
   const consumerInvocations = webhooks / inputs.consumerBatchSize;
   const listings = CONVERSATIONS * inputs.pollerListingsPerConversation;
   const itemWriteUnits = Math.ceil(inputs.recordItemBytes / DYNAMODB_WRITE_UNIT_BYTES);
+  const indexWriteUnits = Math.ceil(inputs.indexEntryBytes / DYNAMODB_WRITE_UNIT_BYTES);
   const itemReadUnits = Math.ceil(inputs.recordItemBytes / DYNAMODB_READ_UNIT_BYTES);
   const messageChunks = Math.ceil(inputs.queueMessageBytes / SQS_CHUNK_BYTES);
   const receiveChunks = Math.ceil((inputs.consumerBatchSize * inputs.queueMessageBytes) / SQS_CHUNK_BYTES);
   const logBytes = webhooks * inputs.logBytesPerReceiverInvocation + consumerInvocations * inputs.logBytesPerConsumerInvocation + webhooks * inputs.logBytesPerConsumerRecord;
   // Each consumer event reads its record (a missing item still costs one unit) and writes it back to the table and
-  // to every full-projection index.
+  // an entry to every index.
   const consumerReadUnits = CONVERSATIONS + (webhooks - CONVERSATIONS) * itemReadUnits;
   const pollerReadUnits = listings * 0.5 * itemReadUnits; // BatchGetItem is eventually consistent: half a unit per 4 KB
 
@@ -177,10 +180,20 @@ export function costPerMillionConversations(inputs: CostInputs, prices: Prices =
     line('SQS', 'DeleteMessageBatch (event source, per batch)', consumerInvocations, prices.sqsRequest),
     line('S3', 'PUT archive objects', webhooks, prices.s3Put),
     line('S3', 'archive storage, first month', (webhooks * inputs.archiveObjectBytes) / GIB, prices.s3StandardGbMonth),
-    line('DynamoDB', `writes (table + ${inputs.fullProjectionIndexes} indexes, ${itemWriteUnits} WRU each)`, webhooks * (1 + inputs.fullProjectionIndexes) * itemWriteUnits, prices.dynamoDbWriteRequestUnit),
+    line(
+      'DynamoDB',
+      `writes (table ${itemWriteUnits} WRU + ${inputs.indexes} indexes × ${indexWriteUnits} WRU)`,
+      webhooks * (itemWriteUnits + inputs.indexes * indexWriteUnits),
+      prices.dynamoDbWriteRequestUnit,
+    ),
     line('DynamoDB', 'consistent reads before each write (1 unit per 4 KB)', consumerReadUnits, prices.dynamoDbReadRequestUnit),
     line('DynamoDB', 'poller presence checks (BatchGetItem, eventually consistent: ½ unit per 4 KB)', pollerReadUnits, prices.dynamoDbReadRequestUnit),
-    line('DynamoDB', 'storage, first month (table + indexes)', (CONVERSATIONS * (1 + inputs.fullProjectionIndexes) * (inputs.recordItemBytes + DYNAMODB_ITEM_OVERHEAD_BYTES)) / GIB, prices.dynamoDbGbMonth),
+    line(
+      'DynamoDB',
+      'storage, first month (table + indexes)',
+      (CONVERSATIONS * (inputs.recordItemBytes + DYNAMODB_ITEM_OVERHEAD_BYTES + inputs.indexes * (inputs.indexEntryBytes + DYNAMODB_ITEM_OVERHEAD_BYTES))) / GIB,
+      prices.dynamoDbGbMonth,
+    ),
     line('CloudWatch Logs', 'ingestion (receiver + consumer)', logBytes / GIB, prices.cloudWatchLogsIngestedGb),
   ];
 
@@ -201,8 +214,8 @@ export const STACK_SETTINGS = {
   consumerMemoryMb: 1024,
   pollerMemoryMb: 512,
   consumerBatchSize: 10,
-  /** by_agent and by_day, both projection ALL. */
-  fullProjectionIndexes: 2,
+  /** by_agent and by_day, both projecting the listing attributes (INCLUDE). */
+  indexes: 2,
   /** rate(10 minutes), overlap 3,600 s: a conversation is listed by 1 + 3600/600 runs. */
   pollerRunsPerMonth: (30 * 24 * 60) / 10,
   pollerListingsPerConversation: 1 + 3600 / 600,
@@ -233,6 +246,7 @@ export const COST_FIGURES = [
   'recordItemBytesMean',
   'pollerRunMs',
   'pollerConversations',
+  'indexEntryBytesMean',
 ] as const;
 
 export type CostFigures = Readonly<Record<(typeof COST_FIGURES)[number], number>> & {
@@ -258,7 +272,8 @@ export function costInputsFromFigures(figures: CostFigures): CostInputs {
     consumerBatchSize: figures.consumerBatchSize,
     consumerMemoryMb: STACK_SETTINGS.consumerMemoryMb,
     recordItemBytes: figures.recordItemBytesMean,
-    fullProjectionIndexes: STACK_SETTINGS.fullProjectionIndexes,
+    indexes: STACK_SETTINGS.indexes,
+    indexEntryBytes: figures.indexEntryBytesMean,
     pollerMsPerListedConversation: figures.pollerRunMs / figures.pollerConversations,
     pollerMemoryMb: STACK_SETTINGS.pollerMemoryMb,
     pollerListingsPerConversation: STACK_SETTINGS.pollerListingsPerConversation,

@@ -5,7 +5,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import type { QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
+import { publishEvent, type QueuedMessage } from '../../lambdas/core/ingest/publish-event.js';
+import { parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
 import type { ObservabilityOptions } from '../../lambdas/core/observability.js';
 import { LOCAL_RESOURCE_NAMES } from '../local/endpoints.js';
 import { emulatorCredentials, emulatorRegion, startDynamoDbEmulator, startLocalSqsS3Emulator, type DynamoDbEmulator } from '../local/emulators.js';
@@ -85,3 +86,25 @@ export function sqsRecordFor(message: QueuedMessage, messageId: string, queueArn
   };
 }
 
+
+/**
+ * The SQS record the consumer would receive for a webhook body, encoded by the production publish path (publishEvent)
+ * with ports that keep the message instead of sending it. The archive write is skipped: inline messages carry their
+ * body, so the consumer never reads it.
+ */
+export async function queuedRecordFor(rawBody: Buffer, messageId: string, aws: BenchAws): Promise<SQSRecord> {
+  let queued: QueuedMessage | undefined;
+  await publishEvent(
+    { rawBody, event: parseWebhookEvent(rawBody.toString('utf8')), source: 'webhook', receivedAt: new Date() },
+    {
+      bucketName: aws.names.bucketName,
+      putArchiveObject: async () => undefined,
+      deleteArchiveObject: async () => undefined,
+      sendMessage: async (message) => {
+        queued = message;
+      },
+    },
+  );
+  if (queued === undefined) throw new Error('publishEvent sent no message');
+  return sqsRecordFor(queued, messageId, aws.resources.queueArn);
+}

@@ -105,7 +105,8 @@ export function costSection(model: CostModel, notes: readonly string[]): BenchSe
       ['**total**', 'per month, whatever the traffic', '', `**${formatUsd(model.perMonthTotalUsd)}**`],
     ],
     notes,
-    figures: { costPerMillionConversationsUsd: round(model.perMillionTotalUsd, 2), costFixedPerMonthUsd: round(model.perMonthTotalUsd, 2) },
+    // costPerMillionUsd: the name issue 18 gives the same total (costPerMillionConversationsUsd stays for existing readers).
+    figures: { costPerMillionConversationsUsd: round(model.perMillionTotalUsd, 2), costPerMillionUsd: round(model.perMillionTotalUsd, 2), costFixedPerMonthUsd: round(model.perMonthTotalUsd, 2) },
   };
 }
 

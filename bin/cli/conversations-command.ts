@@ -11,7 +11,7 @@ import { DEFAULT_LIST_LOOKBACK_SECS, type ConversationRecord } from '../../lambd
 import { explainAwsError, resolveTarget, type ConversationTarget } from './conversation-target.js';
 import { reportUsageError } from './command-line.js';
 import { COMMAND_USAGE, CONVERSATIONS_USAGE, parseConversationsArgs, type ConversationsOptions } from './conversations-options.js';
-import { conversationRow, createExportProgress, isoSeconds, recordSummary, renderTable, transcriptLines } from './conversations-output.js';
+import { CONVERSATION_ROW_ATTRIBUTES, conversationRow, createExportProgress, isoSeconds, recordSummary, renderTable, transcriptLines } from './conversations-output.js';
 import { CommandUsageError, type CommandIo, type CommandStream } from './io.js';
 
 /** Exit codes (also in the usage text). */
@@ -34,12 +34,14 @@ function effectiveRange(options: ConversationsOptions): { since: number; until: 
   return { since, until };
 }
 
-function listRecords(target: ConversationTarget, options: ConversationsOptions, includeTranscript: boolean): AsyncIterable<ConversationRecord> {
+/** Records in the range; `attributes` set, only those (the `list` table's, which the indexes answer alone). */
+function listRecords(target: ConversationTarget, options: ConversationsOptions, includeTranscript: boolean, attributes?: readonly (keyof ConversationRecord)[]): AsyncIterable<ConversationRecord> {
   const { filters } = options;
   return target.reader.listConversations({
     ...effectiveRange(options),
     order: filters.order,
     includeTranscript,
+    ...(attributes === undefined ? {} : { attributes }),
     ...(filters.agentId === undefined ? {} : { agentId: filters.agentId }),
     ...(filters.status === undefined ? {} : { status: filters.status }),
     ...(filters.limit === undefined ? {} : { limit: filters.limit }),
@@ -70,7 +72,7 @@ async function list(target: ConversationTarget, options: ConversationsOptions, i
     }
   } else {
     const rows: string[][] = [];
-    for await (const record of listRecords(target, options, false)) rows.push(conversationRow(record));
+    for await (const record of listRecords(target, options, false, CONVERSATION_ROW_ATTRIBUTES)) rows.push(conversationRow(record));
     count = rows.length;
     if (count > 0) await emit(io.stdout, `${renderTable(rows, io.stdout.isTTY === true ? io.stdout.columns : undefined)}\n`);
   }

@@ -49,6 +49,9 @@ function cell(value: string | undefined): string {
 }
 
 /** One table row: identifiers, times, outcome and the summary title; never transcript text or phone numbers. */
+/** What conversationRow reads: a `list` table asks the index for these alone. */
+export const CONVERSATION_ROW_ATTRIBUTES = ['agent_id', 'call_duration_secs', 'status', 'call_successful', 'audio', 'audio_unavailable', 'has_audio', 'call_summary_title'] as const satisfies readonly (keyof ConversationRecord)[];
+
 export function conversationRow(record: ConversationRecord): string[] {
   return [
     cell(record.conversation_id),

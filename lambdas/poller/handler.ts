@@ -3,6 +3,7 @@
  * built once per execution environment; the logic is in poll-handler.ts.
  */
 import { readS3ClientOptions } from '../core/aws/client-options.js';
+import { lambdaCredentials } from '../core/aws/lambda-credentials.js';
 import { createDynamoDbDocumentClient } from '../core/aws/dynamodb.js';
 import { createS3Client } from '../core/aws/s3.js';
 import { createSecretReader } from '../core/aws/secrets.js';
@@ -14,11 +15,12 @@ import { pollerDependencies } from './dependencies.js';
 import { createPollerHandler, type PollerHandler } from './poll-handler.js';
 
 const config = readPollerConfig(process.env);
+const aws = { credentials: lambdaCredentials() };
 const clients = {
-  documentClient: createDynamoDbDocumentClient(),
-  s3: createS3Client(readS3ClientOptions(process.env)),
-  sqs: createSqsClient(),
-  readSecret: createSecretReader(),
+  documentClient: createDynamoDbDocumentClient(aws),
+  s3: createS3Client({ ...aws, ...readS3ClientOptions(process.env) }),
+  sqs: createSqsClient(aws),
+  readSecret: createSecretReader(aws),
 };
 
 export const handler: PollerHandler = createPollerHandler(pollerDependencies(config, clients), createObservability(SERVICE.poller));

@@ -3,6 +3,7 @@
  * cache live at module scope, so they are built once per execution environment; the logic is in receive-webhook.ts.
  */
 import { readS3ClientOptions } from '../core/aws/client-options.js';
+import { lambdaCredentials } from '../core/aws/lambda-credentials.js';
 import { createS3Client } from '../core/aws/s3.js';
 import { createSecretReader } from '../core/aws/secrets.js';
 import { createSqsClient } from '../core/aws/sqs.js';
@@ -14,6 +15,7 @@ import { createReceiverHandler, type ReceiverHandler } from './receive-webhook.j
 
 const config = readReceiverConfig(process.env);
 const observability = createObservability(SERVICE.receiver);
-const clients = { s3: createS3Client(readS3ClientOptions(process.env)), sqs: createSqsClient(), readSecret: createSecretReader() };
+const aws = { credentials: lambdaCredentials() };
+const clients = { s3: createS3Client({ ...aws, ...readS3ClientOptions(process.env) }), sqs: createSqsClient(aws), readSecret: createSecretReader(aws) };
 
 export const handler: ReceiverHandler = createReceiverHandler(receiverDependencies(config, clients, observability), observability);

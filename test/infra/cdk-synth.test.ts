@@ -102,6 +102,16 @@ describe('Lambda bundles', () => {
     }
   });
 
+  it('none carries a credential provider Lambda cannot use (only the environment provider is bundled)', () => {
+    for (const { id, directory } of bundles()) {
+      const { sources } = JSON.parse(readFileSync(join(directory, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+      const packages = new Set(sources.map((source) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source)?.[1]).filter((name) => name !== undefined));
+
+      expect([...packages].filter((name) => /^@aws-sdk\/(nested-clients|credential-provider-(?!env$)|token-providers)|^@smithy\/credential-provider-imds$/.test(name)), id).toEqual([]);
+      if (packages.has('@aws-sdk/core')) expect(packages, id).toContain('@aws-sdk/credential-provider-env');
+    }
+  });
+
   it('none holds DuckDB (the embedded engine is for the command-line tools and the local pipeline only)', () => {
     for (const { id, directory } of bundles()) {
       expect(readFileSync(join(directory, 'index.mjs'), 'utf8'), id).not.toMatch(/duckdb/i);

@@ -38,6 +38,11 @@ describe('readStackConfig', () => {
     expect(read.sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
   });
 
+  it('reads the index projections of an upgrade step, and refuses any other value', () => {
+    expect(readStackConfig(contextOf({ byAgentIndexProjection: 'none', byDayIndexProjection: 'all' }))).toEqual({ byAgentIndexProjection: 'none', byDayIndexProjection: 'all' });
+    expect(() => readStackConfig(contextOf({ byDayIndexProjection: 'ALL' }))).toThrow(/byDayIndexProjection.*expected include, all, none/);
+  });
+
   it('parses -c strings into booleans, numbers, lists and durations', () => {
     const config = readStackConfig(
       contextOf({

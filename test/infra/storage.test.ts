@@ -1,9 +1,14 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { ConversationTable } from '../../lib/conversation-table.js';
 import { arnOf, logicalId, synthesizeStack } from './support.js';
 
 // Default configuration: SQS/S3/DynamoDB/Secrets Manager-managed encryption, no customer-managed key.
 const { stack, template } = synthesizeStack();
+
+/** What the CLI's `list` table, the viewer's list and overview and the status filter read (besides both indexes' keys). */
+const LISTING_ATTRIBUTES = ['status', 'agent_name', 'call_duration_secs', 'call_successful', 'call_summary_title', 'transcript_summary', 'has_audio', 'audio', 'audio_unavailable', 'initiation_failure'];
 const queueId = logicalId(stack.queue.queue);
 const deadLetterQueueId = logicalId(stack.queue.deadLetterQueue);
 const bucketId = logicalId(stack.bucket.bucket);
@@ -177,7 +182,7 @@ describe('AWS::DynamoDB::Table', () => {
     });
   });
 
-  it('conversations: GSIs by_agent (agent_id S, start_time_unix_secs N) and by_day (start_day S, start_time_unix_secs N), projection ALL', () => {
+  it('conversations: GSIs by_agent (agent_id S, start_time_unix_secs N) and by_day (start_day S, start_time_unix_secs N), projecting the listing attributes only', () => {
     const properties = template.findResources('AWS::DynamoDB::Table')[tableId]?.Properties as {
       GlobalSecondaryIndexes: unknown[];
       AttributeDefinitions: unknown[];
@@ -190,7 +195,7 @@ describe('AWS::DynamoDB::Table', () => {
           { AttributeName: 'agent_id', KeyType: 'HASH' },
           { AttributeName: 'start_time_unix_secs', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['start_day', ...LISTING_ATTRIBUTES] },
       },
       {
         IndexName: 'by_day',
@@ -198,7 +203,7 @@ describe('AWS::DynamoDB::Table', () => {
           { AttributeName: 'start_day', KeyType: 'HASH' },
           { AttributeName: 'start_time_unix_secs', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['agent_id', ...LISTING_ATTRIBUTES] },
       },
     ]);
     expect(properties.AttributeDefinitions).toEqual(
@@ -251,5 +256,19 @@ describe('AWS::SecretsManager::Secret', () => {
     expect(secret?.Properties).not.toHaveProperty('SecretString');
     expect(secret?.Properties).not.toHaveProperty('Name');
     expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(2);
+  });
+});
+
+describe('ConversationTable index projections (the steps of upgrading a stack deployed with projection ALL)', () => {
+  it('keeps an index at ALL, or leaves it out, as the context asks', () => {
+    // Prepare
+    const upgrading = new Stack(new App(), 'Upgrading');
+
+    // Act
+    new ConversationTable(upgrading, 'Conversations', { byAgentIndexProjection: 'none', byDayIndexProjection: 'all' });
+
+    // Assess
+    const [table] = Object.values(Template.fromStack(upgrading).findResources('AWS::DynamoDB::Table'));
+    expect(table?.Properties.GlobalSecondaryIndexes).toEqual([expect.objectContaining({ IndexName: 'by_day', Projection: { ProjectionType: 'ALL' } })]);
   });
 });

@@ -46,7 +46,8 @@ const INPUTS: CostInputs = {
   consumerBatchSize: 10,
   consumerMemoryMb: 1024,
   recordItemBytes: 2500, // 3 write units, 1 read unit
-  fullProjectionIndexes: 2,
+  indexes: 2,
+  indexEntryBytes: 1100, // 2 write units per index
   pollerMsPerListedConversation: 0.2,
   pollerMemoryMb: 512,
   pollerListingsPerConversation: 7,
@@ -92,11 +93,11 @@ describe('costPerMillionConversations', () => {
     expect(quantity('S3', 'archive storage')).toBeCloseTo((1_000_000 * 2 * KIB) / GIB, 9);
   });
 
-  it('writes each record to the table and every full-projection index, in 1 KB units, after a consistent read', () => {
-    expect(quantity('DynamoDB', 'writes')).toBe(1_000_000 * 3 * 3);
+  it('writes each record to the table and an entry to every index, in 1 KB units, after a consistent read', () => {
+    expect(quantity('DynamoDB', 'writes')).toBe(1_000_000 * (3 + 2 * 2));
     expect(quantity('DynamoDB', 'consistent reads')).toBe(1_000_000);
     expect(quantity('DynamoDB', 'poller presence checks')).toBe(7_000_000 * 0.5);
-    expect(quantity('DynamoDB', 'storage')).toBeCloseTo((1_000_000 * 3 * (2500 + 100)) / GIB, 9);
+    expect(quantity('DynamoDB', 'storage')).toBeCloseTo((1_000_000 * (2500 + 100 + 2 * (1100 + 100))) / GIB, 9);
   });
 
   it('reads an existing record again for every further webhook of its conversation', () => {
@@ -121,7 +122,7 @@ describe('costPerMillionConversations', () => {
   it('prices each quantity at its unit price and totals the lines', () => {
     const priced = costPerMillionConversations(INPUTS, US_EAST_1_PRICES);
     expect(item(priced.perMillion, 'API Gateway', 'HTTP API requests').costUsd).toBeCloseTo(2.0, 9);
-    expect(item(priced.perMillion, 'DynamoDB', 'writes').costUsd).toBeCloseTo(9 * 0.625, 9);
+    expect(item(priced.perMillion, 'DynamoDB', 'writes').costUsd).toBeCloseTo(7 * 0.625, 9);
     expect(item(priced.perMillion, 'Lambda', 'receiver duration').costUsd).toBeCloseTo(5000 * 0.0000133334, 9);
     expect(priced.perMillionTotalUsd).toBeCloseTo(priced.perMillion.reduce((sum, line) => sum + line.quantity * line.unitPriceUsd, 0), 9);
     expect(item(priced.perMonth, 'Secrets Manager', 'secrets').costUsd).toBeCloseTo(0.8, 9);
@@ -139,6 +140,7 @@ describe('costInputsFromFigures', () => {
     recordItemBytesMean: 9000,
     pollerRunMs: 5000,
     pollerConversations: 10_000,
+    indexEntryBytesMean: 450,
   };
 
   it('takes durations and sizes from the figures and the rest from the stack', () => {

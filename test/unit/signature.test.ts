@@ -9,6 +9,7 @@ import {
   verifySignature,
   type VerifySignatureOptions,
 } from '../../lambdas/core/ingest/signature.js';
+import { constantTimeEqual } from '../../lambdas/core/ingest/constant-time-equal.js';
 
 // The worked vector of api-facts §1.1 (computed with Python hmac, cross-checked with openssl).
 const VECTOR_SECRET = 'test_secret_123';
@@ -393,5 +394,27 @@ describe('findHeader', () => {
 
     // Assess
     expect(verdict).toEqual({ ok: true, timestamp: NOW, secretIndex: 0 });
+  });
+});
+
+describe('constantTimeEqual', () => {
+  it('is true only for the same text', () => {
+    expect(constantTimeEqual(VECTOR_DIGEST, VECTOR_DIGEST)).toBe(true);
+    expect(constantTimeEqual('', '')).toBe(true);
+  });
+
+  it('is false for a difference in any position, in length, or in case', () => {
+    for (const position of [0, 31, 63]) {
+      const changed = `${VECTOR_DIGEST.slice(0, position)}${VECTOR_DIGEST[position] === '0' ? '1' : '0'}${VECTOR_DIGEST.slice(position + 1)}`;
+      expect(constantTimeEqual(VECTOR_DIGEST, changed), `position ${position}`).toBe(false);
+    }
+    expect(constantTimeEqual(VECTOR_DIGEST, VECTOR_DIGEST.slice(0, 63))).toBe(false);
+    expect(constantTimeEqual(VECTOR_DIGEST, `${VECTOR_DIGEST}0`)).toBe(false);
+    expect(constantTimeEqual(VECTOR_DIGEST, VECTOR_DIGEST.toUpperCase())).toBe(false);
+  });
+
+  it('never folds a non-ASCII character onto an ASCII one (U+0161 and U+0061 share their low byte)', () => {
+    expect(constantTimeEqual('a', '\u0161')).toBe(false);
+    expect(constantTimeEqual('a', '\u0100a'.slice(1))).toBe(true);
   });
 });

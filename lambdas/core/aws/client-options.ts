@@ -2,12 +2,20 @@ import { ENV } from '../contract.js';
 import type { Environment } from '../env-reader.js';
 
 /**
- * How to reach AWS. In Lambda nothing is set (the SDK's defaults apply); the local pipeline, the CLIs and the tests
+ * How to reach AWS. In Lambda only the credentials provider is set (the environment's); the local pipeline, the CLIs and the tests
  * name an emulator's endpoint, region and credentials explicitly.
  */
+/** An access key pair, as an emulator or a resolved profile gives it. */
+export interface StaticCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
 export interface AwsClientOptions {
   readonly region?: string;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** Keys, or a provider the SDK calls when it signs (Lambda: lambdaCredentials). @default the SDK's default chain */
+  readonly credentials?: StaticCredentials | (() => Promise<StaticCredentials>);
   readonly endpoint?: string;
   /** A named profile of the shared AWS config (the command-line tools' --profile). */
   readonly profile?: string;

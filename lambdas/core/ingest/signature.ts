@@ -9,7 +9,8 @@
  *   signature comparison is constant-time;
  * - several secrets (rotation), any one verifies.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from './constant-time-equal.js';
 import { DEFAULT_SIGNATURE_MAX_FUTURE_SKEW_SECS } from '../contract.js';
 
 /** The signature header's name as API Gateway and Node deliver it (lower-case). */
@@ -46,26 +47,32 @@ interface SignatureCandidate {
   readonly signatureHex: string;
 }
 
-/** HTTP's optional whitespace (space, tab) around a part; the SDK trims nothing. */
-function trimOptionalWhitespace(part: string): string {
-  let start = 0;
-  let end = part.length;
-  while (start < end && (part[start] === ' ' || part[start] === '\t')) start++;
-  while (end > start && (part[end - 1] === ' ' || part[end - 1] === '\t')) end--;
-  return start === 0 && end === part.length ? part : part.slice(start, end);
-}
+const isOptionalWhitespace = (character: string | undefined) => character === ' ' || character === '\t';
 
 /**
- * The SDK's reading of the parts: the FIRST part starting with `t=` and the FIRST starting with `v0=`; an empty
- * timestamp counts as missing (the SDK tests `!timestamp`), an empty digest does not.
+ * The SDK's reading of the comma-separated parts: the FIRST part starting with `t=` and the FIRST starting with
+ * `v0=`; an empty timestamp counts as missing (the SDK tests `!timestamp`), an empty digest does not. `trim` first
+ * strips HTTP's optional whitespace (space, tab) around each part, which the SDK does not. Scans the header in place:
+ * no array of parts, as this runs for every webhook.
  */
-function candidateFrom(parts: readonly string[]): SignatureCandidate | undefined {
+function candidateFrom(header: string, trim: boolean): SignatureCandidate | undefined {
   let timestampText: string | undefined;
   let signatureHex: string | undefined;
-  for (const part of parts) {
-    if (timestampText === undefined && part.startsWith(TIMESTAMP_PREFIX)) timestampText = part.slice(TIMESTAMP_PREFIX.length);
-    else if (signatureHex === undefined && part.startsWith(SIGNATURE_PREFIX)) signatureHex = part.slice(SIGNATURE_PREFIX.length);
-    if (timestampText !== undefined && signatureHex !== undefined) break;
+  for (let partStart = 0; partStart <= header.length && (timestampText === undefined || signatureHex === undefined); ) {
+    const comma = header.indexOf(',', partStart);
+    const partEnd = comma === -1 ? header.length : comma;
+    let start = partStart;
+    let end = partEnd;
+    if (trim) {
+      while (start < end && isOptionalWhitespace(header[start])) start++;
+      while (end > start && isOptionalWhitespace(header[end - 1])) end--;
+    }
+    if (timestampText === undefined && end - start >= TIMESTAMP_PREFIX.length && header.startsWith(TIMESTAMP_PREFIX, start)) {
+      timestampText = header.slice(start + TIMESTAMP_PREFIX.length, end);
+    } else if (signatureHex === undefined && end - start >= SIGNATURE_PREFIX.length && header.startsWith(SIGNATURE_PREFIX, start)) {
+      signatureHex = header.slice(start + SIGNATURE_PREFIX.length, end);
+    }
+    partStart = partEnd + 1;
   }
   if (timestampText === undefined || timestampText === '' || signatureHex === undefined) return undefined;
   return { timestampText, signatureHex };
@@ -73,39 +80,31 @@ function candidateFrom(parts: readonly string[]): SignatureCandidate | undefined
 
 type TimestampVerdict = { readonly ok: true; readonly timestamp: number } | { readonly ok: false; readonly reason: SignatureFailureReason };
 
-function judgeTimestamp(timestampText: string, nowSeconds: number, toleranceSecs: number, maxFutureSkewSecs: number): TimestampVerdict {
+function judgeTimestamp(timestampText: string, options: VerifySignatureOptions): TimestampVerdict {
   // Number(), as the SDK does, so every spelling it accepts ("0x…", "1e9", " 123", "+123") means the same here.
   const timestamp = Number(timestampText);
   if (!Number.isFinite(timestamp)) return { ok: false, reason: 'malformed_signature' };
-  if (timestamp < nowSeconds - toleranceSecs) return { ok: false, reason: 'stale_timestamp' };
-  if (timestamp > nowSeconds + maxFutureSkewSecs) return { ok: false, reason: 'future_timestamp' };
+  if (timestamp < options.nowSeconds - (options.toleranceSecs ?? DEFAULT_TOLERANCE_SECS)) return { ok: false, reason: 'stale_timestamp' };
+  if (timestamp > options.nowSeconds + (options.maxFutureSkewSecs ?? DEFAULT_MAX_FUTURE_SKEW_SECS)) return { ok: false, reason: 'future_timestamp' };
   return { ok: true, timestamp };
 }
 
-function hexDigest(rawBody: Uint8Array | string, secret: string, timestampText: string): Buffer {
-  const hmac = createHmac('sha256', secret);
-  hmac.update(`${timestampText}.`, 'utf8');
-  // The body's bytes are hashed as received: no decoding, no copy.
-  if (typeof rawBody === 'string') hmac.update(rawBody, 'utf8');
-  else hmac.update(rawBody);
-  return Buffer.from(hmac.digest('hex'), 'latin1');
+/** Lower-case hex HMAC-SHA256 of `<timestamp text>.<body>`; the body's bytes are hashed as received (no decoding, no copy). */
+function hexDigestOf(rawBody: Uint8Array | string, secret: string, timestampText: string): string {
+  const hmac = createHmac('sha256', secret).update(`${timestampText}.`, 'utf8');
+  return (typeof rawBody === 'string' ? hmac.update(rawBody, 'utf8') : hmac.update(rawBody)).digest('hex');
 }
 
-/** Constant-time for equal lengths; the expected length (64) is public, so the early length check leaks nothing. */
-function digestsEqual(expected: Buffer, received: Buffer): boolean {
-  return received.length === expected.length && timingSafeEqual(expected, received);
+function assertFinite(name: string, value: number | undefined): void {
+  if (value !== undefined && !Number.isFinite(value)) throw new Error(`verifySignature option ${name} must be a finite number`);
 }
 
 function assertValidOptions(options: VerifySignatureOptions): void {
   if (options.secrets.length === 0) throw new Error('verifySignature needs at least one webhook secret');
-  if (options.secrets.some((secret) => secret === '')) throw new Error('verifySignature was given an empty webhook secret');
-  for (const [name, value] of [
-    ['nowSeconds', options.nowSeconds],
-    ['toleranceSecs', options.toleranceSecs ?? 0],
-    ['maxFutureSkewSecs', options.maxFutureSkewSecs ?? 0],
-  ] as const) {
-    if (!Number.isFinite(value)) throw new Error(`verifySignature option ${name} must be a finite number`);
-  }
+  if (options.secrets.includes('')) throw new Error('verifySignature was given an empty webhook secret');
+  if (!Number.isFinite(options.nowSeconds)) throw new Error('verifySignature option nowSeconds must be a finite number');
+  assertFinite('toleranceSecs', options.toleranceSecs);
+  assertFinite('maxFutureSkewSecs', options.maxFutureSkewSecs);
 }
 
 interface HeaderReadings {
@@ -115,13 +114,14 @@ interface HeaderReadings {
   readonly all: readonly SignatureCandidate[];
 }
 
+/** Spaces or tabs anywhere: only then can trimming read the header differently. */
+const hasOptionalWhitespace = (header: string) => header.includes(' ') || header.includes('\t');
+
+/** Both readings of a header with whitespace (verifySignature reads one without any). */
 function readHeader(header: string): HeaderReadings {
-  const parts = header.split(',');
-  const trimmedParts = parts.map(trimOptionalWhitespace);
-  const asSent = candidateFrom(parts);
-  if (trimmedParts.every((part, index) => part === parts[index])) return { trimmed: asSent, all: asSent === undefined ? [] : [asSent] };
+  const asSent = candidateFrom(header, false);
   // Trimming can change which part comes first: " t=,t=123" reads "t=123" as sent, an empty "t=" trimmed.
-  const trimmed = candidateFrom(trimmedParts);
+  const trimmed = candidateFrom(header, true);
   const all = [trimmed, asSent].filter((candidate): candidate is SignatureCandidate => candidate !== undefined);
   const distinct = all.length === 2 && all[0]?.timestampText === all[1]?.timestampText && all[0]?.signatureHex === all[1]?.signatureHex ? all.slice(0, 1) : all;
   return { trimmed, all: distinct };
@@ -141,34 +141,47 @@ function readHeader(header: string): HeaderReadings {
 export function verifySignature(rawBody: Uint8Array | string, header: string | undefined, options: VerifySignatureOptions): SignatureVerification {
   assertValidOptions(options);
   if (header === undefined || header === '') return { ok: false, reason: 'missing_signature' };
+  // Nearly every header has no whitespace: one reading, verified without the bookkeeping two readings need.
+  if (!hasOptionalWhitespace(header)) return verifyReading(rawBody, candidateFrom(header, false), options);
 
   const readings = readHeader(header);
-  const toleranceSecs = options.toleranceSecs ?? DEFAULT_TOLERANCE_SECS;
-  const maxFutureSkewSecs = options.maxFutureSkewSecs ?? DEFAULT_MAX_FUTURE_SKEW_SECS;
-  const judge = (candidate: SignatureCandidate): TimestampVerdict => judgeTimestamp(candidate.timestampText, options.nowSeconds, toleranceSecs, maxFutureSkewSecs);
-  const failure: SignatureFailureReason = (() => {
-    if (readings.trimmed === undefined) return 'malformed_signature';
-    const verdict = judge(readings.trimmed);
-    return verdict.ok ? 'invalid_signature' : verdict.reason;
-  })();
-
-  const eligible: { readonly timestampText: string; readonly timestamp: number; readonly received: Buffer }[] = [];
+  const failure = failureOf(readings.trimmed, options);
+  const eligible: { readonly timestampText: string; readonly timestamp: number; readonly received: string }[] = [];
   for (const candidate of readings.all) {
-    const verdict = judge(candidate);
-    // utf8, not latin1: latin1 would fold a non-ASCII character onto an ASCII hex digit.
-    if (verdict.ok) eligible.push({ timestampText: candidate.timestampText, timestamp: verdict.timestamp, received: Buffer.from(candidate.signatureHex, 'utf8') });
+    const verdict = judgeTimestamp(candidate.timestampText, options);
+    if (verdict.ok) eligible.push({ timestampText: candidate.timestampText, timestamp: verdict.timestamp, received: candidate.signatureHex });
   }
 
-  for (const [secretIndex, secret] of options.secrets.entries()) {
-    let previous: { readonly timestampText: string; readonly expected: Buffer } | undefined;
+  for (let secretIndex = 0; secretIndex < options.secrets.length && eligible.length > 0; secretIndex++) {
+    const secret = options.secrets[secretIndex] as string;
+    let previous: { readonly timestampText: string; readonly expected: string } | undefined;
     for (const { timestampText, timestamp, received } of eligible) {
       // Both readings usually share the timestamp text: hash a large body once per secret.
-      const expected = previous?.timestampText === timestampText ? previous.expected : hexDigest(rawBody, secret, timestampText);
+      const expected = previous?.timestampText === timestampText ? previous.expected : hexDigestOf(rawBody, secret, timestampText);
       previous = { timestampText, expected };
-      if (digestsEqual(expected, received)) return { ok: true, timestamp, secretIndex };
+      if (constantTimeEqual(expected, received)) return { ok: true, timestamp, secretIndex };
     }
   }
   return { ok: false, reason: failure };
+}
+
+/** Why a reading fails when no secret verifies it. */
+function failureOf(candidate: SignatureCandidate | undefined, options: VerifySignatureOptions): SignatureFailureReason {
+  if (candidate === undefined) return 'malformed_signature';
+  const verdict = judgeTimestamp(candidate.timestampText, options);
+  return verdict.ok ? 'invalid_signature' : verdict.reason;
+}
+
+/** The one reading of a header without whitespace, against each secret. */
+function verifyReading(rawBody: Uint8Array | string, candidate: SignatureCandidate | undefined, options: VerifySignatureOptions): SignatureVerification {
+  if (candidate === undefined) return { ok: false, reason: 'malformed_signature' };
+  const verdict = judgeTimestamp(candidate.timestampText, options);
+  if (!verdict.ok) return verdict;
+  for (let secretIndex = 0; secretIndex < options.secrets.length; secretIndex++) {
+    const expected = hexDigestOf(rawBody, options.secrets[secretIndex] as string, candidate.timestampText);
+    if (constantTimeEqual(expected, candidate.signatureHex)) return { ok: true, timestamp: verdict.timestamp, secretIndex };
+  }
+  return { ok: false, reason: 'invalid_signature' };
 }
 
 /**
@@ -180,7 +193,7 @@ export function signatureHeaderFor(rawBody: Uint8Array | string, secret: string,
   // ElevenLabs sends whole seconds; a fractional or exponent rendering would sign a text it never sends.
   if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0) throw new RangeError('signatureHeaderFor needs whole non-negative unix seconds');
   const timestampText = String(timestampSeconds);
-  return `${TIMESTAMP_PREFIX}${timestampText},${SIGNATURE_PREFIX}${hexDigest(rawBody, secret, timestampText).toString('latin1')}`;
+  return `${TIMESTAMP_PREFIX}${timestampText},${SIGNATURE_PREFIX}${hexDigestOf(rawBody, secret, timestampText)}`;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { GetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { utcDayOf, type AudioObject, type ConversationRecord } from './conversation-record.js';
 import { conversationObjects, restoreRecord, type ConversationObjects, type ConversationStorageOptions } from './conversation-objects.js';
 import { CONVERSATIONS_TABLE } from './conversation-table-schema.js';
@@ -43,7 +43,9 @@ export interface ListConversationsOptions {
   /**
    * Read only these attributes (a ProjectionExpression) besides the keys `conversation_id` and `start_time_unix_secs`:
    * a summary listing then moves a few hundred bytes per record instead of the whole item, and reads nothing from S3
-   * unless `offloaded_s3_key` or `transcript_s3_key` are among them. @default every attribute
+   * unless `offloaded_s3_key` or `transcript_s3_key` are among them. When all are in the indexes
+   * (`CONVERSATIONS_TABLE.listAttributes`) the index alone answers; otherwise, and without `attributes`, each page's
+   * items are read from the table (BatchGetItem). @default every attribute
    */
   readonly attributes?: readonly (keyof ConversationRecord)[];
   /** Continue after this record, the last one a listing with the same options returned (paging). */
@@ -133,7 +135,11 @@ export function createConversationReader(options: ConversationStorageOptions): C
       }
       const range = resumedRange({ since, until, newestFirst: (listOptions.order ?? 'newest_first') === 'newest_first' }, listOptions.after);
       if (range === undefined || remaining <= 0) return;
-      for await (const item of queryPartitions(partitionQueries(documentClient, tableName, range, listOptions))) {
+      const fromIndex = listOptions.attributes !== undefined && listOptions.attributes.every((name) => INDEXED_ATTRIBUTES.has(name));
+      // The indexes carry the listing attributes only: a listing that needs more reads each page's items from the table.
+      const pages = queryPartitions(partitionQueries(documentClient, tableName, range, { ...listOptions, attributes: fromIndex ? listOptions.attributes : KEY_ATTRIBUTES }));
+      const items = fromIndex ? pages : tableItems(documentClient, tableName, pages, listOptions.attributes);
+      for await (const item of items) {
         const record = await present(item, listOptions.includeTranscript ?? false);
         if (record === undefined) continue;
         yield record;
@@ -242,6 +248,75 @@ function partitionQueries(
   // table key plus its index keys.
   const startKey = { [CONVERSATIONS_TABLE.partitionKey]: after.conversationId, [index.partitionKey]: firstPartition, [index.sortKey]: after.startTimeUnixSecs };
   return [(exclusiveStartKey) => first(exclusiveStartKey ?? startKey), ...queries.slice(1)];
+}
+
+/** What an index entry holds: the table's key, both indexes' keys, and the listing attributes both project. */
+const INDEXED_ATTRIBUTES: ReadonlySet<string> = new Set([
+  CONVERSATIONS_TABLE.partitionKey,
+  CONVERSATIONS_TABLE.byAgentIndex.partitionKey,
+  CONVERSATIONS_TABLE.byDayIndex.partitionKey,
+  CONVERSATIONS_TABLE.byDayIndex.sortKey,
+  ...CONVERSATIONS_TABLE.listAttributes,
+]);
+
+/** Only the keys (projectionOf adds the ones a listing position needs). */
+const KEY_ATTRIBUTES: readonly (keyof ConversationRecord)[] = [];
+
+/** DynamoDB's BatchGetItem limit. */
+const BATCH_GET_KEYS = 100;
+/** BatchGet rounds for keys DynamoDB left unprocessed (throttling) before a listing gives up. */
+const BATCH_GET_ATTEMPTS = 8;
+
+/**
+ * The table's items for the index entries `entries` yields, in the same order, read 100 at a time (BatchGetItem,
+ * strongly consistent, only `attributes` when given). An entry whose item is gone by then is skipped, as a listing a
+ * moment later would not have shown it.
+ */
+async function* tableItems(
+  documentClient: DynamoDBDocumentClient,
+  tableName: string,
+  entries: AsyncIterable<Record<string, unknown>>,
+  attributes: readonly string[] | undefined,
+): AsyncGenerator<Record<string, unknown>> {
+  const projection = attributes === undefined ? undefined : projectionOf(attributes);
+  let batch: string[] = [];
+  const flush = async function* (ids: readonly string[]) {
+    const found = await batchGetItems(documentClient, tableName, ids, projection);
+    for (const id of ids) {
+      const item = found.get(id);
+      if (item !== undefined) yield item;
+    }
+  };
+  for await (const entry of entries) {
+    batch.push(entry[CONVERSATIONS_TABLE.partitionKey] as string);
+    if (batch.length === BATCH_GET_KEYS) {
+      yield* flush(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield* flush(batch);
+}
+
+async function batchGetItems(
+  documentClient: DynamoDBDocumentClient,
+  tableName: string,
+  ids: readonly string[],
+  projection: { expression: string; names: Record<string, string> } | undefined,
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  let keys: Record<string, unknown>[] = [...new Set(ids)].map((id) => ({ [CONVERSATIONS_TABLE.partitionKey]: id }));
+  for (let attempt = 1; keys.length > 0; attempt++) {
+    if (attempt > BATCH_GET_ATTEMPTS) throw new StorageError(`DynamoDB left ${keys.length} keys unprocessed after ${BATCH_GET_ATTEMPTS} BatchGetItem rounds`);
+    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** (attempt - 2))));
+    const response = await documentClient.send(
+      new BatchGetCommand({
+        RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: projection?.expression, ExpressionAttributeNames: projection?.names } },
+      }),
+    );
+    for (const item of response.Responses?.[tableName] ?? []) found.set(item[CONVERSATIONS_TABLE.partitionKey] as string, item);
+    keys = response.UnprocessedKeys?.[tableName]?.Keys ?? [];
+  }
+  return found;
 }
 
 /** A ProjectionExpression of `attributes` and the keys a listing position needs, with a placeholder per name. */
