@@ -32,6 +32,8 @@ import {
 } from './elevenlabs-api.js';
 import { assertIsError } from '../errors.js';
 import { workPool, type WorkPool } from '../work-pool.js';
+import { DEFAULT_MAX_CONCURRENCY } from './adaptive-concurrency.js';
+import { adaptivePool, type AdaptivePool, type ThrottleHook } from './adaptive-pool.js';
 
 /** What to reconcile: conversations that started in [after, before) (unix seconds). */
 export interface ReconcileRangeInput {
@@ -57,7 +59,11 @@ export interface ReconcileRangeInput {
   readonly windowSecs?: number;
   /** Stop starting new work when less than this much time remains. @default 20000 */
   readonly safetyMarginMs?: number;
-  /** Detail calls in flight at once (ElevenLabs limits concurrent requests per plan). @default 4 */
+  /**
+   * Most detail calls in flight at once. Below it the number adapts to the API (adaptive-concurrency.ts: from 4, up
+   * while calls succeed, cut on 429 and on a named wait), since ElevenLabs limits concurrent requests per plan.
+   * @default 32
+   */
   readonly concurrency?: number;
   /** Recording downloads in flight at once, besides the detail calls (each holds a few upload parts in memory). @default 2 */
   readonly recordingConcurrency?: number;
@@ -143,6 +149,11 @@ export interface ReconcilePorts {
   readonly remainingTimeMs?: () => number;
   readonly logger?: ReconcileLogger;
   readonly onProgress?: (progress: ReconcileProgress) => void;
+  /**
+   * The detail calls' adaptive pool, when it should outlive the run (the poller keeps one per execution environment,
+   * so a warm run starts where the last one's limit ended). @default a new one, capped at `concurrency`
+   */
+  readonly detailPool?: AdaptivePool;
 }
 
 /** A recording to archive and queue, as the audio endpoint streams it. */
@@ -156,7 +167,8 @@ export interface RecordingToPublish {
 
 export const DEFAULT_WINDOW_SECS = 86_400;
 export const DEFAULT_SAFETY_MARGIN_MS = 20_000;
-export const DEFAULT_CONCURRENCY = 4;
+/** The most detail calls in flight (the adaptive limit stays at or under it). */
+export const DEFAULT_CONCURRENCY = DEFAULT_MAX_CONCURRENCY;
 export const DEFAULT_RECORDING_CONCURRENCY = 2;
 export const DEFAULT_RECORDING_RESERVE_MS = 30_000;
 /** Node's longest timer. */
@@ -249,8 +261,8 @@ interface Run {
   readonly hasTime: () => boolean;
   /** Time left for calls: the Lambda's remaining time less the safety margin. */
   readonly callOptions: CallOptions & { readonly remainingMs: () => number };
-  /** The detail calls' and the recording downloads' concurrency limits. */
-  readonly transcriptSlots: WorkPool;
+  /** The detail calls' adaptive concurrency, and the recording downloads' fixed one. */
+  readonly transcriptSlots: AdaptivePool;
   readonly recordingSlots: WorkPool;
   /** Adds a step to the progress totals and reports them. */
   readonly report: (step: Partial<ReconcileProgress>) => void;
@@ -302,7 +314,7 @@ function startRun(input: ReconcileRangeInput, ports: ReconcilePorts, windowsTota
     nowSecs: Math.floor(nowMs() / 1000),
     hasTime: () => remainingTimeMs() > safetyMarginMs,
     callOptions: { remainingMs: () => remainingTimeMs() - safetyMarginMs },
-    transcriptSlots: workPool(input.concurrency ?? DEFAULT_CONCURRENCY),
+    transcriptSlots: ports.detailPool ?? adaptivePool({ max: input.concurrency ?? DEFAULT_CONCURRENCY }, nowMs),
     recordingSlots: workPool(input.recordingConcurrency ?? DEFAULT_RECORDING_CONCURRENCY),
     report: progressReporter(ports.onProgress, windowsTotal),
   };
@@ -463,7 +475,7 @@ async function runTasks(run: Run, tasks: readonly Task[]): Promise<Outcome[]> {
 /** One back-fill: its transcript step in a detail slot, then (when it needs one) its recording in a recording slot. */
 async function runTask(run: Run, task: Task, stopped: () => boolean): Promise<Outcome> {
   if (task.kind === 'audio') return recordingStep(run, task, task.summary.agent_id, stopped);
-  const transcript = await run.transcriptSlots.run(async (): Promise<TranscriptStep> => (stopped() ? { outcome: counted({}) } : transcriptStep(run, task)));
+  const transcript = await run.transcriptSlots.run(async (hook): Promise<TranscriptStep> => (stopped() ? { outcome: counted({}) } : transcriptStep(run, task, hook)));
   if (transcript.recordingAgentId === undefined) return transcript.outcome;
   // The transcript is published already: a recording that fails is counted beside it, not instead of it.
   return combine([transcript.outcome, counted({ audioMissing: 1 }), await recordingStep(run, task, transcript.recordingAgentId, stopped)]);
@@ -479,11 +491,11 @@ interface TranscriptStep {
   readonly recordingAgentId?: string | undefined;
 }
 
-async function transcriptStep(run: Run, task: Task): Promise<TranscriptStep> {
+async function transcriptStep(run: Run, task: Task, hook: ThrottleHook): Promise<TranscriptStep> {
   if (!run.hasTime()) return { outcome: counted({ deferred: 1 }, blocker(task.summary, 'deferred')) };
   let recordingAgentId: string | undefined;
   const outcome = await attempt(run, task, 'transcript', async () => {
-    const step = await backfillTranscript(run, task);
+    const step = await backfillTranscript(run, task, hook);
     recordingAgentId = step.recordingAgentId;
     return step.outcome;
   });
@@ -531,9 +543,9 @@ function deferRecording(run: Run, summary: ConversationSummary): Outcome {
 }
 
 /** Fetches and publishes a missing conversation; says whether its recording should be fetched as well. */
-async function backfillTranscript(run: Run, task: Task): Promise<TranscriptStep> {
+async function backfillTranscript(run: Run, task: Task, hook: ThrottleHook): Promise<TranscriptStep> {
   const { summary } = task;
-  const fetched = await run.ports.api.getConversation(summary.conversation_id, run.callOptions);
+  const fetched = await run.ports.api.getConversation(summary.conversation_id, { ...run.callOptions, onThrottled: (waitMs) => hook.onThrottled(waitMs) });
   // The list said final, the detail disagrees: trust the detail and wait.
   if (!isFinalStatus(fetched.conversation.status)) return { outcome: counted({ skippedNotFinal: 1 }, blocker(summary, 'not_final')) };
   await publish(run, transcriptionEnvelope(fetched, Math.floor(run.nowMs() / 1000)));
