@@ -19,7 +19,7 @@ import { POLLER_LEASE_ID } from '../../lambdas/core/backfill/poller-lease.js';
 import { createWatermarkStore, loadWatermark, saveWatermark } from '../../lambdas/core/backfill/poller-watermark.js';
 import { STACK_PLACEHOLDER_EXAMPLE } from '../support/generated-secret.js';
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
-import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
+import { POLLER_WINDOW_SECS, runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
 import { createAwsRecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { captureOutput } from '../fixtures/output-capture.js';
@@ -137,6 +137,21 @@ function pollerPorts(
 
 const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLookbackSecs: 86_400, backfillRecordings: false };
 
+/**
+ * The lower bound of list calls for a run over [after, before) in the poller's windows: ⌈n / 100⌉ per window of n
+ * conversations (one call for an empty one). The poller asks each window one second wider at its start; the fake's
+ * after-bound is exclusive and its before-bound inclusive, so a window lists starts in [start − 1 + 1, end].
+ */
+function listCallsFor(fake: FakeElevenLabsApi, after: number, before: number): number {
+  const starts = fake.conversations().map((conversation) => conversation.startTimeUnixSecs);
+  let calls = 0;
+  for (let start = after; start < before; start += POLLER_WINDOW_SECS) {
+    const end = Math.min(before, start + POLLER_WINDOW_SECS);
+    calls += Math.max(1, Math.ceil(starts.filter((at) => at >= start && at <= end).length / 100));
+  }
+  return calls;
+}
+
 function lambdaContext(remainingMs = 290_000): Context {
   return {
     functionName: 'poller',
@@ -196,7 +211,8 @@ describe('the poller handler on a 10,000-conversation account', () => {
     // Assess
     expect(missing.size).toBe(1000);
     expect(result.summary).toMatchObject({ listed: 10_000, alreadyStored: 9000, missing: 1000, backfilled: 1000, errors: 0, complete: true });
-    expect(fake.calls.list).toBe(100);
+    // ⌈N/100⌉ per hour window: 10,000 conversations over 12 h take 118 list calls, not 100.
+    expect(fake.calls.list).toBe(listCallsFor(fake, result.after, result.before));
     expect(fake.calls.get).toBe(1000);
     expect(fake.calls.audio).toBe(0);
     const publishedIds = messages.map((message) => message.attributes.conversationId);
@@ -404,8 +420,8 @@ describe('runPoller with the real adapters', () => {
     const { documentClient: counted, batchGetCalls } = countingBatchGets(dynamo.endpoint);
     const ports = pollerPorts(pipeline, fake, { conversationsClient: counted });
 
-    // Act
-    const result = await runPoller(POLLER_SETTINGS, ports);
+    // Act: one window for the whole day, so all 300 share three pages whatever their order
+    const result = await runPoller({ ...POLLER_SETTINGS, windowSecs: 86_400 }, ports);
     const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
 
     // Assess

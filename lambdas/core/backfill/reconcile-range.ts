@@ -298,7 +298,7 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
   const before = Math.floor(input.before);
   const windowsTotal = Math.max(0, Math.ceil((before - after) / windowSecs));
   const run = startRun(input, ports, windowsTotal);
-  const windows = await reconcileWindows(run, rangeWindows(after, before, windowSecs));
+  const windows = await reconcileWindows(run, [...rangeWindows(after, before, windowSecs)]);
   return summarize(run, after, windows, windowsTotal);
 }
 
@@ -342,28 +342,52 @@ function* rangeWindows(after: number, before: number, windowSecs: number): Gener
   for (let start = after; start < before; start += windowSecs) yield { start, end: Math.min(before, start + windowSecs) };
 }
 
-/** Reconciles the windows oldest first, up to the first that does not finish or finds no time left to start. */
-async function reconcileWindows(run: Run, windows: Iterable<TimeWindow>): Promise<WindowOutcome[]> {
+/**
+ * Reconciles the windows oldest first, up to the first that does not finish or finds no time left to start. The next
+ * window's listing starts while the current one's last LISTING_LOOKAHEAD_TASKS back-fills wait for a slot, so the
+ * detail calls do not stop for each listing; it only counts once its own window's turn comes.
+ */
+async function reconcileWindows(run: Run, windows: readonly TimeWindow[]): Promise<WindowOutcome[]> {
   // Ids already counted: a conversation listed again in a later page or window is not counted twice.
   const seen = new Set<string>();
   const outcomes: WindowOutcome[] = [];
-  for (const window of windows) {
-    if (!run.hasTime()) break;
-    const outcome = await reconcileWindow(run, window, seen);
-    outcomes.push(outcome);
-    if (!outcome.finished) break;
+  const list = (window: TimeWindow | undefined) => (window === undefined || !run.hasTime() ? undefined : listWindow(run, window, seen));
+  let next = list(windows[0]);
+  try {
+    for (let index = 0; next !== undefined; index++) {
+      const listing = await next;
+      next = undefined;
+      const startNext = () => {
+        next ??= list(windows[index + 1]);
+      };
+      const outcome = await reconcileWindow(run, windows[index] as TimeWindow, listing, startNext);
+      outcomes.push(outcome);
+      if (!outcome.finished) break;
+      startNext();
+    }
+  } finally {
+    // A listing started ahead for a window this run will not reach: let it end (its calls are in flight), unused.
+    await next?.catch(() => undefined);
   }
   return outcomes;
 }
 
-/** Lists one window, then runs its back-fills oldest first; a window whose listing did not finish runs none. */
-async function reconcileWindow(run: Run, window: TimeWindow, seen: Set<string>): Promise<WindowOutcome> {
-  const listing = await listWindow(run, window, seen);
+/** Back-fills a window still waiting for a slot when the next window's listing starts. */
+export const LISTING_LOOKAHEAD_TASKS = 500;
+
+/** Runs a listed window's back-fills oldest first; a window whose listing did not finish runs none. */
+async function reconcileWindow(run: Run, window: TimeWindow, listing: WindowListing, startNext: () => void): Promise<WindowOutcome> {
   if (!listing.finished) return { end: window.end, finished: false, ...combine([listing, counted({ deferred: listing.tasks.length })]) };
   // Oldest first: when time runs out, the watermark still advances as far as the finished prefix allows.
   const tasks = [...listing.tasks].sort((a, b) => a.summary.start_time_unix_secs - b.summary.start_time_unix_secs);
   run.report({ backfillQueued: tasks.length });
-  const done = await runTasks(run, tasks);
+  let started = 0;
+  const onStarted = () => {
+    started++;
+    if (tasks.length - started <= LISTING_LOOKAHEAD_TASKS) startNext();
+  };
+  if (tasks.length <= LISTING_LOOKAHEAD_TASKS) startNext();
+  const done = await runTasks(run, tasks, onStarted);
   run.report({ windowsDone: 1 });
   return { end: window.end, finished: true, ...combine([listing, ...done]) };
 }
@@ -453,13 +477,13 @@ function classifyStored({ input, nowSecs }: Run, summary: ConversationSummary, s
  * Runs a window's back-fills through the two pools; the first error that stops the run (auth, storage) keeps the
  * queued ones from starting, and is rethrown once those in flight have finished.
  */
-async function runTasks(run: Run, tasks: readonly Task[]): Promise<Outcome[]> {
+async function runTasks(run: Run, tasks: readonly Task[], onStarted: () => void): Promise<Outcome[]> {
   let failure: { readonly error: unknown } | undefined;
   const stopped = () => failure !== undefined;
   const outcomes = await Promise.all(
     tasks.map(async (task) => {
       try {
-        return await runTask(run, task, stopped);
+        return await runTask(run, task, stopped, onStarted);
       } catch (error) {
         failure ??= { error };
         return counted({});
@@ -473,9 +497,15 @@ async function runTasks(run: Run, tasks: readonly Task[]): Promise<Outcome[]> {
 }
 
 /** One back-fill: its transcript step in a detail slot, then (when it needs one) its recording in a recording slot. */
-async function runTask(run: Run, task: Task, stopped: () => boolean): Promise<Outcome> {
-  if (task.kind === 'audio') return recordingStep(run, task, task.summary.agent_id, stopped);
-  const transcript = await run.transcriptSlots.run(async (hook): Promise<TranscriptStep> => (stopped() ? { outcome: counted({}) } : transcriptStep(run, task, hook)));
+async function runTask(run: Run, task: Task, stopped: () => boolean, onStarted: () => void): Promise<Outcome> {
+  if (task.kind === 'audio') {
+    onStarted();
+    return recordingStep(run, task, task.summary.agent_id, stopped);
+  }
+  const transcript = await run.transcriptSlots.run(async (hook): Promise<TranscriptStep> => {
+    onStarted();
+    return stopped() ? { outcome: counted({}) } : transcriptStep(run, task, hook);
+  });
   if (transcript.recordingAgentId === undefined) return transcript.outcome;
   // The transcript is published already: a recording that fails is counted beside it, not instead of it.
   return combine([transcript.outcome, counted({ audioMissing: 1 }), await recordingStep(run, task, transcript.recordingAgentId, stopped)]);
