@@ -19,7 +19,7 @@ import { POLLER_LEASE_ID } from '../../lambdas/core/backfill/poller-lease.js';
 import { createWatermarkStore, loadWatermark, saveWatermark } from '../../lambdas/core/backfill/poller-watermark.js';
 import { STACK_PLACEHOLDER_EXAMPLE } from '../support/generated-secret.js';
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
-import { POLLER_WINDOW_SECS, runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
+import { POLLER_FIRST_WINDOW_SECS, POLLER_WINDOW_SECS, runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
 import { createAwsRecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { captureOutput } from '../fixtures/output-capture.js';
@@ -145,8 +145,9 @@ const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLoo
 function listCallsFor(fake: FakeElevenLabsApi, after: number, before: number): number {
   const starts = fake.conversations().map((conversation) => conversation.startTimeUnixSecs);
   let calls = 0;
-  for (let start = after; start < before; start += POLLER_WINDOW_SECS) {
-    const end = Math.min(before, start + POLLER_WINDOW_SECS);
+  // Windows of 5 min, doubling up to an hour (a run with time to spare is never cut shorter).
+  for (let start = after, secs = POLLER_FIRST_WINDOW_SECS; start < before; start += secs, secs = Math.min(POLLER_WINDOW_SECS, 2 * secs)) {
+    const end = Math.min(before, start + secs);
     calls += Math.max(1, Math.ceil(starts.filter((at) => at >= start && at <= end).length / 100));
   }
   return calls;
@@ -211,7 +212,7 @@ describe('the poller handler on a 10,000-conversation account', () => {
     // Assess
     expect(missing.size).toBe(1000);
     expect(result.summary).toMatchObject({ listed: 10_000, alreadyStored: 9000, missing: 1000, backfilled: 1000, errors: 0, complete: true });
-    // ⌈N/100⌉ per hour window: 10,000 conversations over 12 h take 118 list calls, not 100.
+    // ⌈N/100⌉ per window: 10,000 conversations over 12 h take 121 list calls, not 100.
     expect(fake.calls.list).toBe(listCallsFor(fake, result.after, result.before));
     expect(fake.calls.get).toBe(1000);
     expect(fake.calls.audio).toBe(0);
@@ -362,8 +363,9 @@ describe('runPoller with the real adapters', () => {
     fake.injectFault({ route: 'get', count: 3, status: 429, retryAfter: '0' });
     fake.injectFault({ route: 'get', count: 50, status: 500, conversationId: stubborn });
 
-    // Act: the first run cannot get the stubborn one; the consumer stores what was published; the faults clear.
-    const first = await runPoller(POLLER_SETTINGS, pollerPorts(pipeline, fake));
+    // Act: the first run cannot get the stubborn one; the consumer stores what was published; the faults clear. One
+    // window, so the burst of transient faults spreads over the calls in flight instead of exhausting a lone call's attempts.
+    const first = await runPoller({ ...POLLER_SETTINGS, windowSecs: 86_400, firstWindowSecs: 86_400 }, pollerPorts(pipeline, fake));
     const firstMessages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
     await markStored(
       pipeline,
@@ -421,7 +423,7 @@ describe('runPoller with the real adapters', () => {
     const ports = pollerPorts(pipeline, fake, { conversationsClient: counted });
 
     // Act: one window for the whole day, so all 300 share three pages whatever their order
-    const result = await runPoller({ ...POLLER_SETTINGS, windowSecs: 86_400 }, ports);
+    const result = await runPoller({ ...POLLER_SETTINGS, windowSecs: 86_400, firstWindowSecs: 86_400 }, ports);
     const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
 
     // Assess

@@ -773,8 +773,8 @@ describe('runPoller', () => {
 
     // Assess
     expect(result.after).toBe(NOW - 1200 - 3600);
-    // Hour windows: the first from the overlap's start, the last up to now.
-    expect(api.listParams[0]).toMatchObject({ after: NOW - 1200 - 3600 - 1, before: NOW - 1200 });
+    // Windows from the overlap's start (the first of 5 minutes), the last up to now.
+    expect(api.listParams[0]).toMatchObject({ after: NOW - 1200 - 3600 - 1, before: NOW - 1200 - 3600 + 300 });
     expect(api.listParams.at(-1)).toMatchObject({ before: NOW });
   });
 

@@ -29,6 +29,7 @@ export interface PollerSettings {
   /** See ReconcileRangeInput.maxPendingAgeSecs. */
   readonly maxPendingAgeSecs?: number;
   readonly windowSecs?: number;
+  readonly firstWindowSecs?: number;
   readonly safetyMarginMs?: number;
   readonly concurrency?: number;
   readonly recordingConcurrency?: number;
@@ -39,11 +40,13 @@ export interface PollerSettings {
  * budget has committed every hour it finished, and the next window's listing overlaps the current one's detail calls.
  */
 export const POLLER_WINDOW_SECS = 3600;
+/** A run's first window, so its detail calls start after a few pages; the next ones double (window-sizing.ts). */
+export const POLLER_FIRST_WINDOW_SECS = 300;
 
 /** The range input of one scheduled run over [after, before): the settings, never a dry run. */
 function rangeInput(settings: PollerSettings, after: number, before: number): ReconcileRangeInput {
   const { overlapSecs: _overlap, initialLookbackSecs: _lookback, ...rangeSettings } = settings;
-  return { windowSecs: POLLER_WINDOW_SECS, ...rangeSettings, after, before, dryRun: false };
+  return { windowSecs: POLLER_WINDOW_SECS, firstWindowSecs: POLLER_FIRST_WINDOW_SECS, ...rangeSettings, after, before, dryRun: false };
 }
 
 /**

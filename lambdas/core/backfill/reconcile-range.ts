@@ -34,6 +34,7 @@ import { assertIsError } from '../errors.js';
 import { workPool, type WorkPool } from '../work-pool.js';
 import { DEFAULT_MAX_CONCURRENCY } from './adaptive-concurrency.js';
 import { adaptivePool, type AdaptivePool, type ThrottleHook } from './adaptive-pool.js';
+import { nextWindowSecs } from './window-sizing.js';
 
 /** What to reconcile: conversations that started in [after, before) (unix seconds). */
 export interface ReconcileRangeInput {
@@ -57,6 +58,11 @@ export interface ReconcileRangeInput {
   readonly maxPendingAgeSecs?: number;
   /** Listing window; a range longer than this is reconciled window by window, oldest first. @default 86400 */
   readonly windowSecs?: number;
+  /**
+   * A shorter first window, the next ones doubling up to `windowSecs` and cut to what the time left can finish
+   * (window-sizing.ts): for runs with a time budget. @default windowSecs
+   */
+  readonly firstWindowSecs?: number;
   /** Stop starting new work when less than this much time remains. @default 20000 */
   readonly safetyMarginMs?: number;
   /**
@@ -266,6 +272,8 @@ interface Run {
   readonly recordingSlots: WorkPool;
   /** Adds a step to the progress totals and reports them. */
   readonly report: (step: Partial<ReconcileProgress>) => void;
+  /** The run's pace so far, for sizing windows (only that: the summary is added up from outcomes). */
+  readonly pace: { firstTaskAtMs?: number; tasksStarted: number; tasksListed: number; secsListed: number };
 }
 
 const counted = (counts: Partial<Counts>, ...blockers: Blocker[]): Outcome => ({ counts, blockers });
@@ -298,8 +306,9 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
   const before = Math.floor(input.before);
   const windowsTotal = Math.max(0, Math.ceil((before - after) / windowSecs));
   const run = startRun(input, ports, windowsTotal);
-  const windows = await reconcileWindows(run, [...rangeWindows(after, before, windowSecs)]);
-  return summarize(run, after, windows, windowsTotal);
+  const firstSecs = Math.min(windowSecs, Math.max(1, Math.floor(input.firstWindowSecs ?? windowSecs)));
+  const windows = await reconcileWindows(run, { after, before, maxSecs: windowSecs, firstSecs });
+  return summarize(run, after, before, windows);
 }
 
 /** Reads the clock once and fixes the time budget for the whole run. */
@@ -317,6 +326,7 @@ function startRun(input: ReconcileRangeInput, ports: ReconcilePorts, windowsTota
     transcriptSlots: ports.detailPool ?? adaptivePool({ max: input.concurrency ?? DEFAULT_CONCURRENCY }, nowMs),
     recordingSlots: workPool(input.recordingConcurrency ?? DEFAULT_RECORDING_CONCURRENCY),
     report: progressReporter(ports.onProgress, windowsTotal),
+    pace: { tasksStarted: 0, tasksListed: 0, secsListed: 0 },
   };
 }
 
@@ -337,9 +347,30 @@ function progressReporter(onProgress: ReconcilePorts['onProgress'], windowsTotal
   };
 }
 
-/** [after, before) cut into windows of `windowSecs`, oldest first (the last may be shorter). */
-function* rangeWindows(after: number, before: number, windowSecs: number): Generator<TimeWindow> {
-  for (let start = after; start < before; start += windowSecs) yield { start, end: Math.min(before, start + windowSecs) };
+/** The range and its window lengths. */
+interface WindowRange {
+  readonly after: number;
+  readonly before: number;
+  readonly maxSecs: number;
+  readonly firstSecs: number;
+}
+
+/** The window after `previous` (the first when none), sized by nextWindowSecs; none past the range or when no time is left for one. */
+function nextWindow(run: Run, range: WindowRange, previous: TimeWindow | undefined, tasksAhead: number): TimeWindow | undefined {
+  const start = previous?.end ?? range.after;
+  if (start >= range.before || !run.hasTime()) return undefined;
+  const { pace } = run;
+  const elapsedMs = pace.firstTaskAtMs === undefined ? 0 : run.nowMs() - pace.firstTaskAtMs;
+  const secs = nextWindowSecs({
+    maxSecs: range.maxSecs,
+    firstSecs: range.firstSecs,
+    ...(previous === undefined ? {} : { previousSecs: previous.end - previous.start }),
+    ...(pace.secsListed > 0 ? { tasksPerWindowSec: pace.tasksListed / pace.secsListed } : {}),
+    ...(pace.tasksStarted > 0 && elapsedMs > 0 ? { msPerTask: elapsedMs / pace.tasksStarted } : {}),
+    remainingMs: run.callOptions.remainingMs(),
+    tasksAhead,
+  });
+  return secs <= 0 ? undefined : { start, end: Math.min(range.before, start + secs) };
 }
 
 /**
@@ -347,27 +378,32 @@ function* rangeWindows(after: number, before: number, windowSecs: number): Gener
  * window's listing starts while the current one's last LISTING_LOOKAHEAD_TASKS back-fills wait for a slot, so the
  * detail calls do not stop for each listing; it only counts once its own window's turn comes.
  */
-async function reconcileWindows(run: Run, windows: readonly TimeWindow[]): Promise<WindowOutcome[]> {
+async function reconcileWindows(run: Run, range: WindowRange): Promise<WindowOutcome[]> {
   // Ids already counted: a conversation listed again in a later page or window is not counted twice.
   const seen = new Set<string>();
   const outcomes: WindowOutcome[] = [];
-  const list = (window: TimeWindow | undefined) => (window === undefined || !run.hasTime() ? undefined : listWindow(run, window, seen));
-  let next = list(windows[0]);
+  type Listed = { readonly window: TimeWindow; readonly listing: Promise<WindowListing> };
+  const list = (previous: TimeWindow | undefined, tasksAhead: number): Listed | undefined => {
+    const window = nextWindow(run, range, previous, tasksAhead);
+    return window === undefined ? undefined : { window, listing: listWindow(run, window, seen) };
+  };
+  let next = list(undefined, 0);
   try {
-    for (let index = 0; next !== undefined; index++) {
-      const listing = await next;
+    while (next !== undefined) {
+      const { window } = next;
+      const listing = await next.listing;
       next = undefined;
-      const startNext = () => {
-        next ??= list(windows[index + 1]);
+      const startNext = (tasksAhead: number) => {
+        next ??= list(window, tasksAhead);
       };
-      const outcome = await reconcileWindow(run, windows[index] as TimeWindow, listing, startNext);
+      const outcome = await reconcileWindow(run, window, listing, startNext);
       outcomes.push(outcome);
       if (!outcome.finished) break;
-      startNext();
+      startNext(0);
     }
   } finally {
     // A listing started ahead for a window this run will not reach: let it end (its calls are in flight), unused.
-    await next?.catch(() => undefined);
+    await next?.listing.catch(() => undefined);
   }
   return outcomes;
 }
@@ -376,17 +412,21 @@ async function reconcileWindows(run: Run, windows: readonly TimeWindow[]): Promi
 export const LISTING_LOOKAHEAD_TASKS = 500;
 
 /** Runs a listed window's back-fills oldest first; a window whose listing did not finish runs none. */
-async function reconcileWindow(run: Run, window: TimeWindow, listing: WindowListing, startNext: () => void): Promise<WindowOutcome> {
+async function reconcileWindow(run: Run, window: TimeWindow, listing: WindowListing, startNext: (tasksAhead: number) => void): Promise<WindowOutcome> {
   if (!listing.finished) return { end: window.end, finished: false, ...combine([listing, counted({ deferred: listing.tasks.length })]) };
+  run.pace.tasksListed += listing.tasks.length;
+  run.pace.secsListed += window.end - window.start;
   // Oldest first: when time runs out, the watermark still advances as far as the finished prefix allows.
   const tasks = [...listing.tasks].sort((a, b) => a.summary.start_time_unix_secs - b.summary.start_time_unix_secs);
   run.report({ backfillQueued: tasks.length });
   let started = 0;
   const onStarted = () => {
     started++;
-    if (tasks.length - started <= LISTING_LOOKAHEAD_TASKS) startNext();
+    run.pace.tasksStarted++;
+    run.pace.firstTaskAtMs ??= run.nowMs();
+    if (tasks.length - started <= LISTING_LOOKAHEAD_TASKS) startNext(tasks.length - started);
   };
-  if (tasks.length <= LISTING_LOOKAHEAD_TASKS) startNext();
+  if (tasks.length <= LISTING_LOOKAHEAD_TASKS) startNext(tasks.length);
   const done = await runTasks(run, tasks, onStarted);
   run.report({ windowsDone: 1 });
   return { end: window.end, finished: true, ...combine([listing, ...done]) };
@@ -625,7 +665,7 @@ function publish(run: Run, envelope: BackfillEnvelope): Promise<unknown> {
 }
 
 /** The summary of the windows started (oldest first; all finished but maybe the last). */
-function summarize(run: Run, after: number, windows: readonly WindowOutcome[], windowsTotal: number): ReconcileSummary {
+function summarize(run: Run, after: number, before: number, windows: readonly WindowOutcome[]): ReconcileSummary {
   const { counts, blockers } = combine(windows);
   const { audioMissing, audioBackfilled, audioUnavailable, audioGivenUp, audioOverdue, ...rangeCounts } = counts;
   const blockedBy = blockers.reduce<Blocker | undefined>((earliest, next) => (earliest === undefined || next.startTimeUnixSecs < earliest.startTimeUnixSecs ? next : earliest), undefined);
@@ -636,7 +676,7 @@ function summarize(run: Run, after: number, windows: readonly WindowOutcome[], w
     audio: { missing: audioMissing, backfilled: audioBackfilled, unavailable: audioUnavailable, givenUp: audioGivenUp, overdue: audioOverdue },
     ...(newWatermark === undefined ? {} : { newWatermark }),
     ...(blockedBy === undefined ? {} : { watermarkBlockedBy: blockedBy }),
-    complete: windows.length === windowsTotal && windows.every((window) => window.finished) && counts.deferred === 0,
+    complete: (windows.at(-1)?.end ?? after) >= before && windows.every((window) => window.finished) && counts.deferred === 0,
     dryRun: run.input.dryRun,
   };
 }
