@@ -134,7 +134,11 @@ function report(fake: FakeElevenLabsApi, published: ReadonlyMap<string, number>,
   const lost = reconciled.filter((conversation) => !published.has(conversation.conversationId)).length;
   const fetched = detailFetches(fake);
   const duplicated = [...published.values()].filter((count) => count > 1).length + [...fetched.values()].filter((count) => count > 1).length;
-  if (lost > 0 || duplicated > 0) throw new Error(`heal lost ${lost} and duplicated ${duplicated} conversation(s) (watermark ${watermark})`);
+  if (lost > 0 || duplicated > 0) {
+    const twice = [...new Set([...published.entries(), ...fetched.entries()].filter(([, count]) => count > 1).map(([id]) => id))];
+    const detail = twice.slice(0, 5).map((id) => `${id}: published ${published.get(id) ?? 0}, fetched ${fetched.get(id) ?? 0}, start ${fake.conversation(id).startTimeUnixSecs}`);
+    throw new Error(`heal lost ${lost} and duplicated ${duplicated} conversation(s) (watermarks ${results.map((result) => result.watermark).join(', ')}): ${detail.join('; ')}`);
+  }
 
   const healed = published.size;
   const listCalls = answered(fake, 'list');
