@@ -369,7 +369,8 @@ function nextWindow(run: Run, range: WindowRange, previous: TimeWindow | undefin
     ...(previous === undefined ? {} : { previousSecs: previous.end - previous.start }),
     ...(pace.secsListed > 0 ? { tasksPerWindowSec: pace.tasksListed / pace.secsListed } : {}),
     ...(pace.tasksStarted > 0 && elapsedMs > 0 ? { msPerTask: elapsedMs / pace.tasksStarted } : {}),
-    remainingMs: run.callOptions.remainingMs(),
+    // Detail calls stop DETAIL_CALL_RESERVE_MS before the budget ends.
+    remainingMs: run.callOptions.remainingMs() - DETAIL_CALL_RESERVE_MS,
     tasksAhead,
   });
   return secs <= 0 ? undefined : { start, end: Math.min(range.before, start + secs) };
