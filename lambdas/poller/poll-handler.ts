@@ -17,6 +17,7 @@ import type { WatermarkStore } from '../core/backfill/poller-watermark.js';
 import { runPoller, type MetricsSink, type PollerRunResult, type PollerSettings } from '../core/backfill/poller-run.js';
 import { createReconcilePorts, type ReconcileStorage } from '../core/backfill/reconcile-ports.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_SAFETY_MARGIN_MS } from '../core/backfill/reconcile-range.js';
+import { callsAllowed } from '../core/backfill/adaptive-concurrency.js';
 import { adaptivePool } from '../core/backfill/adaptive-pool.js';
 import { reportWebhookHealth } from '../core/backfill/webhook-health.js';
 import { METRIC_DIMENSION, POLLER_METRIC } from '../core/contract.js';
@@ -95,7 +96,12 @@ export function createPollerHandler(deps: PollerHandlerDependencies, { logger, m
       const result = await withPollerLease(deps.lease, context.awsRequestId, leaseTtlMs, checkAndPoll, (error) =>
         logger.warn('releasing the poller lease failed; it expires on its own', { errorName: error instanceof Error ? error.name : 'unknown' }),
       );
-      if (result !== undefined) return result;
+      if (result !== undefined) {
+        const pool = detailPool.state();
+        // What the API allowed: the detail calls' limit after this run, and the throttles seen in this environment.
+        logger.info('detail concurrency', { limit: callsAllowed(pool), throttles: pool.throttles });
+        return result;
+      }
       logger.info('poll skipped: another run holds the lease');
       return { skipped: 'lease_held' };
     } catch (error) {

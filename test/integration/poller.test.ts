@@ -549,6 +549,21 @@ describe('adapters on dynalite', () => {
     expect(Item).toEqual({ id: { S: 'poller' }, watermark_unix_secs: { N: '1100' }, updated_at: { S: '2026-01-01T00:20:00.000Z' } });
   });
 
+  it('keeps the saving run\'s start beside the watermark, and reads an item without it as before', async () => {
+    // Prepare
+    const { stateTableName } = await freshPipeline();
+
+    // Act
+    await saveWatermark(documentClient, stateTableName, 1000, new Date('2026-01-01T00:00:00Z'));
+    const older = await loadWatermark(documentClient, stateTableName);
+    await saveWatermark(documentClient, stateTableName, 1100, new Date('2026-01-01T00:20:00Z'), 5000);
+    const newer = await loadWatermark(documentClient, stateTableName);
+
+    // Assess
+    expect(older).toEqual({ watermarkUnixSecs: 1000, updatedAt: '2026-01-01T00:00:00.000Z' });
+    expect(newer).toEqual({ watermarkUnixSecs: 1100, updatedAt: '2026-01-01T00:20:00.000Z', checkedAtUnixSecs: 5000 });
+  });
+
   it('finds missing ids with one BatchGetItem per 100 distinct ids, and reads audio state in the same call', async () => {
     // Prepare
     const { tableName } = await freshPipeline();
