@@ -23,6 +23,7 @@ const BENCHMARKS = {
   'consumer-throughput': async () => (await import('./bench/consumer-throughput.js')).benchConsumerThroughput(),
   'write-units': async () => (await import('./bench/write-units.js')).benchWriteUnits(),
   'poller-calls': async () => (await import('./bench/poller-calls.js')).benchPollerCalls(),
+  'heal-rate': async () => (await import('./bench/heal-rate.js')).benchHealRate(),
   'recording-backfill': async () => (await import('./bench/recording-backfill.js')).benchRecordingBackfill(),
   'pipeline-load': async () => (await import('./bench/pipeline-load.js')).benchPipelineLoad(),
   bundles: async () => (await import('./bench/bundles.js')).benchBundles(),

@@ -104,8 +104,8 @@ export async function benchPollerCalls(options: { conversations?: number; missin
       ],
       notes: [
         `One runPoller run (lambdas/core/backfill/poller-run.ts) with the handler's adapters and default settings, on a fresh state table, against the fake ElevenLabs API (bin/local/fake-elevenlabs-api.ts, 127.0.0.1), dynalite and fauxqs; calls counted by the fake per route.`,
-        `Lower bound: ⌈${formatCount(conversations)} / ${MAX_PAGE_SIZE}⌉ list pages + one detail call per missing conversation; every missing one was back-filled (archived and queued).`,
-        `Run time is on loopback (the fake answers at once; ${DEFAULT_CONCURRENCY} detail calls in flight); against ElevenLabs it follows their response times. Seeding ${formatCount(conversations - missing)} stored records beforehand took ${formatMs(seeding.ms)} (not counted).`,
+        `Lower bound: ⌈${formatCount(conversations)} / ${MAX_PAGE_SIZE}⌉ list pages + one detail call per missing conversation; every missing one was back-filled (archived and queued). The poller lists in windows (5 min doubling to 1 h), each ending on a partial page, so it makes a few more list calls than that.`,
+        `Run time is on loopback (the fake answers at once; up to ${DEFAULT_CONCURRENCY} detail calls in flight, adapting to the API); against ElevenLabs it follows their response times. Seeding ${formatCount(conversations - missing)} stored records beforehand took ${formatMs(seeding.ms)} (not counted).`,
       ],
       figures,
     };

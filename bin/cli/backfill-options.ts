@@ -5,6 +5,7 @@
 import { parseCommandLine, refuseFlagsTakenByNpm, type FlagOptions } from './command-line.js';
 import { CommandUsageError } from './io.js';
 import { parseTimeArgument } from './time-argument.js';
+import { DEFAULT_CONCURRENCY } from '../../lambdas/core/backfill/reconcile-range.js';
 
 export const BACKFILL_USAGE = `Usage: elevenlabs-conversations backfill --since T [--until T] [--agent ID] [--dry-run] [--json] [--skip-recordings] [where]
        (npm run backfill -- …)
@@ -25,7 +26,9 @@ Options:
   --json                 print the summary as one JSON object
   --skip-recordings      transcripts only: do not fetch recordings the table lacks
   --settle-delay SECS    leave conversations that ended less than SECS ago to the webhook; default 600
-  --concurrency N        detail requests in flight; default 4 (recording downloads: 2 more)
+  --concurrency N        most detail requests in flight; below it the number adapts to the API
+                         (starts at 4, grows while calls succeed, cut on 429); default 32
+                         (recording downloads: 2 more)
   -h, --help             this text
 
 Where (default: AWS, the stack named ElevenLabsConversations):
@@ -108,7 +111,7 @@ export function parseBackfillArgs(argv: readonly string[], nowSecs: number, env:
     help: values.help === true,
   };
   if (values['skip-recordings'] === true && values['fetch-audio'] === true) throw new CommandUsageError('--skip-recordings and --fetch-audio contradict each other');
-  if (base.help) return { ...base, since: 0, until: nowSecs, settleDelaySecs: 600, concurrency: 4 };
+  if (base.help) return { ...base, since: 0, until: nowSecs, settleDelaySecs: 600, concurrency: DEFAULT_CONCURRENCY };
   if (values.since === undefined) throw new CommandUsageError('--since is required');
   const since = parseTimeArgument('since', values.since);
   const until = values.until === undefined ? nowSecs : parseTimeArgument('until', values.until);
@@ -131,7 +134,7 @@ export function parseBackfillArgs(argv: readonly string[], nowSecs: number, env:
     since,
     until,
     settleDelaySecs: wholeNumber('settle-delay', values['settle-delay'], 600, 0),
-    concurrency: wholeNumber('concurrency', values.concurrency, 4, 1),
+    concurrency: wholeNumber('concurrency', values.concurrency, DEFAULT_CONCURRENCY, 1),
     ...(agentId === undefined ? {} : { agentId }),
     ...(tableName === undefined ? {} : { tableName }),
     ...(queueUrl === undefined ? {} : { queueUrl }),

@@ -5,6 +5,9 @@
  * plus the workspace the webhook health check and `doctor` read (webhooks, Agents Platform settings, agents, the
  * key's permissions: bin/local/fake-elevenlabs-workspace.ts). Its webhooks come in every transcript format: JSON,
  * JSON without the transcript (`exclude_transcript`), and OpenTelemetry (`post_call_transcription_otel`).
+ * For load, it can answer as the real API does (options `latency`, `audioBytesPerSec`, `rateLimit`: long-tailed answer
+ * times, recordings at a fixed bandwidth, and a token bucket beyond which it answers 429 naming the wait; see
+ * fake-api-realism.ts); by default it answers at once and never throttles.
  * The tests and the poller benchmark both run against it, so it is a product module beside the local pipeline
  * rather than test support (nothing outside test/ may import from test/).
  *
@@ -28,6 +31,7 @@ import { readRequestBody } from './request-body.js';
 import { FakeWorkspace, type FakeWorkspaceRoute } from './fake-elevenlabs-workspace.js';
 import { readSamplePayload } from './sample-payloads.js';
 import { seededRandom } from './seeded-random.js';
+import { latencySampler, TokenBucket, type LatencySpec, type RateLimitSpec } from './fake-api-realism.js';
 
 export type FakeRoute = 'list' | 'get' | 'audio' | FakeWorkspaceRoute | 'other';
 const ROUTES: readonly FakeRoute[] = ['list', 'get', 'audio', 'webhooks', 'webhook-update', 'settings', 'agents', 'agent', 'other'];
@@ -66,6 +70,19 @@ export interface FakeAccountOptions {
    * @default `conv_fake<the seed in base 36>`
    */
   readonly conversationIdPrefix?: string;
+  /**
+   * Answer times drawn per request (seeded, log-normal: a median and a long tail), on top of setLatency's fixed
+   * ones; e.g. `{ get: { medianMs: 250, p99Ms: 1500 }, list: { medianMs: 150 } }`. @default none: answers at once
+   */
+  readonly latency?: Partial<Record<'list' | 'get' | 'audio', LatencySpec>>;
+  /** Each recording streams at this many bytes per second. @default as fast as the client reads */
+  readonly audioBytesPerSec?: number;
+  /**
+   * A token-bucket rate limit over `routes` (together): beyond it requests are answered 429
+   * `too_many_concurrent_requests`, naming the wait in `Retry-After` (whole seconds) or `X-RateLimit-Reset` (unix
+   * seconds), as the real API does. @default none
+   */
+  readonly rateLimit?: RateLimitSpec & { readonly routes?: readonly FakeRoute[] };
 }
 
 /** The post-call webhooks the fake can produce for one of its conversations. */
@@ -127,6 +144,8 @@ export class FakeElevenLabsApi {
   /** Webhooks, Agents Platform settings, agents and the key's permissions. */
   readonly workspace: FakeWorkspace;
   readonly requests: RecordedRequest[] = [];
+  /** Requests per route answered 429 by the rate limit (`rateLimit`; injected faults not counted). */
+  readonly throttled = Object.fromEntries(ROUTES.map((route) => [route, 0])) as Record<FakeRoute, number>;
   readonly apiKey: string;
 
   private readonly ids: string[];
@@ -145,6 +164,9 @@ export class FakeElevenLabsApi {
   private readonly sockets = new Set<Socket>();
   private readonly sample: SampleConversation | undefined;
   private held: Promise<void> | undefined;
+  private readonly drawLatency: Partial<Record<FakeRoute, () => number>>;
+  private readonly bucket: TokenBucket | undefined;
+  private readonly limitedRoutes: ReadonlySet<FakeRoute>;
   private server: Server | undefined;
   private baseUrl = '';
 
@@ -194,6 +216,10 @@ export class FakeElevenLabsApi {
       if (mode === 'oldest-first') order.reverse();
     }
     this.order = order;
+    const latencyRandom = seededRandom(seed ^ 0x1a7e);
+    this.drawLatency = Object.fromEntries(Object.entries(options.latency ?? {}).map(([route, spec]) => [route, latencySampler(spec, latencyRandom)]));
+    this.bucket = options.rateLimit === undefined ? undefined : new TokenBucket(options.rateLimit);
+    this.limitedRoutes = new Set(options.rateLimit?.routes ?? ['list', 'get']);
     this.workspace = new FakeWorkspace(this.agentIds.map((agentId, index) => ({ agentId, name: `Front Desk ${index}` })));
   }
 
@@ -384,7 +410,10 @@ export class FakeElevenLabsApi {
   }
 
   resetCounters(): void {
-    for (const route of Object.keys(this.calls) as FakeRoute[]) this.calls[route] = 0;
+    for (const route of Object.keys(this.calls) as FakeRoute[]) {
+      this.calls[route] = 0;
+      this.throttled[route] = 0;
+    }
     this.requests.length = 0;
   }
 
@@ -630,7 +659,14 @@ export class FakeElevenLabsApi {
 
     const body = route === 'webhook-update' ? await readRequestBody(request, 64 * 1024) : undefined;
     if (this.held !== undefined) await this.held;
-    if (this.latencyMs[route] > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs[route]));
+    const waitMs = this.limitedRoutes.has(route) && request.headers['xi-api-key'] === this.apiKey ? this.bucket?.take() : undefined;
+    if (waitMs !== undefined && this.bucket !== undefined) {
+      this.throttled[route]++;
+      json(429, { detail: { status: 'too_many_concurrent_requests', message: 'Rate limited by the fake' } }, this.bucket.headers(waitMs));
+      return;
+    }
+    const latencyMs = this.latencyMs[route] + (this.drawLatency[route]?.() ?? 0);
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     if (response.destroyed) return;
     if (request.headers['xi-api-key'] !== this.apiKey) {
       json(401, { detail: { status: 'invalid_api_key', message: 'Invalid API key' } });
@@ -699,6 +735,8 @@ export class FakeElevenLabsApi {
       sent += chunk.byteLength;
       // Backpressure: the next chunk is made only when the client has taken this one.
       if (!response.write(chunk)) await drainedOrClosed(response);
+      const bytesPerSec = this.options.audioBytesPerSec;
+      if (bytesPerSec !== undefined && bytesPerSec > 0) await new Promise((resolve) => setTimeout(resolve, (chunk.byteLength / bytesPerSec) * 1000));
     }
     if (!truncate) {
       response.end();

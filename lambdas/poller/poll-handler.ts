@@ -16,7 +16,9 @@ import { LEASE_MARGIN_MS, withPollerLease, type PollerLease } from '../core/back
 import type { WatermarkStore } from '../core/backfill/poller-watermark.js';
 import { runPoller, type MetricsSink, type PollerRunResult, type PollerSettings } from '../core/backfill/poller-run.js';
 import { createReconcilePorts, type ReconcileStorage } from '../core/backfill/reconcile-ports.js';
-import { DEFAULT_SAFETY_MARGIN_MS } from '../core/backfill/reconcile-range.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_SAFETY_MARGIN_MS } from '../core/backfill/reconcile-range.js';
+import { callsAllowed } from '../core/backfill/adaptive-concurrency.js';
+import { adaptivePool } from '../core/backfill/adaptive-pool.js';
 import { reportWebhookHealth } from '../core/backfill/webhook-health.js';
 import { METRIC_DIMENSION, POLLER_METRIC } from '../core/contract.js';
 import { ConfigurationError, StorageError, assertIsError } from '../core/errors.js';
@@ -72,6 +74,8 @@ export function powertoolsSink(target: Metrics): MetricsSink {
 /** One poll per invocation; returns the run's counts (useful in the console and in tests). */
 export function createPollerHandler(deps: PollerHandlerDependencies, { logger, metrics }: Observability): PollerHandler {
   const sink = powertoolsSink(metrics);
+  // One per execution environment: a warm run starts at the concurrency the API allowed the last one.
+  const detailPool = adaptivePool({ max: deps.settings.concurrency ?? DEFAULT_CONCURRENCY });
   return async (_event, context) => {
     logger.addContext(context);
     // Failed attempts are summed per status and emitted once, so a burst of 429s is one data point, not hundreds.
@@ -83,7 +87,7 @@ export function createPollerHandler(deps: PollerHandlerDependencies, { logger, m
         throw error;
       });
       const api = deps.createApi(apiKey, countApiError);
-      const ports = createReconcilePorts(deps.storage, api, { remainingTimeMs: () => context.getRemainingTimeInMillis(), logger });
+      const ports = createReconcilePorts(deps.storage, api, { remainingTimeMs: () => context.getRemainingTimeInMillis(), logger, detailPool });
       const leaseTtlMs = context.getRemainingTimeInMillis() + LEASE_MARGIN_MS;
       const checkAndPoll = async () => {
         if (deps.webhookUrl !== undefined) await reportWebhookHealth(api, deps.webhookUrl, { metrics: sink, logger }, webhookCheckOptions(context));
@@ -92,7 +96,12 @@ export function createPollerHandler(deps: PollerHandlerDependencies, { logger, m
       const result = await withPollerLease(deps.lease, context.awsRequestId, leaseTtlMs, checkAndPoll, (error) =>
         logger.warn('releasing the poller lease failed; it expires on its own', { errorName: error instanceof Error ? error.name : 'unknown' }),
       );
-      if (result !== undefined) return result;
+      if (result !== undefined) {
+        const pool = detailPool.state();
+        // What the API allowed: the detail calls' limit after this run, and the throttles seen in this environment.
+        logger.info('detail concurrency', { limit: callsAllowed(pool), throttles: pool.throttles });
+        return result;
+      }
       logger.info('poll skipped: another run holds the lease');
       return { skipped: 'lease_held' };
     } catch (error) {

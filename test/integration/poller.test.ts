@@ -19,7 +19,7 @@ import { POLLER_LEASE_ID } from '../../lambdas/core/backfill/poller-lease.js';
 import { createWatermarkStore, loadWatermark, saveWatermark } from '../../lambdas/core/backfill/poller-watermark.js';
 import { STACK_PLACEHOLDER_EXAMPLE } from '../support/generated-secret.js';
 import { createAwsPublishPorts } from '../../lambdas/core/ingest/publish-event.js';
-import { runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
+import { POLLER_FIRST_WINDOW_SECS, POLLER_WINDOW_SECS, runPoller, type MetricsSink, type PollerPorts, type PollerRunResult } from '../../lambdas/core/backfill/poller-run.js';
 import { createReconcilePorts } from '../../lambdas/core/backfill/reconcile-ports.js';
 import { createAwsRecordingArchive } from '../../lambdas/core/backfill/recording-publish.js';
 import { captureOutput } from '../fixtures/output-capture.js';
@@ -137,6 +137,22 @@ function pollerPorts(
 
 const POLLER_SETTINGS = { settleDelaySecs: SETTLE, overlapSecs: 3600, initialLookbackSecs: 86_400, backfillRecordings: false };
 
+/**
+ * The lower bound of list calls for a run over [after, before) in the poller's windows: ⌈n / 100⌉ per window of n
+ * conversations (one call for an empty one). The poller asks each window one second wider at its start; the fake's
+ * after-bound is exclusive and its before-bound inclusive, so a window lists starts in [start − 1 + 1, end].
+ */
+function listCallsFor(fake: FakeElevenLabsApi, after: number, before: number): number {
+  const starts = fake.conversations().map((conversation) => conversation.startTimeUnixSecs);
+  let calls = 0;
+  // Windows of 5 min, doubling up to an hour (a run with time to spare is never cut shorter).
+  for (let start = after, secs = POLLER_FIRST_WINDOW_SECS; start < before; start += secs, secs = Math.min(POLLER_WINDOW_SECS, 2 * secs)) {
+    const end = Math.min(before, start + secs);
+    calls += Math.max(1, Math.ceil(starts.filter((at) => at >= start && at <= end).length / 100));
+  }
+  return calls;
+}
+
 function lambdaContext(remainingMs = 290_000): Context {
   return {
     functionName: 'poller',
@@ -196,7 +212,8 @@ describe('the poller handler on a 10,000-conversation account', () => {
     // Assess
     expect(missing.size).toBe(1000);
     expect(result.summary).toMatchObject({ listed: 10_000, alreadyStored: 9000, missing: 1000, backfilled: 1000, errors: 0, complete: true });
-    expect(fake.calls.list).toBe(100);
+    // ⌈N/100⌉ per window: 10,000 conversations over 12 h take 121 list calls, not 100.
+    expect(fake.calls.list).toBe(listCallsFor(fake, result.after, result.before));
     expect(fake.calls.get).toBe(1000);
     expect(fake.calls.audio).toBe(0);
     const publishedIds = messages.map((message) => message.attributes.conversationId);
@@ -346,8 +363,9 @@ describe('runPoller with the real adapters', () => {
     fake.injectFault({ route: 'get', count: 3, status: 429, retryAfter: '0' });
     fake.injectFault({ route: 'get', count: 50, status: 500, conversationId: stubborn });
 
-    // Act: the first run cannot get the stubborn one; the consumer stores what was published; the faults clear.
-    const first = await runPoller(POLLER_SETTINGS, pollerPorts(pipeline, fake));
+    // Act: the first run cannot get the stubborn one; the consumer stores what was published; the faults clear. One
+    // window, so the burst of transient faults spreads over the calls in flight instead of exhausting a lone call's attempts.
+    const first = await runPoller({ ...POLLER_SETTINGS, windowSecs: 86_400, firstWindowSecs: 86_400 }, pollerPorts(pipeline, fake));
     const firstMessages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
     await markStored(
       pipeline,
@@ -404,8 +422,8 @@ describe('runPoller with the real adapters', () => {
     const { documentClient: counted, batchGetCalls } = countingBatchGets(dynamo.endpoint);
     const ports = pollerPorts(pipeline, fake, { conversationsClient: counted });
 
-    // Act
-    const result = await runPoller(POLLER_SETTINGS, ports);
+    // Act: one window for the whole day, so all 300 share three pages whatever their order
+    const result = await runPoller({ ...POLLER_SETTINGS, windowSecs: 86_400, firstWindowSecs: 86_400 }, ports);
     const messages = await drainQueue(sqsS3.sqs, pipeline.queueUrl);
 
     // Assess
@@ -529,6 +547,21 @@ describe('adapters on dynalite', () => {
     expect([first, backwards, same, forwards]).toEqual([true, false, false, true]);
     const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: stateTableName, Key: { id: { S: 'poller' } } }));
     expect(Item).toEqual({ id: { S: 'poller' }, watermark_unix_secs: { N: '1100' }, updated_at: { S: '2026-01-01T00:20:00.000Z' } });
+  });
+
+  it('keeps the saving run\'s start beside the watermark, and reads an item without it as before', async () => {
+    // Prepare
+    const { stateTableName } = await freshPipeline();
+
+    // Act
+    await saveWatermark(documentClient, stateTableName, 1000, new Date('2026-01-01T00:00:00Z'));
+    const older = await loadWatermark(documentClient, stateTableName);
+    await saveWatermark(documentClient, stateTableName, 1100, new Date('2026-01-01T00:20:00Z'), 5000);
+    const newer = await loadWatermark(documentClient, stateTableName);
+
+    // Assess
+    expect(older).toEqual({ watermarkUnixSecs: 1000, updatedAt: '2026-01-01T00:00:00.000Z' });
+    expect(newer).toEqual({ watermarkUnixSecs: 1100, updatedAt: '2026-01-01T00:20:00.000Z', checkedAtUnixSecs: 5000 });
   });
 
   it('finds missing ids with one BatchGetItem per 100 distinct ids, and reads audio state in the same call', async () => {

@@ -17,7 +17,7 @@ describe('parseBackfillArgs', () => {
       backfillRecordings: true,
       help: false,
       settleDelaySecs: 600,
-      concurrency: 4,
+      concurrency: 32,
     });
   });
 

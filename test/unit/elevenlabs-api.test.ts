@@ -178,6 +178,25 @@ describe('retries', () => {
     expect(sleeps).toEqual([2000]);
   });
 
+  it('tells the caller of each throttled attempt (a 429, or a named wait), with the wait, and of nothing else', async () => {
+    // Prepare: a 429 naming no wait, a 503 naming one, a 502 naming none, then success
+    const script = scriptedFetch([
+      json(429, errorBody('too_many_concurrent_requests')),
+      json(503, errorBody('system_busy'), { 'x-ratelimit-reset': '1767225602' }),
+      json(502, {}),
+      emptyPage(),
+    ]);
+    const { client } = clientWith(script, { random: () => 0 });
+    const throttles: Array<number | undefined> = [];
+
+    // Act
+    await client.listConversations({}, { onThrottled: (waitMs) => throttles.push(waitMs) });
+
+    // Assess
+    expect(throttles).toEqual([undefined, 2000]);
+    expect(script.requests).toHaveLength(4);
+  });
+
   it('reads a Retry-After HTTP date relative to the clock', async () => {
     // Prepare
     const script = scriptedFetch([json(503, errorBody('system_busy'), { 'retry-after': 'Thu, 01 Jan 2026 00:00:07 GMT' }), emptyPage()]);

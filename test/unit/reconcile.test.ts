@@ -697,13 +697,17 @@ describe('recordings', () => {
 
 class MemoryWatermark implements WatermarkStore {
   saves: number[] = [];
-  constructor(public value: number | undefined = undefined) {}
+  constructor(
+    public value: number | undefined = undefined,
+    public checkedAt: number | undefined = undefined,
+  ) {}
   async load(): Promise<PollerWatermark | undefined> {
-    return this.value === undefined ? undefined : { watermarkUnixSecs: this.value, updatedAt: '' };
+    return this.value === undefined ? undefined : { watermarkUnixSecs: this.value, updatedAt: '', ...(this.checkedAt === undefined ? {} : { checkedAtUnixSecs: this.checkedAt }) };
   }
-  async save(watermark: number): Promise<boolean> {
+  async save(watermark: number, _updatedAt: Date, checkedAt?: number): Promise<boolean> {
     if (this.value !== undefined && this.value >= watermark) return false;
     this.value = watermark;
+    this.checkedAt = checkedAt;
     this.saves.push(watermark);
     return true;
   }
@@ -769,7 +773,85 @@ describe('runPoller', () => {
 
     // Assess
     expect(result.after).toBe(NOW - 1200 - 3600);
-    expect(api.listParams[0]).toMatchObject({ after: NOW - 1200 - 3600 - 1, before: NOW });
+    // Windows from the overlap's start (the first of 5 minutes), the last up to now.
+    expect(api.listParams[0]).toMatchObject({ after: NOW - 1200 - 3600 - 1, before: NOW - 1200 - 3600 + 300 });
+    expect(api.listParams.at(-1)).toMatchObject({ before: NOW });
+  });
+
+  it('after a run that caught up on a long gap, resumes at its watermark and re-reads nothing it reconciled', async () => {
+    // Prepare: the last run started at NOW − 600 and got as far as conversations of NOW − 20 h
+    const api = new MemoryApi([]);
+    const watermark = new MemoryWatermark(NOW - 20 * 3600, NOW - 600);
+    const { ports } = harness(api, new MemoryStore());
+
+    // Act
+    const result = await runPoller(POLLER_SETTINGS, { ...ports, watermark, metrics: metricsRecorder().sink });
+
+    // Assess
+    expect(result.after).toBe(NOW - 20 * 3600);
+    expect(api.listParams[0]).toMatchObject({ after: NOW - 20 * 3600 - 1 });
+    // It saved its own start beside the watermark, for the run after it.
+    expect(watermark.checkedAt).toBe(NOW);
+  });
+
+  it('re-reads the overlap before the last run\'s start when that is earlier than the watermark (the steady state)', async () => {
+    const api = new MemoryApi([]);
+    const watermark = new MemoryWatermark(NOW - 1200, NOW - 700);
+    const { ports } = harness(api, new MemoryStore());
+    const result = await runPoller(POLLER_SETTINGS, { ...ports, watermark, metrics: metricsRecorder().sink });
+    expect(result.after).toBe(NOW - 700 - 3600);
+  });
+
+  it('a run that ends on its time budget is resumed by the next exactly where it stopped, each conversation fetched once', async () => {
+    // Prepare: 30 missing conversations over 3 hours; each run has time for about ten detail calls
+    const all = Array.from({ length: 30 }, (_, index) => conversation(`conv_${String(index).padStart(2, '0')}`, NOW - 4 * 3600 + index * 360));
+    const api = new MemoryApi(all);
+    const store = new MemoryStore();
+    const watermark = new MemoryWatermark(undefined);
+    const fetched: string[] = [];
+    const runs: Array<{ backfilled: number; complete: boolean }> = [];
+
+    // Act: each run's clock allows 11 detail calls before the safety margin
+    const relisted: string[] = [];
+    for (let attempt = 0; attempt < 6 && !(runs.at(-1)?.complete ?? false); attempt++) {
+      let calls = 0;
+      const fetchedBefore = new Set(fetched);
+      const listedInRun: string[] = [];
+      const { ports } = harness(api, store);
+      const result = await runPoller(
+        { ...POLLER_SETTINGS, concurrency: 1, safetyMarginMs: 1000, initialLookbackSecs: 5 * 3600 },
+        {
+          ...ports,
+          api: {
+            listConversations: async (params) => {
+              const page = await api.listConversations(params);
+              listedInRun.push(...page.conversations.map((entry) => entry.conversation_id));
+              return page;
+            },
+            getConversation: (id) => {
+              calls++;
+              fetched.push(id);
+              return api.getConversation(id);
+            },
+            openConversationAudio: (id, options) => api.openConversationAudio(id, options),
+          },
+          remainingTimeMs: () => (calls < 11 ? 60_000 : 0),
+          watermark,
+          metrics: metricsRecorder().sink,
+        },
+      );
+      runs.push({ backfilled: result.summary.backfilled, complete: result.summary.complete });
+      relisted.push(...listedInRun.filter((id) => fetchedBefore.has(id)));
+    }
+
+    // Assess
+    expect(runs.at(-1)?.complete).toBe(true);
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(fetched).size).toBe(30);
+    expect(fetched).toHaveLength(30);
+    // No run listed a conversation an earlier run had back-filled.
+    expect(relisted).toEqual([]);
+    expect([...store.records.keys()].sort()).toEqual(all.map((entry) => entry.id));
   });
 
   it('never moves the watermark backwards when a blocker sits inside the overlap', async () => {

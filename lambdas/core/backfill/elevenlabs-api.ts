@@ -78,6 +78,11 @@ export interface CallOptions {
    * are cut to fit, and a call that cannot fit another attempt throws ElevenLabsDeadlineError.
    */
   readonly remainingMs?: () => number;
+  /**
+   * Told of every attempt the API throttled: a 429, or any retryable answer naming a wait (`Retry-After`, else
+   * `X-RateLimit-Reset`), with that wait in milliseconds (the back-fill's adaptive concurrency listens).
+   */
+  readonly onThrottled?: (waitMs: number | undefined) => void;
 }
 
 /** Per-call limits of a streamed download, on top of CallOptions. */
@@ -517,6 +522,7 @@ export class ElevenLabsApiClient implements ConversationsApi, WorkspaceApi {
       const outcome = await this.attempt({ ...target, budgetMs, signal: options.signal }, reader);
       if (outcome.ok) return outcome.value;
       if (!outcome.retryable) throw outcome.error;
+      if (outcome.error.status === 429 || outcome.retryAfterMs !== undefined) options.onThrottled?.(outcome.retryAfterMs);
       lastError = outcome.error;
       if (attempt === this.maxAttempts) break;
       const delayMs = Math.max(outcome.retryAfterMs ?? 0, this.backoffMs(attempt));

@@ -4,7 +4,7 @@
  */
 import { POLLER_METRIC, type PollerMetricName } from '../contract.js';
 import { assertIsError } from '../errors.js';
-import type { WatermarkStore } from './poller-watermark.js';
+import type { PollerWatermark, WatermarkStore } from './poller-watermark.js';
 import { reconcileRange, type ReconcilePorts, type ReconcileRangeInput, type ReconcileSummary } from './reconcile-range.js';
 
 /** Metric names of the poller (the contract's POLLER_METRIC). */
@@ -29,15 +29,37 @@ export interface PollerSettings {
   /** See ReconcileRangeInput.maxPendingAgeSecs. */
   readonly maxPendingAgeSecs?: number;
   readonly windowSecs?: number;
+  readonly firstWindowSecs?: number;
   readonly safetyMarginMs?: number;
   readonly concurrency?: number;
   readonly recordingConcurrency?: number;
 }
 
+/**
+ * A scheduled run's listing window: an hour (~42 pages at 100,000 conversations a day), so a run that ends on its time
+ * budget has committed every hour it finished, and the next window's listing overlaps the current one's detail calls.
+ */
+export const POLLER_WINDOW_SECS = 3600;
+/** A run's first window, so its detail calls start after a few pages; the next ones double (window-sizing.ts). */
+export const POLLER_FIRST_WINDOW_SECS = 300;
+
 /** The range input of one scheduled run over [after, before): the settings, never a dry run. */
 function rangeInput(settings: PollerSettings, after: number, before: number): ReconcileRangeInput {
   const { overlapSecs: _overlap, initialLookbackSecs: _lookback, ...rangeSettings } = settings;
-  return { ...rangeSettings, after, before, dryRun: false };
+  return { windowSecs: POLLER_WINDOW_SECS, firstWindowSecs: POLLER_FIRST_WINDOW_SECS, ...rangeSettings, after, before, dryRun: false };
+}
+
+/**
+ * Where a run starts listing. First run: now − initial lookback. Then the overlap is re-read for conversations the
+ * list may not have shown yet when the last run looked: those that started within `overlapSecs` of that run's start
+ * (`checkedAtUnixSecs`). A run catching up on a long gap saved a watermark far behind its own start, so the next one
+ * re-reads nothing it already reconciled and resumes exactly where it stopped. Without `checkedAtUnixSecs` (older
+ * items): watermark − overlap.
+ */
+export function runStart(settings: Pick<PollerSettings, 'overlapSecs' | 'initialLookbackSecs'>, previous: PollerWatermark | undefined, nowSecs: number): number {
+  if (previous === undefined) return nowSecs - settings.initialLookbackSecs;
+  const { watermarkUnixSecs: watermark, checkedAtUnixSecs: checkedAt } = previous;
+  return checkedAt === undefined ? watermark - settings.overlapSecs : Math.min(watermark, checkedAt - settings.overlapSecs);
 }
 
 export interface PollerPorts extends ReconcilePorts {
@@ -67,9 +89,10 @@ export async function runPoller(settings: PollerSettings, ports: PollerPorts): P
   let watermark: number | undefined;
   try {
     const nowSecs = Math.floor(nowMs() / 1000);
-    previousWatermark = (await ports.watermark.load())?.watermarkUnixSecs;
+    const previous = await ports.watermark.load();
+    previousWatermark = previous?.watermarkUnixSecs;
     watermark = previousWatermark;
-    const after = previousWatermark === undefined ? nowSecs - settings.initialLookbackSecs : previousWatermark - settings.overlapSecs;
+    const after = runStart(settings, previous, nowSecs);
     const before = nowSecs;
     const summary = await reconcileRange(rangeInput(settings, after, before), ports);
     metrics.add(POLLER_METRIC.conversationsListed, 'Count', summary.listed);
@@ -81,7 +104,7 @@ export async function runPoller(settings: PollerSettings, ports: PollerPorts): P
 
     let watermarkSaved = false;
     if (summary.newWatermark !== undefined && (previousWatermark === undefined || summary.newWatermark > previousWatermark)) {
-      watermarkSaved = await ports.watermark.save(summary.newWatermark, new Date(nowMs()));
+      watermarkSaved = await ports.watermark.save(summary.newWatermark, new Date(nowMs()), nowSecs);
       if (watermarkSaved) watermark = summary.newWatermark;
       else watermark = (await ports.watermark.load())?.watermarkUnixSecs ?? previousWatermark;
     }

@@ -1,7 +1,8 @@
 /**
- * The poller's watermark: one item `{id: "poller", watermark_unix_secs, updated_at}` in the poller state table.
- * Every conversation that started at or before the watermark is known to be reconciled. Saves are conditional, so
- * two overlapping runs can never move it backwards.
+ * The poller's watermark: one item `{id: "poller", watermark_unix_secs, updated_at, checked_at_unix_secs}` in the
+ * poller state table. Every conversation that started at or before the watermark is known to be reconciled, as the
+ * list showed it at `checked_at_unix_secs` (the saving run's start) or later. Saves are conditional, so two
+ * overlapping runs can never move it backwards.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailure } from '../aws/dynamodb.js';
@@ -15,13 +16,15 @@ export interface PollerWatermark {
   readonly watermarkUnixSecs: number;
   /** ISO-8601 time of the save. */
   readonly updatedAt: string;
+  /** When the run that saved it started (unix seconds): it listed everything up to the watermark after this. Absent on items saved before it was kept. */
+  readonly checkedAtUnixSecs?: number;
 }
 
 /** The port the poller core uses; `createWatermarkStore` backs it with DynamoDB. */
 export interface WatermarkStore {
   load(): Promise<PollerWatermark | undefined>;
   /** Saves when it moves the watermark forward; false when the stored one is already at or past it. */
-  save(watermarkUnixSecs: number, updatedAt: Date): Promise<boolean>;
+  save(watermarkUnixSecs: number, updatedAt: Date, checkedAtUnixSecs?: number): Promise<boolean>;
 }
 
 /** The stored watermark (strongly consistent read), or undefined before the first successful run. */
@@ -34,19 +37,29 @@ export async function loadWatermark(client: DynamoDBDocumentClient, tableName: s
   }
   const value = item?.watermark_unix_secs;
   if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
-  return { watermarkUnixSecs: value, updatedAt: typeof item?.updated_at === 'string' ? item.updated_at : '' };
+  const checkedAt = item?.checked_at_unix_secs;
+  return {
+    watermarkUnixSecs: value,
+    updatedAt: typeof item?.updated_at === 'string' ? item.updated_at : '',
+    ...(typeof checkedAt === 'number' && Number.isFinite(checkedAt) ? { checkedAtUnixSecs: checkedAt } : {}),
+  };
 }
 
 /**
  * Stores the watermark only if none is stored or the stored one is lower; returns whether it was written.
  * A concurrent run that already went further wins, silently.
  */
-export async function saveWatermark(client: DynamoDBDocumentClient, tableName: string, watermarkUnixSecs: number, updatedAt: Date): Promise<boolean> {
+export async function saveWatermark(client: DynamoDBDocumentClient, tableName: string, watermarkUnixSecs: number, updatedAt: Date, checkedAtUnixSecs?: number): Promise<boolean> {
   try {
     await client.send(
       new PutCommand({
         TableName: tableName,
-        Item: { id: POLLER_STATE_ID, watermark_unix_secs: watermarkUnixSecs, updated_at: updatedAt.toISOString() },
+        Item: {
+          id: POLLER_STATE_ID,
+          watermark_unix_secs: watermarkUnixSecs,
+          updated_at: updatedAt.toISOString(),
+          ...(checkedAtUnixSecs === undefined ? {} : { checked_at_unix_secs: checkedAtUnixSecs }),
+        },
         ConditionExpression: 'attribute_not_exists(#id) OR #watermark < :watermark',
         ExpressionAttributeNames: { '#id': 'id', '#watermark': 'watermark_unix_secs' },
         ExpressionAttributeValues: { ':watermark': watermarkUnixSecs },
@@ -63,6 +76,6 @@ export async function saveWatermark(client: DynamoDBDocumentClient, tableName: s
 export function createWatermarkStore(client: DynamoDBDocumentClient, tableName: string): WatermarkStore {
   return {
     load: () => loadWatermark(client, tableName),
-    save: (watermarkUnixSecs, updatedAt) => saveWatermark(client, tableName, watermarkUnixSecs, updatedAt),
+    save: (watermarkUnixSecs, updatedAt, checkedAtUnixSecs) => saveWatermark(client, tableName, watermarkUnixSecs, updatedAt, checkedAtUnixSecs),
   };
 }

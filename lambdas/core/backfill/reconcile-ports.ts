@@ -23,12 +23,12 @@ export interface ReconcileStorage {
 /**
  * The ports reconcileRange and runPoller need: `readStored` = readStoredConversations on the conversations table,
  * `publish` = publishEvent with `storage.publishPorts`, `publishRecording` through `storage.recordingArchive` and
- * the same publish path, plus the optional clock, time budget, logger and progress.
+ * the same publish path, plus the optional clock, time budget, logger, progress and detail-call pool.
  */
 export function createReconcilePorts(
   storage: ReconcileStorage,
   api: ConversationsApi,
-  extras: Partial<Pick<ReconcilePorts, 'nowMs' | 'remainingTimeMs' | 'logger' | 'onProgress'>> = {},
+  extras: Partial<Pick<ReconcilePorts, 'nowMs' | 'remainingTimeMs' | 'logger' | 'onProgress' | 'detailPool'>> = {},
 ): ReconcilePorts {
   const { documentClient, conversationsTableName, publishPorts, recordingArchive } = storage;
   const publish = (input: Parameters<ReconcilePorts['publish']>[0]) => publishEvent(input, publishPorts);

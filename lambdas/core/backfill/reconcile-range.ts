@@ -32,6 +32,9 @@ import {
 } from './elevenlabs-api.js';
 import { assertIsError } from '../errors.js';
 import { workPool, type WorkPool } from '../work-pool.js';
+import { DEFAULT_MAX_CONCURRENCY } from './adaptive-concurrency.js';
+import { adaptivePool, type AdaptivePool, type ThrottleHook } from './adaptive-pool.js';
+import { nextWindowSecs } from './window-sizing.js';
 
 /** What to reconcile: conversations that started in [after, before) (unix seconds). */
 export interface ReconcileRangeInput {
@@ -55,9 +58,18 @@ export interface ReconcileRangeInput {
   readonly maxPendingAgeSecs?: number;
   /** Listing window; a range longer than this is reconciled window by window, oldest first. @default 86400 */
   readonly windowSecs?: number;
+  /**
+   * A shorter first window, the next ones doubling up to `windowSecs` and cut to what the time left can finish
+   * (window-sizing.ts): for runs with a time budget. @default windowSecs
+   */
+  readonly firstWindowSecs?: number;
   /** Stop starting new work when less than this much time remains. @default 20000 */
   readonly safetyMarginMs?: number;
-  /** Detail calls in flight at once (ElevenLabs limits concurrent requests per plan). @default 4 */
+  /**
+   * Most detail calls in flight at once. Below it the number adapts to the API (adaptive-concurrency.ts: from 4, up
+   * while calls succeed, cut on 429 and on a named wait), since ElevenLabs limits concurrent requests per plan.
+   * @default 32
+   */
   readonly concurrency?: number;
   /** Recording downloads in flight at once, besides the detail calls (each holds a few upload parts in memory). @default 2 */
   readonly recordingConcurrency?: number;
@@ -143,6 +155,11 @@ export interface ReconcilePorts {
   readonly remainingTimeMs?: () => number;
   readonly logger?: ReconcileLogger;
   readonly onProgress?: (progress: ReconcileProgress) => void;
+  /**
+   * The detail calls' adaptive pool, when it should outlive the run (the poller keeps one per execution environment,
+   * so a warm run starts where the last one's limit ended). @default a new one, capped at `concurrency`
+   */
+  readonly detailPool?: AdaptivePool;
 }
 
 /** A recording to archive and queue, as the audio endpoint streams it. */
@@ -156,9 +173,12 @@ export interface RecordingToPublish {
 
 export const DEFAULT_WINDOW_SECS = 86_400;
 export const DEFAULT_SAFETY_MARGIN_MS = 20_000;
-export const DEFAULT_CONCURRENCY = 4;
+/** The most detail calls in flight (the adaptive limit stays at or under it). */
+export const DEFAULT_CONCURRENCY = DEFAULT_MAX_CONCURRENCY;
 export const DEFAULT_RECORDING_CONCURRENCY = 2;
 export const DEFAULT_RECORDING_RESERVE_MS = 30_000;
+/** A detail call starts only with this much time left beyond the safety margin (its answers take ~250 ms, 1.5 s at p99). */
+export const DETAIL_CALL_RESERVE_MS = 5_000;
 /** Node's longest timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Download speed assumed when deciding whether a recording of known size can finish in the time left (conservative). */
@@ -249,11 +269,13 @@ interface Run {
   readonly hasTime: () => boolean;
   /** Time left for calls: the Lambda's remaining time less the safety margin. */
   readonly callOptions: CallOptions & { readonly remainingMs: () => number };
-  /** The detail calls' and the recording downloads' concurrency limits. */
-  readonly transcriptSlots: WorkPool;
+  /** The detail calls' adaptive concurrency, and the recording downloads' fixed one. */
+  readonly transcriptSlots: AdaptivePool;
   readonly recordingSlots: WorkPool;
   /** Adds a step to the progress totals and reports them. */
   readonly report: (step: Partial<ReconcileProgress>) => void;
+  /** The run's pace so far, for sizing windows (only that: the summary is added up from outcomes). */
+  readonly pace: { firstTaskAtMs?: number; tasksStarted: number; tasksListed: number; secsListed: number };
 }
 
 const counted = (counts: Partial<Counts>, ...blockers: Blocker[]): Outcome => ({ counts, blockers });
@@ -286,8 +308,9 @@ export async function reconcileRange(input: ReconcileRangeInput, ports: Reconcil
   const before = Math.floor(input.before);
   const windowsTotal = Math.max(0, Math.ceil((before - after) / windowSecs));
   const run = startRun(input, ports, windowsTotal);
-  const windows = await reconcileWindows(run, rangeWindows(after, before, windowSecs));
-  return summarize(run, after, windows, windowsTotal);
+  const firstSecs = Math.min(windowSecs, Math.max(1, Math.floor(input.firstWindowSecs ?? windowSecs)));
+  const windows = await reconcileWindows(run, { after, before, maxSecs: windowSecs, firstSecs });
+  return summarize(run, after, before, windows);
 }
 
 /** Reads the clock once and fixes the time budget for the whole run. */
@@ -302,9 +325,10 @@ function startRun(input: ReconcileRangeInput, ports: ReconcilePorts, windowsTota
     nowSecs: Math.floor(nowMs() / 1000),
     hasTime: () => remainingTimeMs() > safetyMarginMs,
     callOptions: { remainingMs: () => remainingTimeMs() - safetyMarginMs },
-    transcriptSlots: workPool(input.concurrency ?? DEFAULT_CONCURRENCY),
+    transcriptSlots: ports.detailPool ?? adaptivePool({ max: input.concurrency ?? DEFAULT_CONCURRENCY }, nowMs),
     recordingSlots: workPool(input.recordingConcurrency ?? DEFAULT_RECORDING_CONCURRENCY),
     report: progressReporter(ports.onProgress, windowsTotal),
+    pace: { tasksStarted: 0, tasksListed: 0, secsListed: 0 },
   };
 }
 
@@ -325,33 +349,88 @@ function progressReporter(onProgress: ReconcilePorts['onProgress'], windowsTotal
   };
 }
 
-/** [after, before) cut into windows of `windowSecs`, oldest first (the last may be shorter). */
-function* rangeWindows(after: number, before: number, windowSecs: number): Generator<TimeWindow> {
-  for (let start = after; start < before; start += windowSecs) yield { start, end: Math.min(before, start + windowSecs) };
+/** The range and its window lengths. */
+interface WindowRange {
+  readonly after: number;
+  readonly before: number;
+  readonly maxSecs: number;
+  readonly firstSecs: number;
 }
 
-/** Reconciles the windows oldest first, up to the first that does not finish or finds no time left to start. */
-async function reconcileWindows(run: Run, windows: Iterable<TimeWindow>): Promise<WindowOutcome[]> {
+/** The window after `previous` (the first when none), sized by nextWindowSecs; none past the range or when no time is left for one. */
+function nextWindow(run: Run, range: WindowRange, previous: TimeWindow | undefined, tasksAhead: number): TimeWindow | undefined {
+  const start = previous?.end ?? range.after;
+  if (start >= range.before || !run.hasTime()) return undefined;
+  const { pace } = run;
+  const elapsedMs = pace.firstTaskAtMs === undefined ? 0 : run.nowMs() - pace.firstTaskAtMs;
+  const secs = nextWindowSecs({
+    maxSecs: range.maxSecs,
+    firstSecs: range.firstSecs,
+    ...(previous === undefined ? {} : { previousSecs: previous.end - previous.start }),
+    ...(pace.secsListed > 0 ? { tasksPerWindowSec: pace.tasksListed / pace.secsListed } : {}),
+    ...(pace.tasksStarted > 0 && elapsedMs > 0 ? { msPerTask: elapsedMs / pace.tasksStarted } : {}),
+    // Detail calls stop DETAIL_CALL_RESERVE_MS before the budget ends.
+    remainingMs: run.callOptions.remainingMs() - DETAIL_CALL_RESERVE_MS,
+    tasksAhead,
+  });
+  return secs <= 0 ? undefined : { start, end: Math.min(range.before, start + secs) };
+}
+
+/**
+ * Reconciles the windows oldest first, up to the first that does not finish or finds no time left to start. The next
+ * window's listing starts while the current one's last LISTING_LOOKAHEAD_TASKS back-fills wait for a slot, so the
+ * detail calls do not stop for each listing; it only counts once its own window's turn comes.
+ */
+async function reconcileWindows(run: Run, range: WindowRange): Promise<WindowOutcome[]> {
   // Ids already counted: a conversation listed again in a later page or window is not counted twice.
   const seen = new Set<string>();
   const outcomes: WindowOutcome[] = [];
-  for (const window of windows) {
-    if (!run.hasTime()) break;
-    const outcome = await reconcileWindow(run, window, seen);
-    outcomes.push(outcome);
-    if (!outcome.finished) break;
+  type Listed = { readonly window: TimeWindow; readonly listing: Promise<WindowListing> };
+  const list = (previous: TimeWindow | undefined, tasksAhead: number): Listed | undefined => {
+    const window = nextWindow(run, range, previous, tasksAhead);
+    return window === undefined ? undefined : { window, listing: listWindow(run, window, seen) };
+  };
+  let next = list(undefined, 0);
+  try {
+    while (next !== undefined) {
+      const { window } = next;
+      const listing = await next.listing;
+      next = undefined;
+      const startNext = (tasksAhead: number) => {
+        next ??= list(window, tasksAhead);
+      };
+      const outcome = await reconcileWindow(run, window, listing, startNext);
+      outcomes.push(outcome);
+      if (!outcome.finished) break;
+      startNext(0);
+    }
+  } finally {
+    // A listing started ahead for a window this run will not reach: let it end (its calls are in flight), unused.
+    await next?.listing.catch(() => undefined);
   }
   return outcomes;
 }
 
-/** Lists one window, then runs its back-fills oldest first; a window whose listing did not finish runs none. */
-async function reconcileWindow(run: Run, window: TimeWindow, seen: Set<string>): Promise<WindowOutcome> {
-  const listing = await listWindow(run, window, seen);
+/** Back-fills a window still waiting for a slot when the next window's listing starts. */
+export const LISTING_LOOKAHEAD_TASKS = 500;
+
+/** Runs a listed window's back-fills oldest first; a window whose listing did not finish runs none. */
+async function reconcileWindow(run: Run, window: TimeWindow, listing: WindowListing, startNext: (tasksAhead: number) => void): Promise<WindowOutcome> {
   if (!listing.finished) return { end: window.end, finished: false, ...combine([listing, counted({ deferred: listing.tasks.length })]) };
+  run.pace.tasksListed += listing.tasks.length;
+  run.pace.secsListed += window.end - window.start;
   // Oldest first: when time runs out, the watermark still advances as far as the finished prefix allows.
   const tasks = [...listing.tasks].sort((a, b) => a.summary.start_time_unix_secs - b.summary.start_time_unix_secs);
   run.report({ backfillQueued: tasks.length });
-  const done = await runTasks(run, tasks);
+  let started = 0;
+  const onStarted = () => {
+    started++;
+    run.pace.tasksStarted++;
+    run.pace.firstTaskAtMs ??= run.nowMs();
+    if (tasks.length - started <= LISTING_LOOKAHEAD_TASKS) startNext(tasks.length - started);
+  };
+  if (tasks.length <= LISTING_LOOKAHEAD_TASKS) startNext(tasks.length);
+  const done = await runTasks(run, tasks, onStarted);
   run.report({ windowsDone: 1 });
   return { end: window.end, finished: true, ...combine([listing, ...done]) };
 }
@@ -441,13 +520,13 @@ function classifyStored({ input, nowSecs }: Run, summary: ConversationSummary, s
  * Runs a window's back-fills through the two pools; the first error that stops the run (auth, storage) keeps the
  * queued ones from starting, and is rethrown once those in flight have finished.
  */
-async function runTasks(run: Run, tasks: readonly Task[]): Promise<Outcome[]> {
+async function runTasks(run: Run, tasks: readonly Task[], onStarted: () => void): Promise<Outcome[]> {
   let failure: { readonly error: unknown } | undefined;
   const stopped = () => failure !== undefined;
   const outcomes = await Promise.all(
     tasks.map(async (task) => {
       try {
-        return await runTask(run, task, stopped);
+        return await runTask(run, task, stopped, onStarted);
       } catch (error) {
         failure ??= { error };
         return counted({});
@@ -461,9 +540,15 @@ async function runTasks(run: Run, tasks: readonly Task[]): Promise<Outcome[]> {
 }
 
 /** One back-fill: its transcript step in a detail slot, then (when it needs one) its recording in a recording slot. */
-async function runTask(run: Run, task: Task, stopped: () => boolean): Promise<Outcome> {
-  if (task.kind === 'audio') return recordingStep(run, task, task.summary.agent_id, stopped);
-  const transcript = await run.transcriptSlots.run(async (): Promise<TranscriptStep> => (stopped() ? { outcome: counted({}) } : transcriptStep(run, task)));
+async function runTask(run: Run, task: Task, stopped: () => boolean, onStarted: () => void): Promise<Outcome> {
+  if (task.kind === 'audio') {
+    onStarted();
+    return recordingStep(run, task, task.summary.agent_id, stopped);
+  }
+  const transcript = await run.transcriptSlots.run(async (hook): Promise<TranscriptStep> => {
+    onStarted();
+    return stopped() ? { outcome: counted({}) } : transcriptStep(run, task, hook);
+  });
   if (transcript.recordingAgentId === undefined) return transcript.outcome;
   // The transcript is published already: a recording that fails is counted beside it, not instead of it.
   return combine([transcript.outcome, counted({ audioMissing: 1 }), await recordingStep(run, task, transcript.recordingAgentId, stopped)]);
@@ -479,11 +564,12 @@ interface TranscriptStep {
   readonly recordingAgentId?: string | undefined;
 }
 
-async function transcriptStep(run: Run, task: Task): Promise<TranscriptStep> {
-  if (!run.hasTime()) return { outcome: counted({ deferred: 1 }, blocker(task.summary, 'deferred')) };
+async function transcriptStep(run: Run, task: Task, hook: ThrottleHook): Promise<TranscriptStep> {
+  // A call that would be cut off by the deadline costs the API a detail answer for nothing: the next run fetches it again.
+  if (!run.hasTime() || run.callOptions.remainingMs() < DETAIL_CALL_RESERVE_MS) return { outcome: counted({ deferred: 1 }, blocker(task.summary, 'deferred')) };
   let recordingAgentId: string | undefined;
   const outcome = await attempt(run, task, 'transcript', async () => {
-    const step = await backfillTranscript(run, task);
+    const step = await backfillTranscript(run, task, hook);
     recordingAgentId = step.recordingAgentId;
     return step.outcome;
   });
@@ -531,9 +617,9 @@ function deferRecording(run: Run, summary: ConversationSummary): Outcome {
 }
 
 /** Fetches and publishes a missing conversation; says whether its recording should be fetched as well. */
-async function backfillTranscript(run: Run, task: Task): Promise<TranscriptStep> {
+async function backfillTranscript(run: Run, task: Task, hook: ThrottleHook): Promise<TranscriptStep> {
   const { summary } = task;
-  const fetched = await run.ports.api.getConversation(summary.conversation_id, run.callOptions);
+  const fetched = await run.ports.api.getConversation(summary.conversation_id, { ...run.callOptions, onThrottled: (waitMs) => hook.onThrottled(waitMs) });
   // The list said final, the detail disagrees: trust the detail and wait.
   if (!isFinalStatus(fetched.conversation.status)) return { outcome: counted({ skippedNotFinal: 1 }, blocker(summary, 'not_final')) };
   await publish(run, transcriptionEnvelope(fetched, Math.floor(run.nowMs() / 1000)));
@@ -583,7 +669,7 @@ function publish(run: Run, envelope: BackfillEnvelope): Promise<unknown> {
 }
 
 /** The summary of the windows started (oldest first; all finished but maybe the last). */
-function summarize(run: Run, after: number, windows: readonly WindowOutcome[], windowsTotal: number): ReconcileSummary {
+function summarize(run: Run, after: number, before: number, windows: readonly WindowOutcome[]): ReconcileSummary {
   const { counts, blockers } = combine(windows);
   const { audioMissing, audioBackfilled, audioUnavailable, audioGivenUp, audioOverdue, ...rangeCounts } = counts;
   const blockedBy = blockers.reduce<Blocker | undefined>((earliest, next) => (earliest === undefined || next.startTimeUnixSecs < earliest.startTimeUnixSecs ? next : earliest), undefined);
@@ -594,7 +680,7 @@ function summarize(run: Run, after: number, windows: readonly WindowOutcome[], w
     audio: { missing: audioMissing, backfilled: audioBackfilled, unavailable: audioUnavailable, givenUp: audioGivenUp, overdue: audioOverdue },
     ...(newWatermark === undefined ? {} : { newWatermark }),
     ...(blockedBy === undefined ? {} : { watermarkBlockedBy: blockedBy }),
-    complete: windows.length === windowsTotal && windows.every((window) => window.finished) && counts.deferred === 0,
+    complete: (windows.at(-1)?.end ?? after) >= before && windows.every((window) => window.finished) && counts.deferred === 0,
     dryRun: run.input.dryRun,
   };
 }
