@@ -9,16 +9,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorCredentials, emulatorRegion } from '../../bin/local/emulators.js';
-import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
-import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
+import { startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
+import type { LocalPipeline } from '../../bin/local/pipeline.js';
 import { postSignedWebhook } from '../../bin/local/post-webhook.js';
 import { streamDigest } from '../../lambdas/core/hash.js';
-import { createConversationReader, type ConversationReader, type ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
+import type { ConversationReader, ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
+import { startPipelineOnFakeApi, type PipelineOnFakeApi } from '../support/pipeline-on-fake-api.js';
 
 const POLL_INTERVAL_SECS = 4;
 /** Seconds after the pipeline starts at which the last of the calls has ended longer than the settle delay ago. */
@@ -30,7 +28,7 @@ let fake: FakeElevenLabsApi;
 let pipeline: LocalPipeline;
 let reader: ConversationReader;
 let s3: S3Client;
-let documentClient: DynamoDBDocumentClient;
+let running: PipelineOnFakeApi;
 let startedAtMs: number;
 let settledAtMs: number;
 let ids: { webhookTooLarge: string; apiOnly: string; noRecording: string };
@@ -50,23 +48,12 @@ beforeAll(async () => {
   startedAtMs = Date.now();
   settledAtMs = (lastEnd + settleDelaySecs + 1) * 1000;
   // Default settings otherwise: recordings are back-filled without asking.
-  pipeline = await startLocalPipeline({
-    dataDir,
-    port: 0,
-    env: { ELEVENLABS_API_KEY: FAKE_API_KEY, ELEVENLABS_API_BASE_URL: fake.url, POLL_INTERVAL: String(POLL_INTERVAL_SECS), POLLER_SETTLE_DELAY_SECS: String(settleDelaySecs) },
-    handlerLogLevel: 'SILENT',
-    receiveWaitTimeSeconds: 1,
-  });
-  const common = { region: emulatorRegion, credentials: emulatorCredentials };
-  documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: pipeline.endpoints.dynamodbEndpoint }));
-  s3 = new S3Client({ ...common, endpoint: pipeline.endpoints.sqsS3Endpoint, forcePathStyle: true });
-  reader = createConversationReader({ documentClient, s3, tableName: pipeline.endpoints.tableName, bucketName: pipeline.endpoints.bucketName });
+  running = await startPipelineOnFakeApi({ dataDir, fake, pollIntervalSecs: POLL_INTERVAL_SECS, settleDelaySecs });
+  ({ pipeline, s3, reader } = running);
 }, 60_000);
 
 afterAll(async () => {
-  documentClient?.destroy();
-  s3?.destroy();
-  await pipeline?.stop();
+  await running?.stop();
   await fake?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });

@@ -9,18 +9,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConversations } from '../../bin/cli/conversations-command.js';
 import type { CommandIo } from '../../bin/cli/io.js';
-import { emulatorCredentials, emulatorRegion } from '../../bin/local/emulators.js';
-import { FAKE_API_KEY, startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
-import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline.js';
+import { startFakeElevenLabsApi, type FakeElevenLabsApi } from '../../bin/local/fake-elevenlabs-api.js';
+import type { LocalPipeline } from '../../bin/local/pipeline.js';
 import { postSignedWebhook } from '../../bin/local/post-webhook.js';
 import { toConversationData } from '../../lambdas/core/record/conversation-record.js';
-import { createConversationReader, type ConversationReader, type ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
+import type { ConversationReader, ConversationRecord } from '../../lambdas/core/record/conversation-reader.js';
+import { startPipelineOnFakeApi, type PipelineOnFakeApi } from '../support/pipeline-on-fake-api.js';
 import { waitUntil } from '../support/wait-until.js';
 
 const POLL_INTERVAL_SECS = 3;
@@ -31,8 +28,7 @@ let dataDir: string;
 let fake: FakeElevenLabsApi;
 let pipeline: LocalPipeline;
 let reader: ConversationReader;
-let dynamodb: DynamoDBClient;
-let s3: S3Client;
+let running: PipelineOnFakeApi;
 /** When each call has ended longer than the settle delay ago (ms). */
 let settledAtMs: Record<string, number>;
 let ids: { otel: string; bare: string };
@@ -47,23 +43,12 @@ beforeAll(async () => {
   const endOf = (id: string) => fake.conversation(id).startTimeUnixSecs + fake.conversation(id).callDurationSecs;
   const settleDelaySecs = nowSecs - Math.min(endOf(otel), endOf(bare)) + SETTLES_AFTER_SECS;
   settledAtMs = Object.fromEntries([otel, bare].map((id) => [id, (endOf(id) + settleDelaySecs + 1) * 1000]));
-  pipeline = await startLocalPipeline({
-    dataDir,
-    port: 0,
-    env: { ELEVENLABS_API_KEY: FAKE_API_KEY, ELEVENLABS_API_BASE_URL: fake.url, POLL_INTERVAL: String(POLL_INTERVAL_SECS), POLLER_SETTLE_DELAY_SECS: String(settleDelaySecs) },
-    handlerLogLevel: 'SILENT',
-    receiveWaitTimeSeconds: 1,
-  });
-  const common = { region: emulatorRegion, credentials: emulatorCredentials };
-  dynamodb = new DynamoDBClient({ ...common, endpoint: pipeline.endpoints.dynamodbEndpoint });
-  s3 = new S3Client({ ...common, endpoint: pipeline.endpoints.sqsS3Endpoint, forcePathStyle: true });
-  reader = createConversationReader({ documentClient: DynamoDBDocumentClient.from(dynamodb), s3, tableName: pipeline.endpoints.tableName, bucketName: pipeline.endpoints.bucketName });
+  running = await startPipelineOnFakeApi({ dataDir, fake, pollIntervalSecs: POLL_INTERVAL_SECS, settleDelaySecs });
+  ({ pipeline, reader } = running);
 }, 60_000);
 
 afterAll(async () => {
-  dynamodb?.destroy();
-  s3?.destroy();
-  await pipeline?.stop();
+  await running?.stop();
   await fake?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
