@@ -2,15 +2,15 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startConversationStorage, type ConversationStorage } from '../support/conversation-storage.js';
 import { processQueuedRecord, s3EventPorts, type ProcessedEvent } from '../../lambdas/consumer/process-event.js';
-import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { toConversationData, type ConversationRecord } from '../../lambdas/core/record/conversation-record.js';
 import { InvalidWebhookError } from '../../lambdas/core/errors.js';
 import { AWS_LIMITS } from '../../lambdas/core/contract.js';
 const DYNAMODB_MAX_NESTING_LEVELS = AWS_LIMITS.dynamoDbMaxNestingLevels;
 import { exceedsNestingLimit } from '../../lambdas/core/json-nesting.js';
-import { createConversationReader, type ConversationReader, type ListConversationsOptions } from '../../lambdas/core/record/conversation-reader.js';
+import type { ConversationReader, ListConversationsOptions } from '../../lambdas/core/record/conversation-reader.js';
 import { ConversationTooLargeError, createConversationStore, type ConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import type { EventSource } from '../../lambdas/core/ingest/queued-event.js';
 import { MAX_EVENT_NESTING_LEVELS, parseWebhookEvent } from '../../lambdas/core/ingest/webhook-event.js';
@@ -26,14 +26,10 @@ import {
   transcriptionData,
   type JsonObject,
 } from '../support/conversation-events.js';
-import { createConversationsTable } from '../support/conversation-tables.js';
-import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
 
 const BUCKET = 'conversation-bucket';
-const ENVIRONMENT = { ...process.env };
 
-let sqsS3: SqsS3Emulator;
-let dynamo: DynamoDbEmulator;
+let storage: ConversationStorage;
 let tableName: string;
 let documentClient: DynamoDBDocumentClient;
 let s3: ReturnType<typeof createS3Client>;
@@ -42,29 +38,21 @@ let reader: ConversationReader;
 const commandsSent: string[] = [];
 
 beforeAll(async () => {
-  [sqsS3, dynamo] = await Promise.all([startSqsS3Emulator(), startDynamoDbEmulator()]);
-  sqsS3.server.createBucket(BUCKET);
-  tableName = await createConversationsTable(dynamo.client);
   // The production client factories, pointed at the emulators the way the local pipeline does it.
-  Object.assign(process.env, sdkEnvironmentFor({ s3: sqsS3.endpoint, dynamodb: dynamo.endpoint }));
-  documentClient = createDynamoDbDocumentClient();
-  s3 = createS3Client();
-  documentClient.middlewareStack.add(
-    (next, context) => async (args) => {
-      commandsSent.push(context.commandName ?? 'unknown');
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordCommandNames' },
+  storage = await startConversationStorage(BUCKET, (client) =>
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commandsSent.push(context.commandName ?? 'unknown');
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCommandNames' },
+    ),
   );
-  store = createConversationStore({ documentClient, s3, tableName, bucketName: BUCKET });
-  reader = createConversationReader({ documentClient, s3, tableName, bucketName: BUCKET });
+  ({ tableName, documentClient, s3, store, reader } = storage);
 });
 
 afterAll(async () => {
-  process.env = { ...ENVIRONMENT };
-  documentClient?.destroy();
-  s3?.destroy();
-  await Promise.all([sqsS3?.stop(), dynamo?.stop()]);
+  await storage?.stop();
 });
 
 let conversationCounter = 0;

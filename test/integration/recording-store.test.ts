@@ -6,22 +6,18 @@
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startConversationStorage, type ConversationStorage } from '../support/conversation-storage.js';
 import { processQueuedRecord, s3EventPorts, type ProcessedEvent } from '../../lambdas/consumer/process-event.js';
 import { audioUnavailableEnvelope, recordingReferenceEnvelope } from '../../lambdas/core/backfill/backfill-envelopes.js';
-import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { MalformedQueuedEventError, recordingArchiveKeyFor, type EventSource } from '../../lambdas/core/ingest/queued-event.js';
-import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
+import type { ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
 import { createConversationStore, type ConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { AGENT_ID, archiveAndEncode, audioData, envelope, pseudoRandomBytes, sha256Hex, toSqsRecord, transcriptionData } from '../support/conversation-events.js';
-import { createConversationsTable } from '../support/conversation-tables.js';
-import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
 
 const BUCKET = 'recording-bucket';
-const ENVIRONMENT = { ...process.env };
 
-let sqsS3: SqsS3Emulator;
-let dynamo: DynamoDbEmulator;
+let storage: ConversationStorage;
 let tableName: string;
 let documentClient: DynamoDBDocumentClient;
 let s3: ReturnType<typeof createS3Client>;
@@ -29,21 +25,12 @@ let store: ConversationStore;
 let reader: ConversationReader;
 
 beforeAll(async () => {
-  [sqsS3, dynamo] = await Promise.all([startSqsS3Emulator(), startDynamoDbEmulator()]);
-  sqsS3.server.createBucket(BUCKET);
-  tableName = await createConversationsTable(dynamo.client);
-  Object.assign(process.env, sdkEnvironmentFor({ s3: sqsS3.endpoint, dynamodb: dynamo.endpoint }));
-  documentClient = createDynamoDbDocumentClient();
-  s3 = createS3Client();
-  store = createConversationStore({ documentClient, s3, tableName, bucketName: BUCKET });
-  reader = createConversationReader({ documentClient, s3, tableName, bucketName: BUCKET });
+  storage = await startConversationStorage(BUCKET);
+  ({ tableName, documentClient, s3, store, reader } = storage);
 });
 
 afterAll(async () => {
-  process.env = { ...ENVIRONMENT };
-  documentClient?.destroy();
-  s3?.destroy();
-  await Promise.all([sqsS3?.stop(), dynamo?.stop()]);
+  await storage?.stop();
 });
 
 let counter = 0;
@@ -181,7 +168,7 @@ describe('audio objects', () => {
   it('are removed again when the record write fails after the recording was written', async () => {
     // Prepare: a store whose every PutItem fails (DynamoDB down), after the audio object is written.
     const conversationId = newConversationId();
-    const failing = createDynamoDbDocumentClient();
+    const failing = storage.newDocumentClient();
     failing.middlewareStack.add(
       (next, context) => async (args) => {
         if (/^Put(Item)?Command$/.test(context.commandName ?? '')) throw Object.assign(new Error('injected outage'), { name: 'InternalServerError' });

@@ -9,26 +9,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startConversationStorage, type ConversationStorage } from '../support/conversation-storage.js';
 import { processQueuedRecord, s3EventPorts } from '../../lambdas/consumer/process-event.js';
-import { createDynamoDbDocumentClient } from '../../lambdas/core/aws/dynamodb.js';
 import { createS3Client } from '../../lambdas/core/aws/s3.js';
 import { createConversationReader, type ConversationReader } from '../../lambdas/core/record/conversation-reader.js';
-import { createConversationStore, type ConversationStore } from '../../lambdas/core/record/conversation-writer.js';
+import type { ConversationStore } from '../../lambdas/core/record/conversation-writer.js';
 import { runViewer } from '../../bin/cli/viewer-command.js';
 import { writeLocalEndpoints } from '../../bin/local/endpoints.js';
 import type { ConversationPage, Overview } from '../../bin/viewer/api-types.js';
 import { listConversationPage, parseListQuery } from '../../bin/viewer/conversation-list.js';
 import { CONTENT_SECURITY_POLICY, startViewerServer, type ViewerServer } from '../../bin/viewer/server.js';
 import { AGENT_ID, archiveAndEncode, audioData, envelope, failureData, pseudoRandomBytes, toSqsRecord, transcriptionData, type JsonObject } from '../support/conversation-events.js';
-import { createConversationsTable } from '../support/conversation-tables.js';
-import { sdkEnvironmentFor, startDynamoDbEmulator, startSqsS3Emulator, type DynamoDbEmulator, type SqsS3Emulator } from '../support/emulators.js';
+import type { DynamoDbEmulator, SqsS3Emulator } from '../support/emulators.js';
 
 const BUCKET = 'viewer-bucket';
-const ENVIRONMENT = { ...process.env };
 const NOW = Date.parse('2026-03-10T15:00:00Z') / 1000;
 const OTHER_AGENT = 'agent_other_viewer_000000000000';
 const MP3 = pseudoRandomBytes(10_000, 3);
 
+let storage: ConversationStorage;
 let sqsS3: SqsS3Emulator;
 let dynamo: DynamoDbEmulator;
 let tableName: string;
@@ -68,14 +67,8 @@ async function json<T>(path: string): Promise<T> {
 }
 
 beforeAll(async () => {
-  [sqsS3, dynamo] = await Promise.all([startSqsS3Emulator(), startDynamoDbEmulator()]);
-  sqsS3.server.createBucket(BUCKET);
-  tableName = await createConversationsTable(dynamo.client);
-  Object.assign(process.env, sdkEnvironmentFor({ s3: sqsS3.endpoint, dynamodb: dynamo.endpoint }));
-  documentClient = createDynamoDbDocumentClient();
-  s3 = createS3Client();
-  store = createConversationStore({ documentClient, s3, tableName, bucketName: BUCKET });
-  reader = createConversationReader({ documentClient, s3, tableName, bucketName: BUCKET });
+  storage = await startConversationStorage(BUCKET);
+  ({ sqsS3, dynamo, tableName, documentClient, s3, store, reader } = storage);
   // 12 conversations an hour apart, newest first in `ids`; every third by another agent, every fourth a failure.
   for (let index = 0; index < 12; index++) {
     const id = `conv_viewer_server_${String(index).padStart(2, '0')}`;
@@ -92,10 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  process.env = { ...ENVIRONMENT };
-  documentClient?.destroy();
-  s3?.destroy();
-  await Promise.all([sqsS3?.stop(), dynamo?.stop()]);
+  await storage?.stop();
 });
 
 describe('the viewer server', () => {
