@@ -33,8 +33,12 @@ import { sdkEnvironmentFor } from './emulators.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
 export const CHAOS_WEBHOOK_SECRET = 'wsec_chaos_0123456789abcdef0123456789';
-/** Short, so a record sent back for retry is received again within a second or two. */
-const VISIBILITY_TIMEOUT_SECS = 1;
+/**
+ * Short, so a record sent back for retry is received again soon, but longer than a batch can take while the SDK backs
+ * off from injected throttles (up to a few seconds): a shorter one lets a second receiver take a record still being
+ * processed, and five such receives dead-letter it, which Lambda's timeout-sized visibility never does.
+ */
+const VISIBILITY_TIMEOUT_SECS = 5;
 export const CHAOS_MAX_RECEIVE_COUNT = 5;
 
 /** Wraps the consumer as a crashing runtime would: it may throw after doing some or all of its work. */
