@@ -2,6 +2,7 @@
  * Command-line options of `backfill` (`npm run backfill`): parsed, validated, every problem reported as a
  * CommandUsageError, which the command prints as one line.
  */
+import { STACK_SELECTION_FLAGS } from './stack-resources.js';
 import { parseCommandLine, refuseFlagsTakenByNpm, type FlagOptions } from './command-line.js';
 import { CommandUsageError } from './io.js';
 import { parseTimeArgument } from './time-argument.js';
@@ -81,9 +82,7 @@ export const BACKFILL_FLAGS = {
   'fetch-audio': { type: 'boolean', default: false },
   'settle-delay': { type: 'string' },
   concurrency: { type: 'string' },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
+  ...STACK_SELECTION_FLAGS,
   table: { type: 'string' },
   'queue-url': { type: 'string' },
   bucket: { type: 'string' },

@@ -12,7 +12,7 @@ import { emulatorCredentials } from '../local/emulators.js';
 import { explainAwsError as explainError } from './aws-errors.js';
 import { npmRunHint, type FlagOptions } from './command-line.js';
 import { CommandUsageError } from './io.js';
-import { awsClientConfig, resolveStackResources, type StackOutputsReader, type StackSelection } from './stack-resources.js';
+import { awsClientConfig, resolveStackResources, type StackOutputsReader, type StackSelection, STACK_SELECTION_FLAGS } from './stack-resources.js';
 
 export interface ConversationTarget {
   readonly kind: 'local' | 'aws';
@@ -33,9 +33,7 @@ export interface ConversationTarget {
 /** The flags that say where records are read from (and --help), the same for every command that reads them. */
 export const READ_TARGET_FLAGS = {
   local: { type: 'boolean', default: false },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
+  ...STACK_SELECTION_FLAGS,
   table: { type: 'string' },
   bucket: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },

@@ -6,6 +6,7 @@
  *
  * Exit codes: 0 every check ok, 2 some check failed or warned, 1 something could not be checked.
  */
+import { STACK_SELECTION_FLAGS } from './stack-resources.js';
 import { ElevenLabsApiClient, ElevenLabsApiError } from '../../lambdas/core/backfill/elevenlabs-api.js';
 import { apiBaseUrl } from './backfill-target.js';
 import { npmRunHint, parseCommandLine, refuseFlagsTakenByNpm, reportUsageError, type FlagOptions } from './command-line.js';
@@ -54,9 +55,7 @@ const DOCTOR_FLAGS = {
   'no-audio': { type: 'boolean', default: false },
   're-enable': { type: 'boolean', default: false },
   'fix-retries': { type: 'boolean', default: false },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
+  ...STACK_SELECTION_FLAGS,
   table: { type: 'string' },
   bucket: { type: 'string' },
   'webhook-secret': { type: 'string' },

@@ -8,7 +8,7 @@ import { explainAwsError } from './aws-errors.js';
 import { npmRunHint, parseCommandLine, refuseFlagsTakenByNpm, reportUsageError, type FlagOptions } from './command-line.js';
 import { CommandUsageError, type CommandIo } from './io.js';
 import { createProgressLine } from './progress-line.js';
-import { awsClientConfig, resolveStackResources, type StackSelection } from './stack-resources.js';
+import { awsClientConfig, resolveStackResources, type StackSelection, STACK_SELECTION_FLAGS } from './stack-resources.js';
 
 const USAGE_NAME = 'elevenlabs-conversations redrive';
 
@@ -39,9 +39,7 @@ const REDRIVE_FLAGS = {
   'max-per-second': { type: 'string' },
   'no-wait': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
+  ...STACK_SELECTION_FLAGS,
   'dlq-arn': { type: 'string' },
   'queue-arn': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },

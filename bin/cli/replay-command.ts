@@ -13,7 +13,7 @@ import { npmRunHint, parseCommandLine, refuseFlagsTakenByNpm, reportUsageError, 
 import { CommandUsageError, type CommandIo } from './io.js';
 import { createProgressLine } from './progress-line.js';
 import { replayArchive, type ReplayPorts, type ReplaySummary } from './replay-archive.js';
-import { awsClientConfig, resolveStackResources, type StackSelection } from './stack-resources.js';
+import { awsClientConfig, resolveStackResources, type StackSelection, STACK_SELECTION_FLAGS } from './stack-resources.js';
 import { parseTimeArgument } from './time-argument.js';
 
 const USAGE_NAME = 'elevenlabs-conversations replay';
@@ -53,9 +53,7 @@ const REPLAY_FLAGS = {
   concurrency: { type: 'string' },
   json: { type: 'boolean', default: false },
   local: { type: 'boolean', default: false },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
+  ...STACK_SELECTION_FLAGS,
   bucket: { type: 'string' },
   'queue-url': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },

@@ -21,7 +21,7 @@ import { explainAwsError } from './aws-errors.js';
 import { npmRunHint, parseCommandLine, refuseFlagsTakenByNpm, reportUsageError, type FlagOptions } from './command-line.js';
 import { CommandUsageError, type CommandIo } from './io.js';
 import { formatResult, type SqlOutputFormat } from './sql-output.js';
-import { awsClientConfig, resolveStackResources, type StackSelection } from './stack-resources.js';
+import { awsClientConfig, resolveStackResources, type StackSelection, STACK_SELECTION_FLAGS } from './stack-resources.js';
 
 const USAGE_NAME = 'elevenlabs-conversations sql';
 
@@ -67,9 +67,7 @@ const SQL_FLAGS = {
   json: { type: 'boolean', default: false },
   csv: { type: 'boolean', default: false },
   local: { type: 'boolean', default: false },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
+  ...STACK_SELECTION_FLAGS,
   workgroup: { type: 'string' },
   database: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },

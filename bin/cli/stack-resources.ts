@@ -7,6 +7,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DEFAULT_STACK_NAME, ENV, STACK_OUTPUT, type StackOutputName } from '../../lambdas/core/contract.js';
 import { AwsAccessError, explainAwsError } from './aws-errors.js';
+import type { FlagOptions } from './command-line.js';
 import { CommandUsageError } from './io.js';
 
 /** Where AWS is: `--region` and `--profile` (else the SDK's usual chain: AWS_REGION, AWS_PROFILE, …). */
@@ -49,6 +50,13 @@ export const RESOURCE_SOURCES = {
   analyticsDeliveryStream: { flag: 'delivery-stream', output: STACK_OUTPUT.analyticsDeliveryStreamName },
 } as const satisfies Record<string, ResourceSource>;
 export type ResourceName = keyof typeof RESOURCE_SOURCES;
+
+/** The flags that select the stack and where it runs (`--stack`, `--region`, `--profile`), the same in every command. */
+export const STACK_SELECTION_FLAGS = {
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+} as const satisfies FlagOptions;
 
 /** What the command line says about the stack. */
 export interface StackSelection extends AwsLocation {
